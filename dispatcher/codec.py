@@ -1,0 +1,610 @@
+"""The JSON contract of DESIGN.md section 4: load with validation, dump.
+
+Every error names the JSON path and what was expected, e.g.
+``orders[3].site.lat: expected a number in [-90, 90], got 123``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dispatcher.domain import (
+    CurrentPosition,
+    Engineer,
+    Kpis,
+    LateOrder,
+    Location,
+    Order,
+    Overnight,
+    Plan,
+    Policy,
+    Problem,
+    Reason,
+    ReturnLeg,
+    Route,
+    Site,
+    TravelParams,
+    UnassignedOrder,
+    Visit,
+    Weights,
+)
+from dispatcher.errors import InputError
+
+T = TypeVar("T")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@contextmanager
+def _at(path: str) -> Iterator[None]:
+    """Prefix any InputError raised inside with ``path``."""
+    try:
+        yield
+    except InputError as exc:
+        inner = exc.path
+        joined = path if not inner else (f"{path}{inner}" if inner.startswith("[") else f"{path}.{inner}")
+        raise InputError(joined, exc.message) from None
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, datetime) else value.isoformat()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Obj:
+    """A JSON object being read, with the path it sits at."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, dict):
+            raise InputError(path, f"expected an object, got {_describe(data)}")
+        self.data = data
+        self.path = path
+
+    def sub(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def req(self, key: str) -> Any:
+        if key not in self.data or self.data[key] is None:
+            raise InputError(self.sub(key), "expected a value, got nothing")
+        return self.data[key]
+
+    def str(self, key: str, default: str | None = None, required: bool = True) -> Any:
+        if not self.has(key):
+            if default is not None or not required:
+                return default
+            self.req(key)
+        value = self.data[key]
+        if not isinstance(value, str) or not value:
+            raise InputError(self.sub(key), f"expected a non-empty string, got {_describe(value)}")
+        return value
+
+    def num(self, key: str, default: float | None = None, lo: float | None = None, hi: float | None = None) -> float:
+        if not self.has(key):
+            if default is not None:
+                return default
+            self.req(key)
+        value = self.data[key]
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and (lo is None or value >= lo) and (hi is None or value <= hi)
+        if not ok:
+            rng = f" in [{lo:g}, {hi:g}]" if lo is not None and hi is not None else (f" >= {lo:g}" if lo is not None else "")
+            raise InputError(self.sub(key), f"expected a number{rng}, got {_describe(value)}")
+        return value
+
+    def int(self, key: str, default: int | None = None, lo: int = 0, hi: int | None = None) -> int:
+        if not self.has(key):
+            if default is not None:
+                return default
+            self.req(key)
+        value = self.data[key]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or value < lo or (hi is not None and value > hi):
+            rng = f" in [{lo}, {hi}]" if hi is not None else f" >= {lo}"
+            raise InputError(self.sub(key), f"expected an integer{rng}, got {_describe(value)}")
+        return value
+
+    def bool(self, key: str, default: bool) -> bool:
+        if not self.has(key):
+            return default
+        value = self.data[key]
+        if not isinstance(value, bool):
+            raise InputError(self.sub(key), f"expected true or false, got {_describe(value)}")
+        return value
+
+    def datetime(self, key: str, required: bool = True) -> datetime | None:
+        if not self.has(key):
+            if not required:
+                return None
+            self.req(key)
+        return parse_datetime(self.data[key], self.sub(key))
+
+    def list(self, key: str) -> list[tuple[str, Any]]:
+        if not self.has(key):
+            return []
+        value = self.data[key]
+        if not isinstance(value, list):
+            raise InputError(self.sub(key), f"expected a list, got {_describe(value)}")
+        return [(f"{self.sub(key)}[{i}]", item) for i, item in enumerate(value)]
+
+    def str_list(self, key: str) -> list[str]:
+        out = []
+        for path, item in self.list(key):
+            if not isinstance(item, str) or not item:
+                raise InputError(path, f"expected a non-empty string, got {_describe(item)}")
+            out.append(item)
+        return out
+
+    def obj(self, key: str) -> _Obj:
+        return _Obj(self.req(key), self.sub(key))
+
+
+def parse_datetime(value: Any, path: str) -> datetime:
+    """Parse an RFC 3339 timestamp that must carry a UTC offset."""
+    if not isinstance(value, str):
+        raise InputError(path, f"expected an RFC 3339 datetime string, got {_describe(value)}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(path, f"expected an RFC 3339 datetime like 2026-11-23T08:00:00+08:00, got {_describe(value)}") from None
+    if parsed.tzinfo is None:
+        raise InputError(path, f"expected a datetime with a UTC offset (e.g. +08:00 or Z), got {_describe(value)}")
+    return parsed
+
+
+def format_datetime(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix, to the second."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _location(obj: _Obj) -> Location:
+    with _at(obj.path):
+        return Location(lat=obj.num("lat", lo=-90, hi=90), lon=obj.num("lon", lo=-180, hi=180))
+
+
+def _windows(obj: _Obj, key: str) -> list:
+    from dispatcher.domain import Window
+
+    out = []
+    for path, item in obj.list(key):
+        w = _Obj(item, path)
+        start, end = w.datetime("start"), w.datetime("end")
+        with _at(path):
+            out.append(Window(start=start, end=end))  # type: ignore[arg-type]
+    return out
+
+
+def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: datetime) -> list:
+    """Absolute shifts from a weekly pattern in the engineer's own timezone.
+
+    ``pattern`` maps weekday names (``mon`` … ``sun``) to lists of ``"HH:MM-HH:MM"``;
+    an end at or before the start runs past midnight.
+    """
+    from dispatcher.domain import Window
+
+    pat = _Obj(pattern, path)
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(path, f"expected a known IANA timezone for the engineer, got {tz_name!r}") from None
+    spans: dict[int, list[tuple[time, time]]] = {}
+    for key in pat.data:
+        if key not in WEEKDAYS:
+            raise InputError(pat.sub(key), f"expected a weekday name ({', '.join(WEEKDAYS)})")
+        for ipath, text in pat.list(key):
+            try:
+                a, b = str(text).split("-")
+                spans.setdefault(WEEKDAYS.index(key), []).append((time.fromisoformat(a.strip()), time.fromisoformat(b.strip())))
+            except ValueError:
+                raise InputError(ipath, f'expected "HH:MM-HH:MM", got {_describe(text)}') from None
+    out = []
+    day: date = (start.astimezone(tz) - timedelta(days=1)).date()
+    while True:
+        for a, b in spans.get(day.weekday(), []):
+            s = datetime.combine(day, a, tz)
+            e = datetime.combine(day + timedelta(days=1) if b <= a else day, b, tz)
+            if e > start and s < end:
+                out.append(Window(start=s, end=e))
+        if datetime.combine(day, time(0), tz) > end:
+            break
+        day += timedelta(days=1)
+    return out
+
+
+def _engineer(obj: _Obj, planning_start: datetime, horizon_end: datetime) -> Engineer:
+    tz_name = obj.str("timezone", default="UTC")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(obj.sub("timezone"), f"expected an IANA timezone name such as Asia/Shanghai, got {tz_name!r}") from None
+    shifts = _windows(obj, "shifts")
+    if obj.has("weekly_shifts"):
+        shifts += expand_weekly(obj.data["weekly_shifts"], obj.sub("weekly_shifts"), tz_name, planning_start, horizon_end)
+    current = None
+    if obj.has("current"):
+        cur = obj.obj("current")
+        with _at(cur.path):
+            current = CurrentPosition(location=_location(cur.obj("location")), available_from=cur.datetime("available_from"))  # type: ignore[arg-type]
+    with _at(obj.path):
+        return Engineer(
+            id=obj.str("id"),
+            name=obj.str("name", default=obj.str("id")),
+            home=_location(obj.obj("home")),
+            timezone=tz_name,
+            skills=frozenset(obj.str_list("skills")),
+            shifts=tuple(shifts),
+            max_overtime_minutes=obj.int("max_overtime_minutes", default=0, hi=24 * 60),
+            can_travel_overseas=obj.bool("can_travel_overseas", True),
+            current=current,
+        )
+
+
+def _order(obj: _Obj) -> Order:
+    site = obj.obj("site")
+    with _at(site.path):
+        site_value = Site(
+            location=_location(site),
+            country=site.str("country"),
+            name=site.str("name", required=False),
+        )
+    with _at(obj.path):
+        return Order(
+            id=obj.str("id"),
+            site=site_value,
+            received_at=obj.datetime("received_at"),  # type: ignore[arg-type]
+            service_minutes=obj.int("service_minutes", hi=7 * 24 * 60),
+            commitment=obj.str("commitment", required=False),
+            deadline=obj.datetime("deadline", required=False),
+            priority=obj.str("priority", default="normal"),
+            required_skills=frozenset(obj.str_list("required_skills")),
+            site_windows=tuple(_windows(obj, "site_windows")),
+            pinned_engineer=obj.str("pinned_engineer", required=False),
+            preferred_engineers=tuple(obj.str_list("preferred_engineers")),
+            excluded_engineers=tuple(obj.str_list("excluded_engineers")),
+        )
+
+
+def _policy(data: Any, path: str) -> Policy:
+    if data is None:
+        return Policy()
+    obj = _Obj(data, path)
+    defaults = Policy()
+    commitments = dict(defaults.commitments)
+    if obj.has("commitments"):
+        c = obj.obj("commitments")
+        for key in c.data:
+            commitments[key] = c.num(key, lo=0.01)
+    travel = TravelParams()
+    if obj.has("travel"):
+        t = obj.obj("travel")
+        with _at(t.path):
+            travel = TravelParams(
+                circuity=t.num("circuity", travel.circuity, lo=1),
+                max_drive_km=t.num("max_drive_km", travel.max_drive_km, lo=0),
+                drive_kmh=t.num("drive_kmh", travel.drive_kmh, lo=0.1),
+                flight_overhead_h=t.num("flight_overhead_h", travel.flight_overhead_h, lo=0),
+                flight_kmh=t.num("flight_kmh", travel.flight_kmh, lo=0.1),
+            )
+    weights = Weights()
+    if obj.has("weights"):
+        w = obj.obj("weights")
+        factors = dict(weights.priority_factor)
+        if w.has("priority_factor"):
+            pf = w.obj("priority_factor")
+            for key in pf.data:
+                factors[key] = pf.int(key, lo=1)
+        with _at(w.path):
+            weights = Weights(
+                unassigned=w.int("unassigned", weights.unassigned),
+                late_per_minute=w.int("late_per_minute", weights.late_per_minute),
+                travel_per_hour=w.int("travel_per_hour", weights.travel_per_hour),
+                travel_per_km=w.int("travel_per_km", weights.travel_per_km),
+                overtime_per_hour=w.int("overtime_per_hour", weights.overtime_per_hour),
+                not_preferred=w.int("not_preferred", weights.not_preferred),
+                priority_factor=factors,
+            )
+    with _at(path):
+        return Policy(
+            commitments=commitments,
+            home_country=obj.str("home_country", default=defaults.home_country),
+            travel=travel,
+            weights=weights,
+        )
+
+
+def problem_from_dict(data: Any) -> Problem:
+    """Validate and convert a Problem document (DESIGN.md section 4)."""
+    root = _Obj(data, "")
+    planning_start = root.datetime("planning_start")
+    assert planning_start is not None
+    horizon = root.int("horizon_hours", default=96, lo=1, hi=24 * 60)
+    horizon_end = planning_start + timedelta(hours=horizon)
+    policy = _policy(root.data.get("policy"), "policy")
+    engineers = [_engineer(_Obj(item, path), planning_start, horizon_end) for path, item in root.list("engineers")]
+    orders = [_order(_Obj(item, path)) for path, item in root.list("orders")]
+    return Problem(
+        planning_start=planning_start,
+        engineers=tuple(engineers),
+        orders=tuple(orders),
+        horizon_hours=horizon,
+        policy=policy,
+    )
+
+
+def _read_json(path: str | Path) -> Any:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), "expected an existing file, found none") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"expected a readable UTF-8 file ({exc.__class__.__name__})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"expected JSON, got a syntax error at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def load_problem(path: str | Path) -> Problem:
+    return problem_from_dict(_read_json(path))
+
+
+def load_plan(path: str | Path) -> Plan:
+    return plan_from_dict(_read_json(path))
+
+
+# ---------------------------------------------------------------------- dumping
+
+
+def _loc(loc: Location) -> dict[str, float]:
+    return {"lat": loc.lat, "lon": loc.lon}
+
+
+def _win(w: Any) -> dict[str, str]:
+    return {"start": format_datetime(w.start), "end": format_datetime(w.end)}
+
+
+def problem_to_dict(problem: Problem) -> dict[str, Any]:
+    """The Problem document; shifts are written out as absolute windows."""
+    pol = problem.policy
+    return {
+        "planning_start": format_datetime(problem.planning_start),
+        "horizon_hours": problem.horizon_hours,
+        "policy": {
+            "commitments": dict(pol.commitments),
+            "home_country": pol.home_country,
+            "travel": {
+                "circuity": pol.travel.circuity,
+                "max_drive_km": pol.travel.max_drive_km,
+                "drive_kmh": pol.travel.drive_kmh,
+                "flight_overhead_h": pol.travel.flight_overhead_h,
+                "flight_kmh": pol.travel.flight_kmh,
+            },
+            "weights": {
+                "unassigned": pol.weights.unassigned,
+                "late_per_minute": pol.weights.late_per_minute,
+                "travel_per_hour": pol.weights.travel_per_hour,
+                "travel_per_km": pol.weights.travel_per_km,
+                "overtime_per_hour": pol.weights.overtime_per_hour,
+                "not_preferred": pol.weights.not_preferred,
+                "priority_factor": dict(pol.weights.priority_factor),
+            },
+        },
+        "engineers": [
+            {
+                "id": e.id,
+                "name": e.name,
+                "home": _loc(e.home),
+                "timezone": e.timezone,
+                "skills": sorted(e.skills),
+                "shifts": [_win(s) for s in e.shifts],
+                "max_overtime_minutes": e.max_overtime_minutes,
+                "can_travel_overseas": e.can_travel_overseas,
+                "current": None
+                if e.current is None
+                else {"location": _loc(e.current.location), "available_from": format_datetime(e.current.available_from)},
+            }
+            for e in problem.engineers
+        ],
+        "orders": [
+            {
+                "id": o.id,
+                "site": {**_loc(o.site.location), "country": o.site.country, "name": o.site.name},
+                "received_at": format_datetime(o.received_at),
+                "commitment": o.commitment,
+                "deadline": None if o.deadline is None else format_datetime(o.deadline),
+                "priority": o.priority,
+                "required_skills": sorted(o.required_skills),
+                "service_minutes": o.service_minutes,
+                "site_windows": [_win(w) for w in o.site_windows],
+                "pinned_engineer": o.pinned_engineer,
+                "preferred_engineers": list(o.preferred_engineers),
+                "excluded_engineers": list(o.excluded_engineers),
+            }
+            for o in problem.orders
+        ],
+    }
+
+
+def input_hash(problem: Problem) -> str:
+    """SHA-256 of the canonical Problem document (key-sorted, compact)."""
+    text = json.dumps(problem_to_dict(problem), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _minutes(x: float) -> float:
+    return round(x, 1)
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    k = plan.kpis
+    return {
+        "status": plan.status,
+        "kpis": {
+            "orders": k.orders,
+            "assigned": k.assigned,
+            "on_time": k.on_time,
+            "late": k.late,
+            "unassigned": k.unassigned,
+            "on_time_rate": round(k.on_time_rate, 4),
+            "travel_km": round(k.travel_km, 1),
+            "travel_hours": round(k.travel_hours, 2),
+            "overtime_minutes": _minutes(k.overtime_minutes),
+            "hotel_nights": k.hotel_nights,
+            "engineers_used": k.engineers_used,
+        },
+        "routes": [
+            {
+                "engineer_id": r.engineer_id,
+                "start": None
+                if r.start_location is None or r.start_time is None
+                else {"location": _loc(r.start_location), "time": format_datetime(r.start_time)},
+                "visits": [
+                    {
+                        "order_id": v.order_id,
+                        "travel_mode": v.travel_mode,
+                        "travel_km": round(v.travel_km, 1),
+                        "travel_minutes": _minutes(v.travel_minutes),
+                        "departure": format_datetime(v.departure),
+                        "arrival": format_datetime(v.arrival),
+                        "start": format_datetime(v.start),
+                        "end": format_datetime(v.end),
+                        "deadline": format_datetime(v.deadline),
+                        "slack_minutes": _minutes(v.slack_minutes),
+                        "on_time": v.on_time,
+                        "overtime_minutes": _minutes(v.overtime_minutes),
+                    }
+                    for v in r.visits
+                ],
+                "overnights": [
+                    {"night_of": n.night_of, "location": _loc(n.location), "hotel": n.hotel, "place": n.place}
+                    for n in r.overnights
+                ],
+                "return": None
+                if r.return_leg is None
+                else {
+                    "travel_mode": r.return_leg.travel_mode,
+                    "travel_km": round(r.return_leg.travel_km, 1),
+                    "travel_minutes": _minutes(r.return_leg.travel_minutes),
+                    "departure": format_datetime(r.return_leg.departure),
+                    "arrival": format_datetime(r.return_leg.arrival),
+                },
+            }
+            for r in plan.routes
+        ],
+        "late": [
+            {"order_id": x.order_id, "minutes_late": _minutes(x.minutes_late), "reason": x.reason.value, "detail": x.detail}
+            for x in plan.late
+        ],
+        "unassigned": [{"order_id": x.order_id, "reason": x.reason.value, "detail": x.detail} for x in plan.unassigned],
+        "meta": dict(plan.meta),
+    }
+
+
+def _reason(obj: _Obj, key: str) -> Reason:
+    value = obj.str(key)
+    try:
+        return Reason(value)
+    except ValueError:
+        raise InputError(obj.sub(key), f"expected one of {', '.join(r.value for r in Reason)}, got {value!r}") from None
+
+
+def _opt(obj: _Obj, key: str, fn: Callable[[_Obj], T]) -> T | None:
+    return fn(obj.obj(key)) if obj.has(key) else None
+
+
+def plan_from_dict(data: Any) -> Plan:
+    """Read a Plan document (e.g. a hand-edited one for ``dispatch check``)."""
+    root = _Obj(data, "")
+    k = root.obj("kpis")
+    kpis = Kpis(
+        orders=k.int("orders"),
+        assigned=k.int("assigned"),
+        on_time=k.int("on_time"),
+        late=k.int("late"),
+        unassigned=k.int("unassigned"),
+        on_time_rate=k.num("on_time_rate", lo=0, hi=1),
+        travel_km=k.num("travel_km", lo=0),
+        travel_hours=k.num("travel_hours", lo=0),
+        overtime_minutes=k.num("overtime_minutes", lo=0),
+        hotel_nights=k.int("hotel_nights"),
+        engineers_used=k.int("engineers_used"),
+    )
+    routes = []
+    for rpath, ritem in root.list("routes"):
+        r = _Obj(ritem, rpath)
+        visits = []
+        for vpath, vitem in r.list("visits"):
+            v = _Obj(vitem, vpath)
+            mode = v.str("travel_mode")
+            if mode not in ("drive", "flight", "none"):
+                raise InputError(v.sub("travel_mode"), f"expected drive, flight or none, got {mode!r}")
+            visits.append(
+                Visit(
+                    order_id=v.str("order_id"),
+                    travel_mode=mode,
+                    travel_km=v.num("travel_km", lo=0),
+                    travel_minutes=v.num("travel_minutes", lo=0),
+                    departure=v.datetime("departure") if v.has("departure") else v.datetime("arrival"),  # type: ignore[arg-type]
+                    arrival=v.datetime("arrival"),  # type: ignore[arg-type]
+                    start=v.datetime("start"),  # type: ignore[arg-type]
+                    end=v.datetime("end"),  # type: ignore[arg-type]
+                    deadline=v.datetime("deadline"),  # type: ignore[arg-type]
+                    slack_minutes=v.num("slack_minutes"),
+                    on_time=v.bool("on_time", False),
+                    overtime_minutes=v.num("overtime_minutes", 0, lo=0),
+                )
+            )
+        overnights = []
+        for npath, nitem in r.list("overnights"):
+            n = _Obj(nitem, npath)
+            overnights.append(
+                Overnight(
+                    night_of=n.str("night_of"),
+                    location=_location(n.obj("location")),
+                    hotel=n.bool("hotel", False),
+                    place=n.str("place", default="?"),
+                )
+            )
+        ret = _opt(
+            r,
+            "return",
+            lambda o: ReturnLeg(
+                travel_mode=o.str("travel_mode"),
+                travel_km=o.num("travel_km", lo=0),
+                travel_minutes=o.num("travel_minutes", lo=0),
+                departure=o.datetime("departure"),  # type: ignore[arg-type]
+                arrival=o.datetime("arrival"),  # type: ignore[arg-type]
+            ),
+        )
+        start = _opt(r, "start", lambda o: (_location(o.obj("location")), o.datetime("time")))
+        routes.append(
+            Route(
+                engineer_id=r.str("engineer_id"),
+                visits=tuple(visits),
+                overnights=tuple(overnights),
+                return_leg=ret,
+                start_location=start[0] if start else None,
+                start_time=start[1] if start else None,
+            )
+        )
+    late = []
+    for path, item in root.list("late"):
+        o = _Obj(item, path)
+        late.append(LateOrder(order_id=o.str("order_id"), minutes_late=o.num("minutes_late", lo=0), reason=_reason(o, "reason"), detail=o.str("detail", default="")))
+    unassigned = []
+    for path, item in root.list("unassigned"):
+        o = _Obj(item, path)
+        unassigned.append(UnassignedOrder(order_id=o.str("order_id"), reason=_reason(o, "reason"), detail=o.str("detail", default="")))
+    status = root.str("status")
+    meta = root.data.get("meta") or {}
+    return Plan(status=status, kpis=kpis, routes=tuple(routes), late=tuple(late), unassigned=tuple(unassigned), meta=dict(meta))

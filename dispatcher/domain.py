@@ -1,0 +1,381 @@
+"""Domain types: engineers, orders, policy, problem and plan.
+
+All types are frozen dataclasses that reject bad values on creation with an
+:class:`~dispatcher.errors.InputError` naming the field and the expectation.
+Datetimes always carry a UTC offset; the solver works in integer seconds since
+``Problem.planning_start`` (see :mod:`dispatcher.compile`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from dispatcher.errors import InputError
+
+PRIORITIES = ("critical", "high", "normal", "low")
+COMMITMENT_CLASSES = ("domestic", "overseas", "remote")
+
+
+class Reason(StrEnum):
+    """Closed set of reasons an order is late or unassigned (see docs/reasons.md)."""
+
+    NO_SKILLED_ENGINEER = "no_skilled_engineer"
+    EXCLUDED = "excluded"
+    OVERSEAS_NOT_ALLOWED = "overseas_not_allowed"
+    PINNED_ENGINEER_UNAVAILABLE = "pinned_engineer_unavailable"
+    SITE_WINDOW_CLOSED = "site_window_closed"
+    UNREACHABLE_BEFORE_DEADLINE = "unreachable_before_deadline"
+    BEYOND_HORIZON = "beyond_horizon"
+    CAPACITY = "capacity"
+
+
+def _require_aware(path: str, value: datetime) -> None:
+    if not isinstance(value, datetime):
+        raise InputError(path, f"expected an RFC 3339 datetime, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InputError(path, f"expected a datetime with a UTC offset, got {value.isoformat()}")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    lat: float
+    lon: float
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.lat, int | float) and math.isfinite(self.lat) and -90 <= self.lat <= 90):
+            raise InputError("lat", f"expected a number in [-90, 90], got {self.lat!r}")
+        if not (
+            isinstance(self.lon, int | float) and math.isfinite(self.lon) and -180 <= self.lon <= 180
+        ):
+            raise InputError("lon", f"expected a number in [-180, 180], got {self.lon!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    location: Location
+    country: str
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.country, str) and len(self.country) == 2 and self.country.isalpha()):
+            raise InputError("country", f"expected an ISO-3166 alpha-2 code, got {self.country!r}")
+        object.__setattr__(self, "country", self.country.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open interval of absolute time ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware("start", self.start)
+        _require_aware("end", self.end)
+        if self.end <= self.start:
+            raise InputError(
+                "end",
+                f"expected end after start, got start {self.start.isoformat()} "
+                f"and end {self.end.isoformat()}",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentPosition:
+    location: Location
+    available_from: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware("available_from", self.available_from)
+
+
+@dataclass(frozen=True, slots=True)
+class Engineer:
+    id: str
+    name: str
+    home: Location
+    timezone: str = "UTC"
+    skills: frozenset[str] = frozenset()
+    shifts: tuple[Window, ...] = ()
+    max_overtime_minutes: int = 0
+    can_travel_overseas: bool = True
+    current: CurrentPosition | None = None
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.id, str) and self.id):
+            raise InputError("id", f"expected a non-empty string, got {self.id!r}")
+        if not (isinstance(self.max_overtime_minutes, int) and self.max_overtime_minutes >= 0):
+            raise InputError(
+                "max_overtime_minutes",
+                f"expected a non-negative integer, got {self.max_overtime_minutes!r}",
+            )
+        ordered = sorted(self.shifts, key=lambda w: w.start)
+        for i in range(1, len(ordered)):
+            if ordered[i].start < ordered[i - 1].end:
+                raise InputError(
+                    f"shifts[{i}]",
+                    f"expected non-overlapping shifts, got {ordered[i].start.isoformat()} "
+                    f"before the previous shift ends at {ordered[i - 1].end.isoformat()}",
+                )
+        object.__setattr__(self, "shifts", tuple(ordered))
+
+    @property
+    def start_location(self) -> Location:
+        return self.current.location if self.current else self.home
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    site: Site
+    received_at: datetime
+    service_minutes: int
+    commitment: str | None = None
+    deadline: datetime | None = None
+    priority: str = "normal"
+    required_skills: frozenset[str] = frozenset()
+    site_windows: tuple[Window, ...] = ()
+    pinned_engineer: str | None = None
+    preferred_engineers: tuple[str, ...] = ()
+    excluded_engineers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.id, str) and self.id):
+            raise InputError("id", f"expected a non-empty string, got {self.id!r}")
+        _require_aware("received_at", self.received_at)
+        if self.deadline is not None:
+            _require_aware("deadline", self.deadline)
+        if not (isinstance(self.service_minutes, int) and 0 <= self.service_minutes <= 7 * 24 * 60):
+            raise InputError(
+                "service_minutes",
+                f"expected an integer number of minutes in [0, 10080], got {self.service_minutes!r}",
+            )
+        if self.priority not in PRIORITIES:
+            raise InputError("priority", f"expected one of {', '.join(PRIORITIES)}, got {self.priority!r}")
+        if self.commitment is not None and self.commitment not in COMMITMENT_CLASSES:
+            raise InputError(
+                "commitment",
+                f"expected one of {', '.join(COMMITMENT_CLASSES)} or null, got {self.commitment!r}",
+            )
+        object.__setattr__(self, "site_windows", tuple(sorted(self.site_windows, key=lambda w: w.start)))
+
+
+@dataclass(frozen=True, slots=True)
+class TravelParams:
+    """Door-to-door travel model of DESIGN.md section 3."""
+
+    circuity: float = 1.3
+    max_drive_km: float = 600.0
+    drive_kmh: float = 65.0
+    flight_overhead_h: float = 3.5
+    flight_kmh: float = 750.0
+
+    def __post_init__(self) -> None:
+        for name in ("circuity", "max_drive_km", "drive_kmh", "flight_kmh"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise InputError(name, f"expected a positive number, got {value!r}")
+        if self.circuity < 1:
+            raise InputError("circuity", f"expected a number >= 1, got {self.circuity!r}")
+        if not (
+            isinstance(self.flight_overhead_h, int | float)
+            and math.isfinite(self.flight_overhead_h)
+            and self.flight_overhead_h >= 0
+        ):
+            raise InputError(
+                "flight_overhead_h", f"expected a non-negative number, got {self.flight_overhead_h!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Objective weights (DESIGN.md section 5), in cost units.
+
+    The defaults keep the levels apart: dropping the cheapest order costs more than
+    ``late_per_minute`` times a whole horizon of lateness of the dearest one.
+    """
+
+    unassigned: int = 10_000_000
+    late_per_minute: int = 1_000
+    travel_per_hour: int = 600
+    travel_per_km: int = 1
+    overtime_per_hour: int = 1_200
+    not_preferred: int = 300
+    priority_factor: dict[str, int] = field(
+        default_factory=lambda: {"critical": 1000, "high": 100, "normal": 10, "low": 1}
+    )
+
+    def __post_init__(self) -> None:
+        for name in (
+            "unassigned",
+            "late_per_minute",
+            "travel_per_hour",
+            "travel_per_km",
+            "overtime_per_hour",
+            "not_preferred",
+        ):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 0):
+                raise InputError(name, f"expected a non-negative integer, got {value!r}")
+        for p in PRIORITIES:
+            value = self.priority_factor.get(p)
+            if not (isinstance(value, int) and value >= 1):
+                raise InputError(f"priority_factor.{p}", f"expected a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    commitments: dict[str, float] = field(
+        default_factory=lambda: {"domestic": 24.0, "overseas": 72.0, "remote": 72.0}
+    )
+    home_country: str = "CN"
+    travel: TravelParams = field(default_factory=TravelParams)
+    weights: Weights = field(default_factory=Weights)
+
+    def __post_init__(self) -> None:
+        for name, hours in self.commitments.items():
+            if not (isinstance(hours, int | float) and math.isfinite(hours) and hours > 0):
+                raise InputError(f"commitments.{name}", f"expected a positive number of hours, got {hours!r}")
+        for name in COMMITMENT_CLASSES:
+            if name not in self.commitments:
+                raise InputError(f"commitments.{name}", "expected a number of hours, got nothing")
+        if not (isinstance(self.home_country, str) and len(self.home_country) == 2):
+            raise InputError("home_country", f"expected an ISO-3166 alpha-2 code, got {self.home_country!r}")
+        object.__setattr__(self, "home_country", self.home_country.upper())
+
+    def commitment_class(self, order: Order) -> str:
+        """The order's commitment class: explicit, else derived from the site country."""
+        if order.commitment is not None:
+            return order.commitment
+        return "domestic" if order.site.country == self.home_country else "overseas"
+
+    def deadline(self, order: Order) -> datetime:
+        """``deadline`` when given, else ``received_at`` + the class's hours (calendar hours)."""
+        if order.deadline is not None:
+            return order.deadline
+        return order.received_at + timedelta(hours=self.commitments[self.commitment_class(order)])
+
+    def is_overseas(self, order: Order) -> bool:
+        return order.site.country != self.home_country
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    planning_start: datetime
+    engineers: tuple[Engineer, ...]
+    orders: tuple[Order, ...]
+    horizon_hours: int = 96
+    policy: Policy = field(default_factory=Policy)
+
+    def __post_init__(self) -> None:
+        _require_aware("planning_start", self.planning_start)
+        if not (isinstance(self.horizon_hours, int) and 1 <= self.horizon_hours <= 24 * 60):
+            raise InputError("horizon_hours", f"expected an integer in [1, 1440], got {self.horizon_hours!r}")
+        for kind, items in (("engineers", self.engineers), ("orders", self.orders)):
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    raise InputError(f"{kind}[{i}].id", f"expected a unique id, got duplicate {item.id!r}")
+                seen.add(item.id)
+        for i, order in enumerate(self.orders):
+            refs = [order.pinned_engineer] if order.pinned_engineer else []
+            for ref in [*refs, *order.preferred_engineers, *order.excluded_engineers]:
+                if not isinstance(ref, str):
+                    raise InputError(f"orders[{i}]", f"expected engineer ids as strings, got {ref!r}")
+        # Unknown engineer ids are allowed: a pin to an absent engineer is a reason, not an error.
+
+    @property
+    def horizon_end(self) -> datetime:
+        return self.planning_start + timedelta(hours=self.horizon_hours)
+
+    def engineer(self, engineer_id: str) -> Engineer | None:
+        return next((e for e in self.engineers if e.id == engineer_id), None)
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    order_id: str
+    travel_mode: str  # "drive" | "flight" | "none"
+    travel_km: float
+    travel_minutes: float
+    departure: datetime
+    arrival: datetime
+    start: datetime
+    end: datetime
+    deadline: datetime
+    slack_minutes: float
+    on_time: bool
+    overtime_minutes: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Overnight:
+    night_of: str  # ISO date, in the engineer's timezone, of the evening the rest begins
+    location: Location
+    hotel: bool
+    place: str  # human description: "home", a site name, or "en route to ..."
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnLeg:
+    travel_mode: str
+    travel_km: float
+    travel_minutes: float
+    departure: datetime
+    arrival: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    engineer_id: str
+    visits: tuple[Visit, ...]
+    overnights: tuple[Overnight, ...] = ()
+    return_leg: ReturnLeg | None = None
+    start_location: Location | None = None
+    start_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LateOrder:
+    order_id: str
+    minutes_late: float
+    reason: Reason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnassignedOrder:
+    order_id: str
+    reason: Reason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    orders: int
+    assigned: int
+    on_time: int
+    late: int
+    unassigned: int
+    on_time_rate: float
+    travel_km: float
+    travel_hours: float
+    overtime_minutes: float
+    hotel_nights: int
+    engineers_used: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    status: str  # "optimal" | "feasible" | "infeasible_orders" | "no_solution"
+    kpis: Kpis
+    routes: tuple[Route, ...]
+    late: tuple[LateOrder, ...]
+    unassigned: tuple[UnassignedOrder, ...]
+    meta: dict[str, object]
