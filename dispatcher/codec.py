@@ -48,6 +48,8 @@ def _at(path: str) -> Iterator[None]:
         yield
     except InputError as exc:
         inner = exc.path
+        if not path or inner == path or inner.startswith((path + ".", path + "[")):
+            raise  # already a full path (raised by a reader of this object)
         joined = path if not inner else (f"{path}{inner}" if inner.startswith("[") else f"{path}.{inner}")
         raise InputError(joined, exc.message) from None
 

@@ -219,7 +219,9 @@ def _add_vehicle_restrictions(m: _Model) -> None:
         allowed = d.allowed_vehicles[node]
         if allowed is None:
             continue
-        m.routing.SetAllowedVehiclesForIndex([int(v) for v in allowed], m.manager.NodeToIndex(node))
+        # VehicleVar domain (-1 = unperformed) rather than SetAllowedVehiclesForIndex, whose
+        # absl::Span argument the Python wrapper of OR-Tools 9.15 does not accept.
+        m.routing.VehicleVar(m.manager.NodeToIndex(node)).SetValues([-1, *(int(v) for v in allowed)])
 
 
 def _add_deadline_penalties(m: _Model) -> None:

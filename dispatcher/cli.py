@@ -1,0 +1,214 @@
+"""The ``dispatch`` command line.
+
+Exit codes: 0 success, 1 violations found (``check``), 2 bad input (one line on
+stderr naming the field), 3 travel-time provider failure. Sub-commands that live
+outside ``dispatcher/`` (``serve``, ``bench`` …) plug in through the
+``dispatch.commands`` entry-point group, so this package never imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from dispatcher.codec import load_plan, load_problem, plan_to_dict
+from dispatcher.domain import Plan, Problem
+from dispatcher.errors import DispatchError, InputError
+
+
+def _progress_printer(total: int, stream: Any) -> Any:
+    def show(p: Any) -> None:
+        on_time = "?" if p.on_time is None else str(p.on_time)
+        stream.write(
+            f"\r  solving… best cost {p.best_cost:>14,}  on time {on_time:>5}/{total}  "
+            f"{p.elapsed_s:6.1f} s  ({p.solutions} solutions)"
+        )
+        stream.flush()
+
+    return show
+
+
+def format_summary(problem: Problem, plan: Plan) -> str:
+    """A readable plan summary: KPIs, one line per engineer, at-risk and unassigned orders."""
+    k = plan.kpis
+    lines = [
+        f"Plan status: {plan.status}",
+        f"  orders {k.orders}  assigned {k.assigned}  on time {k.on_time} ({k.on_time_rate:.1%})  "
+        f"late {k.late}  unassigned {k.unassigned}",
+        f"  travel {k.travel_km:,.0f} km / {k.travel_hours:,.1f} h  overtime {k.overtime_minutes:,.0f} min  "
+        f"hotel nights {k.hotel_nights}  engineers used {k.engineers_used}/{len(problem.engineers)}",
+        "",
+        "Engineers:",
+    ]
+    names = {e.id: e.name for e in problem.engineers}
+    for r in plan.routes:
+        if not r.visits:
+            lines.append(f"  {r.engineer_id:<10} {names.get(r.engineer_id, ''):<20} idle")
+            continue
+        stops = " → ".join(
+            f"{v.order_id}@{v.arrival.astimezone(problem.planning_start.tzinfo):%a %H:%M}"
+            + ("" if v.on_time else "(LATE)")
+            + ("✈" if v.travel_mode == "flight" else "")
+            for v in r.visits
+        )
+        km = sum(v.travel_km for v in r.visits) + (r.return_leg.travel_km if r.return_leg else 0.0)
+        hotel = sum(1 for n in r.overnights if n.hotel)
+        lines.append(
+            f"  {r.engineer_id:<10} {names.get(r.engineer_id, ''):<20} {len(r.visits):>2} visits "
+            f"{km:>7,.0f} km {hotel} hotel  {stops}"
+        )
+    at_risk = [
+        (r.engineer_id, v) for r in plan.routes for v in r.visits if v.on_time and v.slack_minutes < 120
+    ]
+    if plan.late or at_risk:
+        lines += ["", "At risk (late, or under 2 h of slack):"]
+        for x in plan.late:
+            lines.append(f"  LATE  {x.order_id:<12} {x.minutes_late:7.0f} min  {x.reason.value}: {x.detail}")
+        for eng, v in at_risk:
+            lines.append(f"  risk  {v.order_id:<12} {v.slack_minutes:7.0f} min slack  ({eng})")
+    if plan.unassigned:
+        lines += ["", "Unassigned:"]
+        for u in plan.unassigned:
+            lines.append(f"  {u.order_id:<12} {u.reason.value}: {u.detail}")
+    meta = plan.meta
+    lines += [
+        "",
+        f"Solved by {meta.get('solver')} {meta.get('solver_version')} in {meta.get('solve_seconds')} s "
+        f"(limit {meta.get('time_limit_s')} s), first plan after {meta.get('first_solution_seconds')} s",
+    ]
+    return "\n".join(lines)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from dispatcher.planner import PlanOptions, plan_problem
+
+    problem = load_problem(args.problem)
+    options = PlanOptions(time_limit_s=args.time_limit, solution_limit=args.solution_limit)
+    show = None if args.json or args.quiet else _progress_printer(len(problem.orders), sys.stderr)
+    plan = plan_problem(problem, options, show)
+    if show is not None:
+        sys.stderr.write("\n")
+    doc = plan_to_dict(plan)
+    if args.out:
+        Path(args.out).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    else:
+        print(format_summary(problem, plan))
+        if args.out:
+            print(f"Plan written to {args.out}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from dispatcher.check import check_plan, format_violations
+
+    problem = load_problem(args.problem)
+    plan = load_plan(args.plan)
+    violations = check_plan(problem, plan)
+    hard = [v for v in violations if v.hard]
+    if violations:
+        print(format_violations(violations))
+    print(f"{len(hard)} violation(s), {len(violations) - len(hard)} warning(s)")
+    return 1 if hard else 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from dispatcher.codec import parse_datetime
+    from dispatcher.generate import generate_problem
+
+    start: datetime | None = parse_datetime(args.start, "--start") if args.start else None
+    doc = generate_problem(orders=args.orders, engineers=args.engineers, seed=args.seed, planning_start=start)
+    text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(
+            f"Wrote {args.out}: {args.orders} orders, {args.engineers} engineers, "
+            f"planning start {doc['planning_start']}"
+        )
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one line and exit code 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise InputError("", f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dispatch", description="Field-engineer dispatch optimizer")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("plan", help="plan a problem file and print the summary")
+    p.add_argument("problem", help="Problem JSON (DESIGN.md section 4)")
+    p.add_argument("--time-limit", type=_positive_float, default=10.0, help="search seconds (default 10)")
+    p.add_argument("--solution-limit", type=_positive_int, default=None, help="stop after N solutions (deterministic)")
+    p.add_argument("--out", help="write the Plan JSON here")
+    p.add_argument("--json", action="store_true", help="print the Plan JSON instead of the summary")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=_cmd_plan)
+
+    c = sub.add_parser("check", help="check a plan against its problem (exit 1 on violations)")
+    c.add_argument("problem")
+    c.add_argument("plan")
+    c.set_defaults(func=_cmd_check)
+
+    g = sub.add_parser("generate", help="write a realistic generated problem")
+    g.add_argument("--orders", type=_positive_int, required=True)
+    g.add_argument("--engineers", type=_positive_int, required=True)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--start", help="planning start, RFC 3339 with offset")
+    g.add_argument("--out", help="file to write (default stdout)")
+    g.set_defaults(func=_cmd_generate)
+
+    for ep in entry_points(group="dispatch.commands"):
+        ep.load()(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except DispatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["main", "build_parser", "format_summary"]

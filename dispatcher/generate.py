@@ -1,0 +1,654 @@
+"""Seeded generator of realistic dispatch problems (DESIGN.md section 4 documents).
+
+The scenario is an industrial-equipment maker (crushers, mills, conveyors, packaging
+lines) headquartered in Jinan with service stations in nine Chinese cities. Customer sites
+sit in real Chinese industrial cities, plus a share in South-East and Central Asia. The
+output is a plain JSON-able dict that :func:`dispatcher.codec.problem_from_dict` accepts.
+
+Determinism: every random draw comes from ``random.Random(seed).random()``, the one method
+whose sequence Python promises not to change across versions (``randrange``, ``choice``,
+``sample`` and numpy's ``Generator`` methods carry no such promise). Local times use fixed
+UTC offsets, not the tz database, because none of the places used observes daylight saving
+and a tzdata update (Kazakhstan moved to UTC+5 in 2024) must not change a shipped fixture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from itertools import accumulate, combinations
+from pathlib import Path
+from random import Random
+from typing import Any
+
+from dispatcher.errors import InputError
+
+DEFAULT_PLANNING_START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone(timedelta(hours=8)))
+
+SKILLS = (
+    "mechanical",
+    "hydraulics",
+    "electrical",
+    "plc",
+    "high_voltage",
+    "welding",
+    "commissioning",
+)
+# Supply (what engineers know) and demand (what tickets ask for) are weighted separately:
+# mechanical work dominates both; high-voltage certificates are rare.
+_ENGINEER_SKILL_WEIGHTS = (10.0, 6.0, 7.0, 5.0, 1.5, 3.0, 3.0)
+_ORDER_SKILL_WEIGHTS = (10.0, 6.0, 6.0, 4.0, 1.5, 2.5, 2.0)
+
+PRIORITIES = ("critical", "high", "normal", "low")
+_PRIORITY_WEIGHTS = (0.05, 0.20, 0.60, 0.15)
+
+_HQ_TZ = timezone(timedelta(hours=8))  # the ticketing system stamps in Beijing time
+_CN_TZ = timezone(timedelta(hours=8))
+_XJ_TZ = timezone(timedelta(hours=6))  # Xinjiang time, what Asia/Urumqi uses
+
+JITTER_KM = 20.0  # customer sites lie within this distance of their city's centre
+_HOME_JITTER_KM = 12.0  # engineers live around their station's city
+_RECEIVED_WINDOW_MIN = 20 * 60  # tickets arrive over the 20 hours before planning_start
+_SHIFT = (time(8), time(18))
+_SITE_HOURS = (time(8), time(17))
+_WINDOWED_MAX_SERVICE_MIN = 360  # long jobs at sites with opening hours would never fit
+
+
+@dataclass(frozen=True, slots=True)
+class Station:
+    name: str
+    lat: float
+    lon: float
+    weight: float  # relative head count
+    timezone: str
+    tz: tzinfo
+
+
+@dataclass(frozen=True, slots=True)
+class City:
+    name: str
+    country: str
+    lat: float
+    lon: float
+    weight: float  # relative ticket volume
+    tz: tzinfo  # local clock of site opening hours
+    remote: bool = False
+
+
+STATIONS = (
+    Station("Jinan", 36.6512, 117.1201, 6.0, "Asia/Shanghai", _CN_TZ),
+    Station("Beijing", 39.9042, 116.4074, 3.0, "Asia/Shanghai", _CN_TZ),
+    Station("Shanghai", 31.2304, 121.4737, 3.0, "Asia/Shanghai", _CN_TZ),
+    Station("Guangzhou", 23.1291, 113.2644, 3.0, "Asia/Shanghai", _CN_TZ),
+    Station("Chengdu", 30.5728, 104.0668, 2.0, "Asia/Shanghai", _CN_TZ),
+    Station("Wuhan", 30.5928, 114.3055, 2.0, "Asia/Shanghai", _CN_TZ),
+    Station("Xi'an", 34.3416, 108.9398, 2.0, "Asia/Shanghai", _CN_TZ),
+    Station("Shenyang", 41.8057, 123.4315, 2.0, "Asia/Shanghai", _CN_TZ),
+    Station("Urumqi", 43.8256, 87.6168, 1.0, "Asia/Urumqi", _XJ_TZ),
+)
+
+
+def _cn(name: str, lat: float, lon: float, weight: float, remote: bool = False) -> City:
+    # Xinjiang plants keep Xinjiang time in practice; everywhere else in China is Beijing time.
+    tz = _XJ_TZ if lon < 90 else _CN_TZ
+    return City(name, "CN", lat, lon, weight, tz, remote)
+
+
+def _abroad(name: str, country: str, lat: float, lon: float, weight: float, hours: float) -> City:
+    return City(name, country, lat, lon, weight, timezone(timedelta(hours=hours)))
+
+
+DOMESTIC_CITIES = (
+    _cn("Tangshan", 39.6309, 118.1802, 3.0),
+    _cn("Handan", 36.6256, 114.5391, 1.5),
+    _cn("Shijiazhuang", 38.0428, 114.5149, 1.5),
+    _cn("Baotou", 40.6574, 109.8403, 2.0),
+    _cn("Ordos", 39.6086, 109.7810, 1.5),
+    _cn("Hohhot", 40.8424, 111.7490, 1.0),
+    _cn("Taiyuan", 37.8706, 112.5489, 2.0),
+    _cn("Datong", 40.0768, 113.3001, 1.5),
+    _cn("Zibo", 36.8131, 118.0548, 2.0),
+    _cn("Linyi", 35.1041, 118.3564, 2.0),
+    _cn("Qingdao", 36.0671, 120.3826, 2.0),
+    _cn("Yantai", 37.4638, 121.4479, 1.5),
+    _cn("Xuzhou", 34.2058, 117.2840, 1.5),
+    _cn("Zhengzhou", 34.7466, 113.6254, 2.0),
+    _cn("Luoyang", 34.6197, 112.4540, 2.0),
+    _cn("Nanjing", 32.0603, 118.7969, 2.0),
+    _cn("Suzhou", 31.2989, 120.5853, 1.5),
+    _cn("Hangzhou", 30.2741, 120.1551, 1.0),
+    _cn("Ningbo", 29.8683, 121.5440, 1.5),
+    _cn("Hefei", 31.8206, 117.2272, 1.5),
+    _cn("Tongling", 30.9450, 117.8121, 1.0),
+    _cn("Nanchang", 28.6820, 115.8579, 1.0),
+    _cn("Changsha", 28.2282, 112.9388, 2.0),
+    _cn("Fuzhou", 26.0745, 119.2965, 1.0),
+    _cn("Xiamen", 24.4798, 118.0894, 1.0),
+    _cn("Shenzhen", 22.5431, 114.0579, 1.5),
+    _cn("Foshan", 23.0215, 113.1214, 1.5),
+    _cn("Nanning", 22.8170, 108.3665, 1.0),
+    _cn("Chongqing", 29.5630, 106.5516, 2.0),
+    _cn("Guiyang", 26.6470, 106.6302, 1.0),
+    _cn("Kunming", 24.8801, 102.8329, 1.5),
+    _cn("Panzhihua", 26.5823, 101.7186, 1.0),
+    _cn("Lanzhou", 36.0611, 103.8343, 1.0),
+    _cn("Jinchang", 38.5142, 102.1879, 0.8),
+    _cn("Yinchuan", 38.4872, 106.2309, 1.0),
+    _cn("Xining", 36.6171, 101.7782, 0.7),
+    _cn("Anshan", 41.1087, 122.9946, 1.5),
+    _cn("Dalian", 38.9140, 121.6147, 1.5),
+    _cn("Changchun", 43.8171, 125.3235, 1.5),
+    _cn("Harbin", 45.8038, 126.5350, 1.0),
+    _cn("Daqing", 46.5907, 125.1035, 1.0),
+    _cn("Korla", 41.7259, 86.1746, 0.5),
+    _cn("Golmud", 36.4072, 94.9031, 0.4, remote=True),
+    _cn("Karamay", 45.5799, 84.8892, 0.6, remote=True),
+    _cn("Kashgar", 39.4704, 75.9898, 0.4, remote=True),
+    _cn("Lhasa", 29.6520, 91.1721, 0.4, remote=True),
+)
+
+OVERSEAS_CITIES = (
+    _abroad("Jakarta", "ID", -6.2088, 106.8456, 2.0, 7),
+    _abroad("Surabaya", "ID", -7.2575, 112.7521, 1.0, 7),
+    _abroad("Balikpapan", "ID", -1.2379, 116.8529, 0.7, 8),
+    _abroad("Ho Chi Minh City", "VN", 10.8231, 106.6297, 1.5, 7),
+    _abroad("Hanoi", "VN", 21.0278, 105.8342, 1.5, 7),
+    _abroad("Bangkok", "TH", 13.7563, 100.5018, 1.5, 7),
+    _abroad("Kuala Lumpur", "MY", 3.1390, 101.6869, 1.0, 8),
+    _abroad("Manila", "PH", 14.5995, 120.9842, 1.0, 8),
+    _abroad("Vientiane", "LA", 17.9757, 102.6331, 0.5, 7),
+    _abroad("Phnom Penh", "KH", 11.5564, 104.9282, 0.5, 7),
+    _abroad("Yangon", "MM", 16.8409, 96.1735, 0.5, 6.5),
+    _abroad("Almaty", "KZ", 43.2220, 76.8512, 1.0, 5),
+    _abroad("Astana", "KZ", 51.1694, 71.4491, 0.5, 5),
+    _abroad("Karaganda", "KZ", 49.8047, 73.1094, 0.7, 5),
+    _abroad("Tashkent", "UZ", 41.2995, 69.2401, 1.0, 5),
+    _abroad("Bishkek", "KG", 42.8746, 74.5698, 0.7, 6),
+    _abroad("Dushanbe", "TJ", 38.5598, 68.7870, 0.4, 5),
+    _abroad("Ulaanbaatar", "MN", 47.8864, 106.9057, 0.8, 8),
+)
+
+_FACILITIES = (
+    "cement plant",
+    "steel works",
+    "coal mine",
+    "quarry",
+    "ore concentrator",
+    "aggregates yard",
+    "power plant",
+    "port terminal",
+    "chemical plant",
+    "packaging plant",
+)
+_SURNAMES = [
+    "Wang",
+    "Li",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Zhao",
+    "Huang",
+    "Zhou",
+    "Wu",
+    "Xu",
+    "Sun",
+    "Hu",
+    "Zhu",
+    "Gao",
+    "Lin",
+    "He",
+    "Guo",
+    "Ma",
+    "Luo",
+]
+_GIVEN = [
+    "Wei",
+    "Lei",
+    "Jun",
+    "Yong",
+    "Jie",
+    "Tao",
+    "Ming",
+    "Chao",
+    "Qiang",
+    "Hao",
+    "Bin",
+    "Peng",
+    "Gang",
+    "Hui",
+    "Jing",
+    "Min",
+    "Yan",
+    "Xin",
+]
+_UYGHUR_GIVEN = ["Aziz", "Dilshat", "Ablimit", "Mirzat", "Dilnur", "Gulnar", "Erkin", "Nurlan"]
+_UYGHUR_SURNAMES = ["Tursun", "Abdulla", "Yusup", "Kasim", "Niyaz", "Rozi"]
+
+
+# ------------------------------------------------------------------ random helpers
+# Thin wrappers over Random.random() only (see the module docstring for why).
+
+
+def _below(rng: Random, n: int) -> int:
+    return min(int(rng.random() * n), n - 1)
+
+
+def _between(rng: Random, lo: int, hi: int, step: int = 1) -> int:
+    """A uniform value in ``lo, lo + step, ..., hi``."""
+    return lo + step * _below(rng, (hi - lo) // step + 1)
+
+
+def _pick(rng: Random, seq: Sequence[Any]) -> Any:
+    return seq[_below(rng, len(seq))]
+
+
+def _weighted(rng: Random, cum: Sequence[float]) -> int:
+    """An index drawn with the weights whose running sums are ``cum``."""
+    return min(bisect_right(cum, rng.random() * cum[-1]), len(cum) - 1)
+
+
+def _weighted_distinct(rng: Random, weights: Sequence[float], k: int) -> list[int]:
+    """``k`` distinct indices, each drawn by weight from those not yet drawn."""
+    left = list(range(len(weights)))
+    out: list[int] = []
+    for _ in range(min(k, len(left))):
+        j = _weighted(rng, list(accumulate(weights[i] for i in left)))
+        out.append(left.pop(j))
+    return out
+
+
+def _sample(rng: Random, n: int, k: int) -> list[int]:
+    """``k`` distinct indices of ``range(n)``, in draw order (partial Fisher-Yates)."""
+    pool = list(range(n))
+    k = max(0, min(k, n))
+    for i in range(k):
+        j = i + _below(rng, n - i)
+        pool[i], pool[j] = pool[j], pool[i]
+    return pool[:k]
+
+
+def _jitter(rng: Random, lat: float, lon: float, max_km: float) -> tuple[float, float]:
+    """A point uniform in the disc of ``max_km`` around ``(lat, lon)``, to about a metre."""
+    r_km = max_km * math.sqrt(rng.random())
+    bearing = 2 * math.pi * rng.random()
+    dlat = r_km * math.cos(bearing) / 111.32
+    dlon = r_km * math.sin(bearing) / (111.32 * math.cos(math.radians(lat)))
+    return round(lat + dlat, 5), round(lon + dlon, 5)
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance; only used to find a city's nearest station."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def _nearest_station(city: City) -> int:
+    dists = [_km(city.lat, city.lon, s.lat, s.lon) for s in STATIONS]
+    return dists.index(min(dists))
+
+
+# A city's region is its nearest station: that is who the customer knows, and where an
+# engineer's current job is.
+_CITY_REGION = {c.name: _nearest_station(c) for c in DOMESTIC_CITIES + OVERSEAS_CITIES}
+_CUM_DOMESTIC = list(accumulate(c.weight for c in DOMESTIC_CITIES))
+_CUM_OVERSEAS = list(accumulate(c.weight for c in OVERSEAS_CITIES))
+_CUM_PRIORITY = list(accumulate(_PRIORITY_WEIGHTS))
+
+
+def _ts(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+def _daily(
+    tz: tzinfo, hours: tuple[time, time], start: datetime, end: datetime, days: int
+) -> list[dict[str, str]]:
+    """Absolute windows of ``hours`` local time on each weekday ``< days`` that meet
+    ``[start, end)``; ``days=6`` is Monday to Saturday, ``7`` every day."""
+    out = []
+    day: date = (start.astimezone(tz) - timedelta(days=1)).date()
+    last: date = end.astimezone(tz).date()
+    while day <= last:
+        s = datetime.combine(day, hours[0], tz)
+        e = datetime.combine(day, hours[1], tz)
+        if day.weekday() < days and e > start and s < end:
+            out.append({"start": _ts(s), "end": _ts(e)})
+        day += timedelta(days=1)
+    return out
+
+
+def _allocate(total: int, weights: Sequence[float]) -> list[int]:
+    """Head count per station: one each when there are enough people, the rest
+    proportional to ``weights`` by largest remainder (ties to the earlier station)."""
+    base = [1 if total >= len(weights) else 0 for _ in weights]
+    rest = total - sum(base)
+    quotas = [rest * w / sum(weights) for w in weights]
+    counts = [math.floor(q) for q in quotas]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(quotas[i] - counts[i]), i))
+    for i in by_remainder[: rest - sum(counts)]:
+        counts[i] += 1
+    return [b + c for b, c in zip(base, counts, strict=True)]
+
+
+def _engineer_skills(rng: Random) -> list[str]:
+    k = (2, 3, 4)[_weighted(rng, (0.35, 0.80, 1.0))]
+    drawn = _weighted_distinct(rng, _ENGINEER_SKILL_WEIGHTS, k)
+    names = [SKILLS[i] for i in drawn]
+    # Nobody holds a high-voltage ticket without being an electrician.
+    if "high_voltage" in names and "electrical" not in names:
+        swap = max(i for i, s in enumerate(names) if s != "high_voltage")
+        names[swap] = "electrical"
+    return sorted(names)
+
+
+def _engineer_name(rng: Random, station: Station) -> str:
+    if station.name == "Urumqi" and rng.random() < 0.5:
+        return f"{_pick(rng, _UYGHUR_GIVEN)} {_pick(rng, _UYGHUR_SURNAMES)}"
+    return f"{_pick(rng, _SURNAMES)} {_pick(rng, _GIVEN)}"
+
+
+# ------------------------------------------------------------------ public API
+
+
+def generate_problem(
+    orders: int,
+    engineers: int,
+    seed: int,
+    planning_start: datetime | None = None,
+    horizon_hours: int = 96,
+    overseas_share: float = 0.10,
+) -> dict[str, Any]:
+    """A realistic Problem document, identical for identical arguments.
+
+    Parameters
+    ----------
+    orders
+        Number of dispatch orders (``T-100001``, … in the order tickets arrived).
+    engineers
+        Number of engineers (``ENG-001``, …), spread over the service stations in
+        proportion to station size, at least one per station when there are enough.
+    seed
+        Seed of the only random stream used.
+    planning_start
+        "Now" of the plan, timezone-aware; default 2026-11-23 08:00 +08:00 (a Monday).
+    horizon_hours
+        Planning horizon; shifts and site windows cover it.
+    overseas_share
+        Fraction of orders at overseas sites (rounded to a whole number of orders).
+
+    Returns
+    -------
+    dict
+        A JSON-able Problem (DESIGN.md section 4) for
+        :func:`dispatcher.codec.problem_from_dict`. Every order has at least one engineer
+        holding all its required skills (allowed abroad when the site is overseas), and
+        every timestamp is RFC 3339 with an offset.
+
+    Raises
+    ------
+    InputError
+        On a negative count, no engineers for a non-empty order list, a naive
+        ``planning_start``, a horizon outside ``[1, 1440]`` or a share outside ``[0, 1]``.
+    """
+    if orders < 0:
+        raise InputError("orders", f"expected an integer >= 0, got {orders!r}")
+    if engineers < 1 and orders > 0:
+        raise InputError(
+            "engineers", f"expected an integer >= 1 when there are orders, got {engineers!r}"
+        )
+    if engineers < 0:
+        raise InputError("engineers", f"expected an integer >= 0, got {engineers!r}")
+    if not 1 <= horizon_hours <= 24 * 60:
+        raise InputError(
+            "horizon_hours", f"expected an integer in [1, 1440], got {horizon_hours!r}"
+        )
+    if not 0.0 <= overseas_share <= 1.0:
+        raise InputError("overseas_share", f"expected a number in [0, 1], got {overseas_share!r}")
+    start = DEFAULT_PLANNING_START if planning_start is None else planning_start
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise InputError(
+            "planning_start", f"expected a datetime with a UTC offset, got {start.isoformat()}"
+        )
+    start = start.replace(microsecond=0)
+    end = start + timedelta(hours=horizon_hours)
+    rng = Random(seed)
+
+    staff = _make_engineers(rng, engineers, start, end)
+    return {
+        "planning_start": _ts(start),
+        "horizon_hours": horizon_hours,
+        "policy": {
+            "commitments": {"domestic": 24, "overseas": 72, "remote": 72},
+            "home_country": "CN",
+        },
+        "engineers": [e.doc for e in staff],
+        "orders": _make_orders(rng, orders, staff, start, end, overseas_share),
+    }
+
+
+@dataclass(slots=True)
+class _Staff:
+    doc: dict[str, Any]
+    station: int
+    skills: frozenset[str]
+    abroad: bool
+
+
+def _make_engineers(rng: Random, n: int, start: datetime, end: datetime) -> list[_Staff]:
+    counts = _allocate(n, [s.weight for s in STATIONS])
+    station_of = [i for i, c in enumerate(counts) for _ in range(c)]
+    # Exact head counts rather than coin flips, so small teams still show each feature.
+    overtime = set(_sample(rng, n, round(0.15 * n)))
+    # At least one engineer must be allowed abroad, or overseas orders are noise.
+    grounded = set(_sample(rng, n, min(round(0.10 * n), n - 1)))
+    busy = set(_sample(rng, n, round(0.20 * n)))
+    width = max(3, len(str(n)))
+    shifts_at: dict[int, list[dict[str, str]]] = {}
+    out = []
+    for i, si in enumerate(station_of):
+        st = STATIONS[si]
+        lat, lon = _jitter(rng, st.lat, st.lon, _HOME_JITTER_KM)
+        skills = _engineer_skills(rng)
+        if si not in shifts_at:
+            shifts_at[si] = _daily(st.tz, _SHIFT, start, end, days=6)
+        doc: dict[str, Any] = {
+            "id": f"ENG-{i + 1:0{width}d}",
+            "name": _engineer_name(rng, st),
+            "home": {"lat": lat, "lon": lon},
+            "timezone": st.timezone,
+            "skills": skills,
+            "shifts": [dict(w) for w in shifts_at[si]],
+            "max_overtime_minutes": _pick(rng, (60, 90, 120)) if i in overtime else 0,
+            "can_travel_overseas": i not in grounded,
+            "current": None,
+        }
+        if i in busy:
+            # Finishing a job at a customer in the own region, free within a few hours.
+            region = [c for c in DOMESTIC_CITIES if _CITY_REGION[c.name] == si]
+            city = _pick(rng, region) if region else None
+            here = (st.lat, st.lon) if city is None else (city.lat, city.lon)
+            clat, clon = _jitter(rng, here[0], here[1], JITTER_KM)
+            free = start + timedelta(minutes=_between(rng, 30, 240, 15))
+            doc["current"] = {
+                "location": {"lat": clat, "lon": clon},
+                "available_from": _ts(free.astimezone(_HQ_TZ)),
+            }
+        out.append(_Staff(doc, si, frozenset(skills), i not in grounded))
+    return out
+
+
+def _skilled(staff: list[_Staff], skills: frozenset[str], abroad: bool) -> list[int]:
+    return [i for i, e in enumerate(staff) if skills <= e.skills and (e.abroad or not abroad)]
+
+
+def _regional_first(rng: Random, staff: list[_Staff], cands: list[int], region: int) -> int:
+    local = [i for i in cands if staff[i].station == region]
+    return int(_pick(rng, local or cands))
+
+
+def _make_orders(
+    rng: Random,
+    n: int,
+    staff: list[_Staff],
+    start: datetime,
+    end: datetime,
+    overseas_share: float,
+) -> list[dict[str, Any]]:
+    # Every skill set of size 1-2 that some engineer covers, at home and abroad.
+    coverable: dict[bool, set[frozenset[str]]] = {False: set(), True: set()}
+    for e in staff:
+        subsets = {frozenset(c) for k in (1, 2) for c in combinations(sorted(e.skills), k)}
+        coverable[False] |= subsets
+        if e.abroad:
+            coverable[True] |= subsets
+    overseas = set(_sample(rng, n, round(overseas_share * n)))
+    # Ticket ids grow with arrival time, as they do in a ticketing system.
+    ages = sorted((_between(rng, 0, _RECEIVED_WINDOW_MIN) for _ in range(n)), reverse=True)
+    start_hq = start.astimezone(_HQ_TZ)
+    out = []
+    regions = []
+    for i in range(n):
+        abroad = i in overseas
+        city = (
+            OVERSEAS_CITIES[_weighted(rng, _CUM_OVERSEAS)]
+            if abroad
+            else DOMESTIC_CITIES[_weighted(rng, _CUM_DOMESTIC)]
+        )
+        lat, lon = _jitter(rng, city.lat, city.lon, JITTER_KM)
+        skills = _order_skills(rng, staff, coverable[abroad], abroad)
+        windowed = rng.random() < 0.30
+        service = _service_minutes(rng)
+        if windowed:
+            service = min(service, _WINDOWED_MAX_SERVICE_MIN)
+        doc: dict[str, Any] = {
+            "id": f"T-{100001 + i}",
+            "site": {
+                "lat": lat,
+                "lon": lon,
+                "country": city.country,
+                "name": f"{city.name} {_pick(rng, _FACILITIES)}",
+            },
+            "received_at": _ts(start_hq - timedelta(minutes=ages[i])),
+            "commitment": "remote" if city.remote else None,
+            "deadline": None,
+            "priority": PRIORITIES[_weighted(rng, _CUM_PRIORITY)],
+            "required_skills": sorted(skills),
+            "service_minutes": service,
+            "site_windows": _daily(city.tz, _SITE_HOURS, start, end, days=7) if windowed else [],
+            "pinned_engineer": None,
+            "preferred_engineers": [],
+            "excluded_engineers": [],
+        }
+        region = _CITY_REGION[city.name]
+        regions.append(region)
+        eligible = _skilled(staff, skills, abroad)
+        if rng.random() < 0.10:
+            # The customer asks for the engineer(s) who know their machines.
+            first = _regional_first(rng, staff, eligible, region)
+            chosen = [first]
+            if len(eligible) > 1 and rng.random() < 0.3:
+                chosen.append(_pick(rng, [j for j in eligible if j != first]))
+            doc["preferred_engineers"] = [staff[j].doc["id"] for j in sorted(chosen)]
+        if rng.random() < 0.03:
+            # Excluding must leave someone able to do the job, else the reason is noise.
+            banned = [j for j in eligible if staff[j].doc["id"] not in doc["preferred_engineers"]]
+            if banned and len(eligible) >= 2:
+                doc["excluded_engineers"] = [staff[_pick(rng, banned)].doc["id"]]
+        out.append(doc)
+    _pin(rng, out, regions, staff)
+    return out
+
+
+def _order_skills(
+    rng: Random, staff: list[_Staff], coverable: set[frozenset[str]], abroad: bool
+) -> frozenset[str]:
+    k = 1 if rng.random() < 0.70 else 2
+    for _ in range(5):
+        skills = frozenset(SKILLS[j] for j in _weighted_distinct(rng, _ORDER_SKILL_WEIGHTS, k))
+        if skills in coverable:
+            return skills
+        k = 1  # a rare pair nobody holds: fall back to a single skill
+    # A skill nobody (allowed abroad) holds: ask for one a real engineer has.
+    able = [e for e in staff if e.abroad or not abroad]
+    return frozenset([_pick(rng, sorted(_pick(rng, able).skills))])
+
+
+def _service_minutes(rng: Random) -> int:
+    u = rng.random()
+    if u < 0.10:
+        return _between(rng, 60, 90, 15)  # inspections, resets
+    if u < 0.85:
+        return _between(rng, 90, 240, 15)  # the common repair
+    return _between(rng, 240, 480, 30)  # liner or gearbox changes
+
+
+def _pin(
+    rng: Random, orders: list[dict[str, Any]], regions: list[int], staff: list[_Staff]
+) -> None:
+    """Pin one to three domestic orders to a skilled engineer of their region, as a
+    published plan would have promised them."""
+    cands = [
+        i
+        for i, o in enumerate(orders)
+        if o["site"]["country"] == "CN" and not o["excluded_engineers"]
+    ]
+    for i in sorted(_sample(rng, len(cands), _between(rng, 1, 3))):
+        o = orders[cands[i]]
+        eligible = _skilled(staff, frozenset(o["required_skills"]), False)
+        pinned = _regional_first(rng, staff, eligible, regions[cands[i]])
+        o["pinned_engineer"] = staff[pinned].doc["id"]
+
+
+def write_problem(path: str | Path, problem: dict[str, Any]) -> None:
+    """Write a Problem document as readable UTF-8 JSON.
+
+    Parameters
+    ----------
+    path
+        Target file; its parent directory must exist.
+    problem
+        A JSON-able Problem document, e.g. from :func:`generate_problem`.
+    """
+    text = json.dumps(problem, indent=1, ensure_ascii=False)
+    Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m dispatcher.generate``: write a generated problem to a file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("out", type=Path, help="JSON file to write")
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--engineers", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--horizon-hours", type=int, default=96)
+    parser.add_argument("--overseas-share", type=float, default=0.10)
+    parser.add_argument(
+        "--planning-start",
+        type=datetime.fromisoformat,
+        default=None,
+        help="RFC 3339 with offset, default 2026-11-23T08:00:00+08:00",
+    )
+    args = parser.parse_args(argv)
+    problem = generate_problem(
+        args.orders,
+        args.engineers,
+        args.seed,
+        planning_start=args.planning_start,
+        horizon_hours=args.horizon_hours,
+        overseas_share=args.overseas_share,
+    )
+    write_problem(args.out, problem)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

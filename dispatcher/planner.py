@@ -1,0 +1,101 @@
+"""Plan a problem: compile, solve, decode."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools import __version__ as ortools_version
+
+from dispatcher.codec import input_hash
+from dispatcher.compile import compile_problem
+from dispatcher.decode import decode
+from dispatcher.domain import Plan, Problem
+from dispatcher.errors import InputError
+from dispatcher.travel import TravelTimes
+from solver.routing import Progress, SearchParams, solve
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How to plan.
+
+    ``solution_limit`` makes a run deterministic (tests); ``time_limit_s`` bounds
+    wall time of the search (model build not included).
+    """
+
+    time_limit_s: float = 10.0
+    solution_limit: int | None = None
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.time_limit_s, int | float) and 0 < self.time_limit_s <= 24 * 3600):
+            raise InputError("time_limit_s", f"expected seconds in (0, 86400], got {self.time_limit_s!r}")
+        if self.solution_limit is not None and not (
+            isinstance(self.solution_limit, int) and self.solution_limit >= 1
+        ):
+            raise InputError("solution_limit", f"expected a positive integer, got {self.solution_limit!r}")
+
+    def search_params(self) -> SearchParams:
+        try:
+            return SearchParams(
+                time_limit_s=float(self.time_limit_s),
+                solution_limit=self.solution_limit,
+                first_solution=self.first_solution,
+                metaheuristic=self.metaheuristic,
+            )
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise InputError(field, message) from None
+
+
+@dataclass(frozen=True)
+class PlanProgress:
+    elapsed_s: float
+    best_cost: int
+    on_time: int | None
+    solutions: int
+
+
+def plan_problem(
+    problem: Problem,
+    options: PlanOptions | None = None,
+    on_progress: Callable[[PlanProgress], None] | None = None,
+    travel: TravelTimes | None = None,
+) -> Plan:
+    """Solve ``problem`` and return the decoded, explained plan."""
+    options = options or PlanOptions()
+    t0 = time.perf_counter()
+    compiled = compile_problem(problem, travel)
+    compile_s = time.perf_counter() - t0
+
+    def relay(p: Progress) -> None:
+        if on_progress is not None:
+            on_progress(PlanProgress(p.elapsed_s, p.objective, p.on_time, p.solutions))
+
+    result = solve(compiled.data, options.search_params(), relay if on_progress else None)
+    t1 = time.perf_counter()
+    meta: dict[str, object] = {
+        "solver": "ortools-routing",
+        "solver_version": ortools_version,
+        "time_limit_s": options.time_limit_s,
+        "solution_limit": options.solution_limit,
+        "first_solution": options.first_solution,
+        "metaheuristic": options.metaheuristic,
+        "objective": result.objective,
+        "solutions": result.solutions,
+        "compile_seconds": round(compile_s, 3),
+        "build_seconds": round(result.build_s, 3),
+        "first_solution_seconds": None if result.first_solution_s is None else round(result.first_solution_s, 3),
+        "solve_seconds": round(result.solve_s, 3),
+        "input_hash": input_hash(problem),
+        "policy": {
+            "commitments": dict(problem.policy.commitments),
+            "home_country": problem.policy.home_country,
+        },
+    }
+    plan = decode(compiled, result.routes, result.status, meta)
+    meta["decode_seconds"] = round(time.perf_counter() - t1, 3)
+    return plan
