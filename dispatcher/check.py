@@ -728,6 +728,7 @@ def check_late_list(ctx: _Context) -> Iterator[Violation]:
                 x.order_id,
                 eid,
             )
+            continue
         order = ctx.orders.get(x.order_id)
         if order is not None:
             late = (_ts(v.arrival) - _ts(_policy_deadline(ctx.problem, order))) / 60.0
@@ -944,6 +945,4 @@ def format_violations(violations: Iterable[Violation]) -> str:
     str
         One line per violation (no trailing newline); empty for no violations.
     """
-    return "\n".join(
-        f"{'ERROR' if v.hard else 'WARN '} {v.code}: {v.message}" for v in violations
-    )
+    return "\n".join(f"{'ERROR' if v.hard else 'WARN '} {v.code}: {v.message}" for v in violations)

@@ -79,7 +79,7 @@ class _Obj:
             raise InputError(self.sub(key), "expected a value, got nothing")
         return self.data[key]
 
-    def str(self, key: str, default: str | None = None, required: bool = True) -> Any:
+    def text(self, key: str, default: str | None = None, required: bool = True) -> Any:
         if not self.has(key):
             if default is not None or not required:
                 return default
@@ -102,7 +102,7 @@ class _Obj:
             raise InputError(self.sub(key), f"expected a number{rng}, got {_describe(value)}")
         return value
 
-    def int(self, key: str, default: int | None = None, lo: int = 0, hi: int | None = None) -> int:
+    def integer(self, key: str, default: int | None = None, lo: int = 0, hi: int | None = None) -> int:
         if not self.has(key):
             if default is not None:
                 return default
@@ -115,7 +115,7 @@ class _Obj:
             raise InputError(self.sub(key), f"expected an integer{rng}, got {_describe(value)}")
         return value
 
-    def bool(self, key: str, default: bool) -> bool:
+    def flag(self, key: str, default: bool) -> bool:
         if not self.has(key):
             return default
         value = self.data[key]
@@ -123,14 +123,14 @@ class _Obj:
             raise InputError(self.sub(key), f"expected true or false, got {_describe(value)}")
         return value
 
-    def datetime(self, key: str, required: bool = True) -> datetime | None:
+    def instant(self, key: str, required: bool = True) -> datetime | None:
         if not self.has(key):
             if not required:
                 return None
             self.req(key)
         return parse_datetime(self.data[key], self.sub(key))
 
-    def list(self, key: str) -> list[tuple[str, Any]]:
+    def items(self, key: str) -> list[tuple[str, Any]]:
         if not self.has(key):
             return []
         value = self.data[key]
@@ -140,7 +140,7 @@ class _Obj:
 
     def str_list(self, key: str) -> list[str]:
         out = []
-        for path, item in self.list(key):
+        for path, item in self.items(key):
             if not isinstance(item, str) or not item:
                 raise InputError(path, f"expected a non-empty string, got {_describe(item)}")
             out.append(item)
@@ -177,9 +177,9 @@ def _windows(obj: _Obj, key: str) -> list:
     from dispatcher.domain import Window
 
     out = []
-    for path, item in obj.list(key):
+    for path, item in obj.items(key):
         w = _Obj(item, path)
-        start, end = w.datetime("start"), w.datetime("end")
+        start, end = w.instant("start"), w.instant("end")
         with _at(path):
             out.append(Window(start=start, end=end))  # type: ignore[arg-type]
     return out
@@ -202,18 +202,19 @@ def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: d
     for key in pat.data:
         if key not in WEEKDAYS:
             raise InputError(pat.sub(key), f"expected a weekday name ({', '.join(WEEKDAYS)})")
-        for ipath, text in pat.list(key):
+        for ipath, text in pat.items(key):
             try:
-                a, b = str(text).split("-")
-                spans.setdefault(WEEKDAYS.index(key), []).append((time.fromisoformat(a.strip()), time.fromisoformat(b.strip())))
+                first, last = str(text).split("-")
+                span = (time.fromisoformat(first.strip()), time.fromisoformat(last.strip()))
+                spans.setdefault(WEEKDAYS.index(key), []).append(span)
             except ValueError:
                 raise InputError(ipath, f'expected "HH:MM-HH:MM", got {_describe(text)}') from None
     out = []
     day: date = (start.astimezone(tz) - timedelta(days=1)).date()
     while True:
-        for a, b in spans.get(day.weekday(), []):
-            s = datetime.combine(day, a, tz)
-            e = datetime.combine(day + timedelta(days=1) if b <= a else day, b, tz)
+        for t_on, t_off in spans.get(day.weekday(), []):
+            s = datetime.combine(day, t_on, tz)
+            e = datetime.combine(day + timedelta(days=1) if t_off <= t_on else day, t_off, tz)
             if e > start and s < end:
                 out.append(Window(start=s, end=e))
         if datetime.combine(day, time(0), tz) > end:
@@ -223,7 +224,7 @@ def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: d
 
 
 def _engineer(obj: _Obj, planning_start: datetime, horizon_end: datetime) -> Engineer:
-    tz_name = obj.str("timezone", default="UTC")
+    tz_name = obj.text("timezone", default="UTC")
     try:
         ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -235,17 +236,17 @@ def _engineer(obj: _Obj, planning_start: datetime, horizon_end: datetime) -> Eng
     if obj.has("current"):
         cur = obj.obj("current")
         with _at(cur.path):
-            current = CurrentPosition(location=_location(cur.obj("location")), available_from=cur.datetime("available_from"))  # type: ignore[arg-type]
+            current = CurrentPosition(location=_location(cur.obj("location")), available_from=cur.instant("available_from"))  # type: ignore[arg-type]
     with _at(obj.path):
         return Engineer(
-            id=obj.str("id"),
-            name=obj.str("name", default=obj.str("id")),
+            id=obj.text("id"),
+            name=obj.text("name", default=obj.text("id")),
             home=_location(obj.obj("home")),
             timezone=tz_name,
             skills=frozenset(obj.str_list("skills")),
             shifts=tuple(shifts),
-            max_overtime_minutes=obj.int("max_overtime_minutes", default=0, hi=24 * 60),
-            can_travel_overseas=obj.bool("can_travel_overseas", True),
+            max_overtime_minutes=obj.integer("max_overtime_minutes", default=0, hi=24 * 60),
+            can_travel_overseas=obj.flag("can_travel_overseas", True),
             current=current,
         )
 
@@ -255,21 +256,21 @@ def _order(obj: _Obj) -> Order:
     with _at(site.path):
         site_value = Site(
             location=_location(site),
-            country=site.str("country"),
-            name=site.str("name", required=False),
+            country=site.text("country"),
+            name=site.text("name", required=False),
         )
     with _at(obj.path):
         return Order(
-            id=obj.str("id"),
+            id=obj.text("id"),
             site=site_value,
-            received_at=obj.datetime("received_at"),  # type: ignore[arg-type]
-            service_minutes=obj.int("service_minutes", hi=7 * 24 * 60),
-            commitment=obj.str("commitment", required=False),
-            deadline=obj.datetime("deadline", required=False),
-            priority=obj.str("priority", default="normal"),
+            received_at=obj.instant("received_at"),  # type: ignore[arg-type]
+            service_minutes=obj.integer("service_minutes", hi=7 * 24 * 60),
+            commitment=obj.text("commitment", required=False),
+            deadline=obj.instant("deadline", required=False),
+            priority=obj.text("priority", default="normal"),
             required_skills=frozenset(obj.str_list("required_skills")),
             site_windows=tuple(_windows(obj, "site_windows")),
-            pinned_engineer=obj.str("pinned_engineer", required=False),
+            pinned_engineer=obj.text("pinned_engineer", required=False),
             preferred_engineers=tuple(obj.str_list("preferred_engineers")),
             excluded_engineers=tuple(obj.str_list("excluded_engineers")),
         )
@@ -303,21 +304,21 @@ def _policy(data: Any, path: str) -> Policy:
         if w.has("priority_factor"):
             pf = w.obj("priority_factor")
             for key in pf.data:
-                factors[key] = pf.int(key, lo=1)
+                factors[key] = pf.integer(key, lo=1)
         with _at(w.path):
             weights = Weights(
-                unassigned=w.int("unassigned", weights.unassigned),
-                late_per_minute=w.int("late_per_minute", weights.late_per_minute),
-                travel_per_hour=w.int("travel_per_hour", weights.travel_per_hour),
-                travel_per_km=w.int("travel_per_km", weights.travel_per_km),
-                overtime_per_hour=w.int("overtime_per_hour", weights.overtime_per_hour),
-                not_preferred=w.int("not_preferred", weights.not_preferred),
+                unassigned=w.integer("unassigned", weights.unassigned),
+                late_per_minute=w.integer("late_per_minute", weights.late_per_minute),
+                travel_per_hour=w.integer("travel_per_hour", weights.travel_per_hour),
+                travel_per_km=w.integer("travel_per_km", weights.travel_per_km),
+                overtime_per_hour=w.integer("overtime_per_hour", weights.overtime_per_hour),
+                not_preferred=w.integer("not_preferred", weights.not_preferred),
                 priority_factor=factors,
             )
     with _at(path):
         return Policy(
             commitments=commitments,
-            home_country=obj.str("home_country", default=defaults.home_country),
+            home_country=obj.text("home_country", default=defaults.home_country),
             travel=travel,
             weights=weights,
         )
@@ -326,13 +327,13 @@ def _policy(data: Any, path: str) -> Policy:
 def problem_from_dict(data: Any) -> Problem:
     """Validate and convert a Problem document (DESIGN.md section 4)."""
     root = _Obj(data, "")
-    planning_start = root.datetime("planning_start")
+    planning_start = root.instant("planning_start")
     assert planning_start is not None
-    horizon = root.int("horizon_hours", default=96, lo=1, hi=24 * 60)
+    horizon = root.integer("horizon_hours", default=96, lo=1, hi=24 * 60)
     horizon_end = planning_start + timedelta(hours=horizon)
     policy = _policy(root.data.get("policy"), "policy")
-    engineers = [_engineer(_Obj(item, path), planning_start, horizon_end) for path, item in root.list("engineers")]
-    orders = [_order(_Obj(item, path)) for path, item in root.list("orders")]
+    engineers = [_engineer(_Obj(item, path), planning_start, horizon_end) for path, item in root.items("engineers")]
+    orders = [_order(_Obj(item, path)) for path, item in root.items("orders")]
     return Problem(
         planning_start=planning_start,
         engineers=tuple(engineers),
@@ -513,7 +514,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def _reason(obj: _Obj, key: str) -> Reason:
-    value = obj.str(key)
+    value = obj.text(key)
     try:
         return Reason(value)
     except ValueError:
@@ -529,69 +530,69 @@ def plan_from_dict(data: Any) -> Plan:
     root = _Obj(data, "")
     k = root.obj("kpis")
     kpis = Kpis(
-        orders=k.int("orders"),
-        assigned=k.int("assigned"),
-        on_time=k.int("on_time"),
-        late=k.int("late"),
-        unassigned=k.int("unassigned"),
+        orders=k.integer("orders"),
+        assigned=k.integer("assigned"),
+        on_time=k.integer("on_time"),
+        late=k.integer("late"),
+        unassigned=k.integer("unassigned"),
         on_time_rate=k.num("on_time_rate", lo=0, hi=1),
         travel_km=k.num("travel_km", lo=0),
         travel_hours=k.num("travel_hours", lo=0),
         overtime_minutes=k.num("overtime_minutes", lo=0),
-        hotel_nights=k.int("hotel_nights"),
-        engineers_used=k.int("engineers_used"),
+        hotel_nights=k.integer("hotel_nights"),
+        engineers_used=k.integer("engineers_used"),
     )
     routes = []
-    for rpath, ritem in root.list("routes"):
+    for rpath, ritem in root.items("routes"):
         r = _Obj(ritem, rpath)
         visits = []
-        for vpath, vitem in r.list("visits"):
+        for vpath, vitem in r.items("visits"):
             v = _Obj(vitem, vpath)
-            mode = v.str("travel_mode")
+            mode = v.text("travel_mode")
             if mode not in ("drive", "flight", "none"):
                 raise InputError(v.sub("travel_mode"), f"expected drive, flight or none, got {mode!r}")
             visits.append(
                 Visit(
-                    order_id=v.str("order_id"),
+                    order_id=v.text("order_id"),
                     travel_mode=mode,
                     travel_km=v.num("travel_km", lo=0),
                     travel_minutes=v.num("travel_minutes", lo=0),
-                    departure=v.datetime("departure") if v.has("departure") else v.datetime("arrival"),  # type: ignore[arg-type]
-                    arrival=v.datetime("arrival"),  # type: ignore[arg-type]
-                    start=v.datetime("start"),  # type: ignore[arg-type]
-                    end=v.datetime("end"),  # type: ignore[arg-type]
-                    deadline=v.datetime("deadline"),  # type: ignore[arg-type]
+                    departure=v.instant("departure") if v.has("departure") else v.instant("arrival"),  # type: ignore[arg-type]
+                    arrival=v.instant("arrival"),  # type: ignore[arg-type]
+                    start=v.instant("start"),  # type: ignore[arg-type]
+                    end=v.instant("end"),  # type: ignore[arg-type]
+                    deadline=v.instant("deadline"),  # type: ignore[arg-type]
                     slack_minutes=v.num("slack_minutes"),
-                    on_time=v.bool("on_time", False),
+                    on_time=v.flag("on_time", False),
                     overtime_minutes=v.num("overtime_minutes", 0, lo=0),
                 )
             )
         overnights = []
-        for npath, nitem in r.list("overnights"):
+        for npath, nitem in r.items("overnights"):
             n = _Obj(nitem, npath)
             overnights.append(
                 Overnight(
-                    night_of=n.str("night_of"),
+                    night_of=n.text("night_of"),
                     location=_location(n.obj("location")),
-                    hotel=n.bool("hotel", False),
-                    place=n.str("place", default="?"),
+                    hotel=n.flag("hotel", False),
+                    place=n.text("place", default="?"),
                 )
             )
         ret = _opt(
             r,
             "return",
             lambda o: ReturnLeg(
-                travel_mode=o.str("travel_mode"),
+                travel_mode=o.text("travel_mode"),
                 travel_km=o.num("travel_km", lo=0),
                 travel_minutes=o.num("travel_minutes", lo=0),
-                departure=o.datetime("departure"),  # type: ignore[arg-type]
-                arrival=o.datetime("arrival"),  # type: ignore[arg-type]
+                departure=o.instant("departure"),  # type: ignore[arg-type]
+                arrival=o.instant("arrival"),  # type: ignore[arg-type]
             ),
         )
-        start = _opt(r, "start", lambda o: (_location(o.obj("location")), o.datetime("time")))
+        start = _opt(r, "start", lambda o: (_location(o.obj("location")), o.instant("time")))
         routes.append(
             Route(
-                engineer_id=r.str("engineer_id"),
+                engineer_id=r.text("engineer_id"),
                 visits=tuple(visits),
                 overnights=tuple(overnights),
                 return_leg=ret,
@@ -600,13 +601,13 @@ def plan_from_dict(data: Any) -> Plan:
             )
         )
     late = []
-    for path, item in root.list("late"):
+    for path, item in root.items("late"):
         o = _Obj(item, path)
-        late.append(LateOrder(order_id=o.str("order_id"), minutes_late=o.num("minutes_late", lo=0), reason=_reason(o, "reason"), detail=o.str("detail", default="")))
+        late.append(LateOrder(order_id=o.text("order_id"), minutes_late=o.num("minutes_late", lo=0), reason=_reason(o, "reason"), detail=o.text("detail", default="")))
     unassigned = []
-    for path, item in root.list("unassigned"):
+    for path, item in root.items("unassigned"):
         o = _Obj(item, path)
-        unassigned.append(UnassignedOrder(order_id=o.str("order_id"), reason=_reason(o, "reason"), detail=o.str("detail", default="")))
-    status = root.str("status")
+        unassigned.append(UnassignedOrder(order_id=o.text("order_id"), reason=_reason(o, "reason"), detail=o.text("detail", default="")))
+    status = root.text("status")
     meta = root.data.get("meta") or {}
     return Plan(status=status, kpis=kpis, routes=tuple(routes), late=tuple(late), unassigned=tuple(unassigned), meta=dict(meta))

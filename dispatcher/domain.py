@@ -274,12 +274,15 @@ class Problem:
         _require_aware("planning_start", self.planning_start)
         if not (isinstance(self.horizon_hours, int) and 1 <= self.horizon_hours <= 24 * 60):
             raise InputError("horizon_hours", f"expected an integer in [1, 1440], got {self.horizon_hours!r}")
-        for kind, items in (("engineers", self.engineers), ("orders", self.orders)):
+        for kind, ids in (
+            ("engineers", [e.id for e in self.engineers]),
+            ("orders", [o.id for o in self.orders]),
+        ):
             seen: set[str] = set()
-            for i, item in enumerate(items):
-                if item.id in seen:
-                    raise InputError(f"{kind}[{i}].id", f"expected a unique id, got duplicate {item.id!r}")
-                seen.add(item.id)
+            for i, item_id in enumerate(ids):
+                if item_id in seen:
+                    raise InputError(f"{kind}[{i}].id", f"expected a unique id, got duplicate {item_id!r}")
+                seen.add(item_id)
         for i, order in enumerate(self.orders):
             refs = [order.pinned_engineer] if order.pinned_engineer else []
             for ref in [*refs, *order.preferred_engineers, *order.excluded_engineers]:

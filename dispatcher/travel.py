@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from dispatcher.domain import Location, TravelParams
 
@@ -38,7 +39,7 @@ class TravelTimes(Protocol):
     def matrix(self, points: Sequence[Location]) -> TravelMatrix: ...
 
 
-def geodesic_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+def geodesic_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> np.ndarray:
     """Ellipsoidal distance in km (Lambert's formula), broadcasting over arrays."""
     phi1, phi2 = np.radians(lat1), np.radians(lat2)
     dlmb = np.radians(lon2) - np.radians(lon1)

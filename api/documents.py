@@ -1,0 +1,190 @@
+"""Contract documents (DESIGN.md section 4) ↔ domain types, through :mod:`dispatcher.codec`.
+
+The codec validates whole Problem documents; these helpers validate one order or one
+engineer by wrapping it, and re-root the error path at the document itself, so a client
+posting an order sees ``site.lat`` rather than ``orders[0].site.lat``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from dispatcher.codec import format_datetime, problem_from_dict, problem_to_dict
+from dispatcher.domain import Engineer, Order, Plan, Policy, Problem, Window
+from dispatcher.errors import InputError
+
+# Any aware instant works: it only anchors weekly shift patterns during validation.
+_VALIDATION_START = "2026-01-05T00:00:00Z"
+
+
+def _reroot(exc: InputError, prefix: str, new_prefix: str = "") -> InputError:
+    path = exc.path
+    if path.startswith(prefix):
+        rest = path[len(prefix) :].lstrip(".")
+        if new_prefix and rest:
+            path = f"{new_prefix}{rest}" if rest.startswith("[") else f"{new_prefix}.{rest}"
+        else:
+            path = new_prefix or rest
+    return InputError(path, exc.message)
+
+
+def canonical_hash(document: Any) -> str:
+    """SHA-256 of a JSON document in canonical form (sorted keys, compact)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse_order(document: Any, path: str = "") -> Order:
+    """Validate one Order document; errors are named relative to ``path``."""
+    if not isinstance(document, dict):
+        raise InputError(path, "expected an object")
+    try:
+        problem = problem_from_dict(
+            {"planning_start": _VALIDATION_START, "engineers": [], "orders": [document]}
+        )
+    except InputError as exc:
+        raise _reroot(exc, "orders[0]", path) from None
+    return problem.orders[0]
+
+
+def order_document(order: Order) -> dict[str, Any]:
+    """The canonical Order document: what is stored and compared for idempotency."""
+    problem = Problem(planning_start=order.received_at, engineers=(), orders=(order,))
+    return problem_to_dict(problem)["orders"][0]
+
+
+def parse_engineer(document: Any, path: str = "") -> Engineer:
+    """Validate one Engineer document (``weekly_shifts`` allowed)."""
+    if not isinstance(document, dict):
+        raise InputError(path, "expected an object")
+    try:
+        problem = problem_from_dict(
+            {
+                "planning_start": _VALIDATION_START,
+                "horizon_hours": 24 * 7,
+                "engineers": [document],
+                "orders": [],
+            }
+        )
+    except InputError as exc:
+        raise _reroot(exc, "engineers[0]", path) from None
+    return problem.engineers[0]
+
+
+def parse_policy(document: Any, path: str = "policy") -> Policy:
+    """Validate a policy document."""
+    try:
+        problem = problem_from_dict(
+            {"planning_start": _VALIDATION_START, "policy": document, "engineers": [], "orders": []}
+        )
+    except InputError as exc:
+        raise _reroot(exc, "policy", path) from None
+    return problem.policy
+
+
+def policy_document(policy: Policy) -> dict[str, Any]:
+    problem = Problem(
+        planning_start=datetime.fromisoformat(_VALIDATION_START), engineers=(), orders=()
+    )
+    return problem_to_dict(replace(problem, policy=policy))["policy"]
+
+
+def parse_windows(items: Any, path: str) -> list[Window]:
+    """A list of ``{start, end}`` windows (e.g. absences), validated like site windows."""
+    if not isinstance(items, list):
+        raise InputError(path, "expected a list")
+    order = {
+        "id": "x",
+        "site": {"lat": 0, "lon": 0, "country": "CN"},
+        "received_at": _VALIDATION_START,
+        "service_minutes": 0,
+        "site_windows": items,
+    }
+    try:
+        return list(parse_order(order).site_windows)
+    except InputError as exc:
+        raise _reroot(exc, "site_windows", path) from None
+
+
+def build_problem(
+    planning_start: datetime,
+    horizon_hours: int,
+    policy: dict[str, Any] | None,
+    engineers: list[tuple[dict[str, Any], list[dict[str, str]]]],
+    orders: list[dict[str, Any]],
+) -> Problem:
+    """The Problem a plan job solves: stored documents, with absences cut out of shifts.
+
+    ``engineers`` pairs each stored Engineer document with its absences.
+    """
+    problem = problem_from_dict(
+        {
+            "planning_start": format_datetime(planning_start),
+            "horizon_hours": horizon_hours,
+            "policy": policy,
+            "engineers": [doc for doc, _ in engineers],
+            "orders": orders,
+        }
+    )
+    cut = []
+    for i, (engineer, (_, absences)) in enumerate(zip(problem.engineers, engineers, strict=True)):
+        windows = parse_windows(absences, f"engineers[{i}].absences")
+        cut.append(replace(engineer, shifts=tuple(subtract_windows(engineer.shifts, windows))))
+    return replace(problem, engineers=tuple(cut))
+
+
+def subtract_windows(shifts: tuple[Window, ...], absences: list[Window]) -> list[Window]:
+    """The parts of ``shifts`` outside every absence."""
+    pieces = list(shifts)
+    for absence in absences:
+        kept: list[Window] = []
+        for w in pieces:
+            if absence.end <= w.start or absence.start >= w.end:
+                kept.append(w)
+                continue
+            if w.start < absence.start:
+                kept.append(Window(start=w.start, end=absence.start))
+            if absence.end < w.end:
+                kept.append(Window(start=absence.end, end=w.end))
+        pieces = kept
+    return pieces
+
+
+def plan_positions(plan: Plan) -> list[dict[str, Any]]:
+    """One row per order of a plan: its visit (engineer, ETA…) or its unassigned reason."""
+    rows: list[dict[str, Any]] = []
+    for route in plan.routes:
+        for v in route.visits:
+            rows.append(
+                {
+                    "order_id": v.order_id,
+                    "engineer_id": route.engineer_id,
+                    "arrival": v.arrival,
+                    "start": v.start,
+                    "end": v.end,
+                    "on_time": v.on_time,
+                    "slack_minutes": round(v.slack_minutes, 1),
+                    "reason": None,
+                }
+            )
+    late = {x.order_id: x.reason.value for x in plan.late}
+    for row in rows:
+        row["reason"] = late.get(row["order_id"])
+    for u in plan.unassigned:
+        rows.append(
+            {
+                "order_id": u.order_id,
+                "engineer_id": None,
+                "arrival": None,
+                "start": None,
+                "end": None,
+                "on_time": False,
+                "slack_minutes": None,
+                "reason": u.reason.value,
+            }
+        )
+    return rows

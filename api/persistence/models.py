@@ -1,0 +1,166 @@
+"""ORM rows. Alembic (``api/migrations``) is the only way this schema changes.
+
+Contract documents (an order or engineer as the client sent it, a plan as the solver
+returned it) are stored whole in JSON columns; the columns beside them are the ones the
+service filters, sorts or joins on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+JsonDoc = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite drops offsets)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the database layer")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JsonDoc, list[Any]: JsonDoc}
+
+
+class PolicyRow(Base):
+    """The active policy document (a single row, id 1)."""
+
+    __tablename__ = "policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class EngineerRow(Base):
+    __tablename__ = "engineers"
+
+    id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    document: Mapped[dict[str, Any]]
+    absences: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    document: Mapped[dict[str, Any]]
+    body_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    priority: Mapped[str] = mapped_column(sa.String(16))
+    commitment_class: Mapped[str] = mapped_column(sa.String(16))
+    deadline: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class OrderStatusRow(Base):
+    """One status change of an order (the status history)."""
+
+    __tablename__ = "order_status_history"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    from_status: Mapped[str | None] = mapped_column(sa.String(16))
+    to_status: Mapped[str] = mapped_column(sa.String(16))
+    at: Mapped[datetime]
+    actor: Mapped[str | None] = mapped_column(sa.String(64))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class PlanJobRow(Base):
+    """A solve job: its lifecycle (queued → running → done/failed/cancelled) and its input."""
+
+    __tablename__ = "plan_jobs"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    options: Mapped[dict[str, Any]]
+    planning_start: Mapped[datetime]
+    horizon_hours: Mapped[int]
+    problem: Mapped[dict[str, Any]]
+    input_hash: Mapped[str] = mapped_column(sa.String(80))
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class PlanRow(Base):
+    """The result of a finished job; ``published_at`` set once a coordinator publishes it."""
+
+    __tablename__ = "plans"
+
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("plan_jobs.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(32))
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    published_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class PlanVisitRow(Base):
+    """Where each order of a plan stands: a visit (engineer, ETA) or unassigned (reason)."""
+
+    __tablename__ = "plan_visits"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("plan_jobs.id"), index=True)
+    order_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    engineer_id: Mapped[str | None] = mapped_column(sa.String(200))
+    arrival: Mapped[datetime | None]
+    start: Mapped[datetime | None]
+    end: Mapped[datetime | None]
+    on_time: Mapped[bool]
+    slack_minutes: Mapped[float | None] = mapped_column(sa.Float)
+    reason: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEventRow(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str | None] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    subject_type: Mapped[str] = mapped_column(sa.String(32))
+    subject_id: Mapped[str] = mapped_column(sa.String(200))
+    detail: Mapped[dict[str, Any]]

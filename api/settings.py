@@ -1,0 +1,121 @@
+"""Typed settings read from the environment (``DISPATCH_*``).
+
+There is no module-level settings object: :func:`Settings.from_env` is called by whoever
+starts the service (``dispatch serve``, the tests) and the result is handed to
+:func:`api.create_app`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from dispatcher.errors import InputError
+
+ENV_PREFIX = "DISPATCH_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of the API service; each field reads ``DISPATCH_<FIELD NAME UPPERCASE>``.
+
+    Parameters
+    ----------
+    database_url
+        SQLAlchemy URL; SQLite file by default, ``postgresql+psycopg://...`` in production.
+    host, port, workers
+        Where uvicorn listens and how many worker processes it runs.
+    max_body_bytes
+        Requests with a larger body get 413.
+    job_workers
+        Solver processes per API worker (the process pool size).
+    job_queue_limit
+        Plan jobs queued or running (all API workers together) before new ones get 429.
+    max_solve_seconds
+        Upper bound on any plan job's ``time_limit_s``.
+    stateless_solve_seconds
+        Upper bound on ``POST /v1/solve``'s time limit (the request waits for it).
+    planner
+        ``module:function`` of the solving function; the module must also define
+        ``PlanOptions``. Tests point it at a fake.
+    at_risk_hours
+        An active order without an on-time published assignment is at risk when its
+        deadline is closer than this.
+    migrate_on_startup
+        Apply Alembic migrations when the app starts.
+    recover_jobs_on_startup
+        Mark jobs left queued/running by a previous process as failed when the app starts.
+    log_level
+        Python logging level name.
+    """
+
+    database_url: str = "sqlite:///dispatch.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_body_bytes: int = 5_000_000
+    job_workers: int = 1
+    job_queue_limit: int = 8
+    max_solve_seconds: float = 300.0
+    stateless_solve_seconds: float = 30.0
+    planner: str = "dispatcher.planner:plan_problem"
+    at_risk_hours: float = 6.0
+    migrate_on_startup: bool = True
+    recover_jobs_on_startup: bool = True
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        for name in ("port", "workers", "max_body_bytes", "job_workers", "job_queue_limit"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise InputError(_env_name(name), f"expected a positive integer, got {value!r}")
+        for name in ("max_solve_seconds", "stateless_solve_seconds", "at_risk_hours"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value > 0):
+                raise InputError(_env_name(name), f"expected a positive number, got {value!r}")
+        if ":" not in self.planner:
+            raise InputError(_env_name("planner"), f"expected module:function, got {self.planner!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``DISPATCH_*`` variables, then ``overrides`` (e.g. CLI flags)."""
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(_env_name(f.name))
+            if raw is not None:
+                values[f.name] = _parse(f.name, raw, type(getattr(defaults, f.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The ``DISPATCH_*`` variables that reproduce these settings (for worker processes)."""
+        return {_env_name(f.name): str(getattr(self, f.name)) for f in fields(self)}
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _env_name(field_name: str) -> str:
+    return ENV_PREFIX + field_name.upper()
+
+
+def _parse(name: str, raw: str, kind: type) -> Any:
+    text = raw.strip()
+    try:
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise InputError(_env_name(name), f"expected a {kind.__name__}, got {raw!r}") from None
+    return text

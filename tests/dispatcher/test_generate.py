@@ -1,0 +1,250 @@
+"""The seeded problem generator: deterministic, valid, and shaped like the scenario."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dispatcher.codec import problem_from_dict
+from dispatcher.errors import InputError
+from dispatcher.generate import (
+    DEFAULT_PLANNING_START,
+    OVERSEAS_CITIES,
+    SKILLS,
+    STATIONS,
+    generate_problem,
+    write_problem,
+)
+
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo.json"
+TIME_KEYS = {"planning_start", "received_at", "available_from", "start", "end", "deadline"}
+
+
+@pytest.fixture(scope="module")
+def big() -> dict[str, Any]:
+    return generate_problem(orders=1000, engineers=60, seed=3)
+
+
+def _timestamps(node: Any) -> list[str]:
+    """Every non-null value under a timestamp key, anywhere in the document."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in TIME_KEYS and value is not None:
+                found.append(value)
+            else:
+                found += _timestamps(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _timestamps(item)
+    return found
+
+
+def test_same_seed_gives_identical_json() -> None:
+    a = generate_problem(orders=120, engineers=15, seed=11)
+    b = generate_problem(orders=120, engineers=15, seed=11)
+    assert json.dumps(a) == json.dumps(b)
+
+
+def test_different_seeds_give_different_problems() -> None:
+    assert generate_problem(50, 10, seed=1) != generate_problem(50, 10, seed=2)
+
+
+@pytest.mark.parametrize(("orders", "engineers"), [(0, 0), (1, 1), (7, 3), (60, 9), (200, 30)])
+def test_counts_and_ids_match_the_arguments(orders: int, engineers: int) -> None:
+    doc = generate_problem(orders=orders, engineers=engineers, seed=5)
+    problem = problem_from_dict(doc)
+    assert len(problem.orders) == orders
+    assert len(problem.engineers) == engineers
+    assert [o.id for o in problem.orders] == [f"T-{100001 + i}" for i in range(orders)]
+    assert [e.id for e in problem.engineers] == [f"ENG-{i + 1:03d}" for i in range(engineers)]
+
+
+@pytest.mark.parametrize(("engineers", "seed"), [(1, 1), (2, 2), (3, 3), (9, 4), (60, 3)])
+def test_every_order_has_an_engineer_with_all_its_skills_who_may_go_there(
+    engineers: int, seed: int
+) -> None:
+    problem = problem_from_dict(generate_problem(300, engineers, seed, overseas_share=0.3))
+    for order in problem.orders:
+        assert 1 <= len(order.required_skills) <= 2
+        able = [
+            e
+            for e in problem.engineers
+            if order.required_skills <= e.skills
+            and (e.can_travel_overseas or not problem.policy.is_overseas(order))
+            and e.id not in order.excluded_engineers
+        ]
+        assert able, order.id
+
+
+def test_engineers_hold_two_to_four_known_skills(big: dict[str, Any]) -> None:
+    for e in big["engineers"]:
+        assert 2 <= len(e["skills"]) <= 4
+        assert set(e["skills"]) <= set(SKILLS)
+        # High-voltage work is only given to electricians.
+        assert "high_voltage" not in e["skills"] or "electrical" in e["skills"]
+
+
+def _orders(share: float) -> list[dict[str, Any]]:
+    return generate_problem(40, 5, seed=9, overseas_share=share)["orders"]
+
+
+def test_overseas_share_is_honoured_with_real_country_codes(big: dict[str, Any]) -> None:
+    countries = [o["site"]["country"] for o in big["orders"]]
+    assert sum(c != "CN" for c in countries) == 100
+    assert {c for c in countries if c != "CN"} <= {c.country for c in OVERSEAS_CITIES}
+    assert sum(c != "CN" for c in (o["site"]["country"] for o in _orders(0.0))) == 0
+    assert all(o["site"]["country"] != "CN" for o in _orders(1.0))
+
+
+def test_every_timestamp_carries_a_utc_offset(big: dict[str, Any]) -> None:
+    stamps = _timestamps(big)
+    assert len(stamps) > 1000
+    for text in stamps:
+        assert datetime.fromisoformat(text).utcoffset() is not None, text
+
+
+def test_orders_are_received_in_the_20_hours_up_to_planning_start(big: dict[str, Any]) -> None:
+    start = datetime.fromisoformat(big["planning_start"])
+    received = [datetime.fromisoformat(o["received_at"]) for o in big["orders"]]
+    assert all(start - timedelta(hours=20) <= r <= start for r in received)
+    assert received == sorted(received)  # ticket ids grow with arrival
+
+
+def test_priority_mix_and_remote_commitments(big: dict[str, Any]) -> None:
+    mix = Counter(o["priority"] for o in big["orders"])
+    for name, share in {"critical": 0.05, "high": 0.20, "normal": 0.60, "low": 0.15}.items():
+        assert abs(mix[name] / 1000 - share) < 0.04, (name, mix)
+    remote = [o for o in big["orders"] if o["commitment"] == "remote"]
+    assert remote and all(o["site"]["country"] == "CN" for o in remote)
+    assert all(o["commitment"] in (None, "remote") for o in big["orders"])
+    assert all(o["deadline"] is None for o in big["orders"])
+
+
+def test_service_minutes_fit_the_working_day(big: dict[str, Any]) -> None:
+    minutes = [o["service_minutes"] for o in big["orders"]]
+    assert min(minutes) >= 60 and max(minutes) <= 480
+    assert sum(90 <= m <= 240 for m in minutes) > 0.7 * len(minutes)
+    windowed = [o for o in big["orders"] if o["site_windows"]]
+    assert 0.2 < len(windowed) / 1000 < 0.4
+    assert all(o["service_minutes"] <= 360 for o in windowed)
+
+
+def test_shifts_are_0800_to_1800_monday_to_saturday_in_the_engineers_timezone() -> None:
+    # Friday 16:00 Beijing time to Monday 16:00: Fri, Sat and Mon shifts, no Sunday.
+    friday = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    doc = generate_problem(5, 12, seed=1, planning_start=friday, horizon_hours=72)
+    for e in doc["engineers"]:
+        tz = ZoneInfo(e["timezone"])
+        days = []
+        for w in e["shifts"]:
+            s = datetime.fromisoformat(w["start"]).astimezone(tz)
+            t = datetime.fromisoformat(w["end"]).astimezone(tz)
+            assert (s.time(), t.time(), s.date()) == (time(8), time(18), t.date())
+            days.append(s.strftime("%a"))
+        assert days == ["Fri", "Sat", "Mon"], e["id"]
+    assert {e["timezone"] for e in doc["engineers"]} == {"Asia/Shanghai", "Asia/Urumqi"}
+
+
+def test_site_windows_are_daily_office_hours_covering_the_horizon(big: dict[str, Any]) -> None:
+    start = datetime.fromisoformat(big["planning_start"])
+    end = start + timedelta(hours=big["horizon_hours"])
+    for o in big["orders"]:
+        for w in o["site_windows"]:
+            s, t = datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"])
+            assert (s.time(), t.time(), t - s) == (time(8), time(17), timedelta(hours=9))
+            assert t > start and s < end
+        # Monday 08:00 to Friday 08:00 Beijing time: Monday to Thursday in every site zone.
+        assert len(o["site_windows"]) in (0, 4)
+
+
+def _station_of(engineer: dict[str, Any]) -> str:
+    lat, lon = engineer["home"]["lat"], engineer["home"]["lon"]
+    return min(STATIONS, key=lambda s: (s.lat - lat) ** 2 + (s.lon - lon) ** 2).name
+
+
+def test_every_station_is_staffed_and_headquarters_has_most() -> None:
+    assert len({_station_of(e) for e in generate_problem(0, len(STATIONS), 1)["engineers"]}) == 9
+    heads = Counter(_station_of(e) for e in generate_problem(0, 30, seed=1)["engineers"])
+    assert set(heads) == {s.name for s in STATIONS}
+    assert heads.most_common(1)[0][0] == "Jinan"
+    assert sum(heads.values()) == 30
+
+
+def test_engineer_features_appear_in_the_expected_shares(big: dict[str, Any]) -> None:
+    staff = big["engineers"]
+    start = datetime.fromisoformat(big["planning_start"])
+    assert sum(not e["can_travel_overseas"] for e in staff) == 6
+    assert sum(e["current"] is not None for e in staff) == 12
+    overtime = [e["max_overtime_minutes"] for e in staff if e["max_overtime_minutes"]]
+    assert len(overtime) == 9 and set(overtime) <= {60, 90, 120}
+    for e in staff:
+        if e["current"]:
+            free = datetime.fromisoformat(e["current"]["available_from"])
+            assert start < free <= start + timedelta(hours=4)
+
+
+def test_pins_preferences_and_exclusions_name_skilled_engineers(big: dict[str, Any]) -> None:
+    skills = {e["id"]: set(e["skills"]) for e in big["engineers"]}
+    pinned = [o for o in big["orders"] if o["pinned_engineer"]]
+    assert 1 <= len(pinned) <= 3
+    for o in pinned:
+        assert set(o["required_skills"]) <= skills[o["pinned_engineer"]]
+        assert o["pinned_engineer"] not in o["excluded_engineers"]
+    preferred = [o for o in big["orders"] if o["preferred_engineers"]]
+    excluded = [o for o in big["orders"] if o["excluded_engineers"]]
+    assert 0.05 < len(preferred) / 1000 < 0.15
+    assert 0 < len(excluded) / 1000 < 0.06
+    for o in preferred + excluded:
+        for ref in o["preferred_engineers"] + o["excluded_engineers"]:
+            assert set(o["required_skills"]) <= skills[ref]
+        assert not set(o["preferred_engineers"]) & set(o["excluded_engineers"])
+
+
+def test_default_planning_start_is_monday_morning_in_jinan() -> None:
+    doc = generate_problem(1, 1, seed=1)
+    assert doc["planning_start"] == "2026-11-23T08:00:00+08:00"
+    assert DEFAULT_PLANNING_START.weekday() == 0
+    assert doc["policy"]["home_country"] == "CN"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "path"),
+    [
+        ({"orders": -1, "engineers": 1}, "orders"),
+        ({"orders": 3, "engineers": 0}, "engineers"),
+        ({"orders": 3, "engineers": 1, "overseas_share": 1.5}, "overseas_share"),
+        ({"orders": 3, "engineers": 1, "horizon_hours": 0}, "horizon_hours"),
+        ({"orders": 3, "engineers": 1, "planning_start": datetime(2026, 1, 1)}, "planning_start"),
+    ],
+)
+def test_bad_arguments_raise_input_error_naming_the_argument(
+    kwargs: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        generate_problem(seed=1, **kwargs)
+    assert caught.value.path == path
+
+
+def test_write_problem_round_trips_utf8_json(tmp_path: Path) -> None:
+    doc = generate_problem(10, 3, seed=2, planning_start=datetime(2026, 3, 2, 9, tzinfo=UTC))
+    doc["orders"][0]["site"]["name"] = "济南 cement plant"
+    target = tmp_path / "p.json"
+    write_problem(target, doc)
+    assert "济南" in target.read_text(encoding="utf-8")
+    assert json.loads(target.read_text(encoding="utf-8")) == doc
+
+
+def test_shipped_demo_fixture_equals_generate_problem_200_30_7() -> None:
+    # Regenerate with: python -m dispatcher.generate fixtures/demo.json
+    shipped = json.loads(DEMO.read_text(encoding="utf-8"))
+    assert shipped == generate_problem(orders=200, engineers=30, seed=7)
+    problem = problem_from_dict(shipped)
+    assert (len(problem.orders), len(problem.engineers)) == (200, 30)
+    assert sum(problem.policy.is_overseas(o) for o in problem.orders) == 20
