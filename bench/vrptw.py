@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from ortools.constraint_solver import routing_enums_pb2
 
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
 
@@ -807,6 +808,13 @@ def _parse_peers(text: str) -> list[str]:
     return list(dict.fromkeys(peers))
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def _peers_arg(text: str) -> str:
     _parse_peers(text)
     return text
@@ -817,7 +825,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", choices=sorted(SETS), default="solomon", help="instance set")
     parser.add_argument(
         "--time-limit",
-        type=float,
+        type=_positive_float,
         default=10.0,
         metavar="S",
         help="seconds per instance and solver",
@@ -839,17 +847,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_PYVRP_SEED, help="PyVRP seed")
     parser.add_argument(
-        "--first-solution", default=SearchParams.first_solution, help="OR-Tools first solution"
+        "--first-solution",
+        default=SearchParams.first_solution,
+        choices=sorted(routing_enums_pb2.FirstSolutionStrategy.Value.keys()),
+        metavar="NAME",
+        help="OR-Tools first solution strategy (default %(default)s)",
     )
     parser.add_argument(
-        "--metaheuristic", default=SearchParams.metaheuristic, help="OR-Tools metaheuristic"
+        "--metaheuristic",
+        default=SearchParams.metaheuristic,
+        choices=sorted(routing_enums_pb2.LocalSearchMetaheuristic.Value.keys()),
+        metavar="NAME",
+        help="OR-Tools local search metaheuristic (default %(default)s)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-solve progress on stderr")
 
 
+def _command_line(args: argparse.Namespace) -> str:
+    """The equivalent ``python -m bench.vrptw`` command, for the record."""
+    parts = ["python -m bench.vrptw", f"--set {args.set}", f"--time-limit {args.time_limit:g}"]
+    if args.instances:
+        parts.append(f"--instances {args.instances}")
+    parts.append(f"--peers {args.peers}")
+    if args.seed != DEFAULT_PYVRP_SEED:
+        parts.append(f"--seed {args.seed}")
+    if args.first_solution != SearchParams.first_solution:
+        parts.append(f"--first-solution {args.first_solution}")
+    if args.metaheuristic != SearchParams.metaheuristic:
+        parts.append(f"--metaheuristic {args.metaheuristic}")
+    return " ".join(parts)
+
+
 def _run_from_cli(args: argparse.Namespace) -> int:
     if not getattr(args, "command_line", None):
-        args.command_line = " ".join(["dispatch", *sys.argv[1:]])
+        args.command_line = _command_line(args)
     return run(args)
 
 
