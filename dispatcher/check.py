@@ -751,12 +751,15 @@ def check_late_list(ctx: _Context) -> Iterator[Violation]:
 
 
 def check_visit_overtime(ctx: _Context) -> Iterator[Violation]:
-    """A visit's overtime_minutes is its inbound travel and service time in overtime bands."""
+    """A visit's overtime_minutes is its service time in overtime bands plus the part of its
+    inbound travel that regular shift time between departure and arrival cannot hold."""
     for info in ctx.routes:
         if info.engineer is None:
             continue
+        shifts = [(_ts(s.start), _ts(s.end)) for s in info.engineer.shifts]
         for v in info.route.visits:
-            band = _overlap(info.bands, _ts(v.departure), _ts(v.arrival))
+            regular = _overlap(shifts, _ts(v.departure), _ts(v.arrival))
+            band = max(0.0, v.travel_minutes * 60.0 - regular)
             band += _overlap(info.bands, _ts(v.start), _ts(v.end))
             if abs(v.overtime_minutes - band / 60.0) > OVERTIME_TOL_MIN:
                 yield Violation(

@@ -4,18 +4,127 @@ Node layout: ``[start of each engineer][end (home) of each engineer][orders]``.
 Orders that no engineer may serve at all (skills, exclusions, pins, overseas
 permission, no usable site window) are kept out of the model; :mod:`dispatcher.explain`
 gives them their reason.
+
+**The work clock.** The solver's time axis is not wall-clock time but *work time* of a
+reference calendar ``R`` (the engineers' most widely shared work windows): rest is simply
+absent from the axis, so travel pauses overnight for free and no OR-Tools break interval
+is needed for an engineer who works to ``R``. OR-Tools break intervals are slow (a 200-order
+model took 2.5-5 s to find a first solution with a rest break per engineer and night, against
+0.5 s without), so they are kept for the few engineers whose calendar differs: the parts of
+``R`` in which they do not work become breaks on the work clock. Work they do outside ``R``
+(overtime, another shift pattern) is not offered to the solver, which keeps every plan
+feasible but leaves that time unused (docs/model.md, "Solver calendar").
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
 
 from dispatcher.domain import Engineer, Order, Problem
-from dispatcher.timeline import Interval, first_work_instant, rest_gaps, site_windows_s, to_s, work_windows
+from dispatcher.timeline import Interval, first_work_instant, site_windows_s, to_s, work_windows
 from dispatcher.travel import GeodesicTravelTimes, TravelMatrix, TravelTimes
 from solver.routing import NO_DEADLINE, RoutingInput
+
+
+@dataclass(frozen=True)
+class WorkClock:
+    """Maps wall-clock seconds to work seconds of the reference calendar."""
+
+    windows: tuple[Interval, ...]  # reference work windows, wall-clock seconds, inside the horizon
+    offsets: tuple[int, ...]  # work seconds elapsed at the start of each window
+
+    @staticmethod
+    def of(windows: list[Interval]) -> WorkClock:
+        offsets, total = [], 0
+        for a, b in windows:
+            offsets.append(total)
+            total += b - a
+        return WorkClock(tuple(windows), tuple(offsets))
+
+    @property
+    def total(self) -> int:
+        if not self.windows:
+            return 0
+        a, b = self.windows[-1]
+        return self.offsets[-1] + b - a
+
+    def at(self, t: int) -> int:
+        """Work seconds elapsed by wall-clock ``t``."""
+        k = bisect_right([a for a, _ in self.windows], t) - 1
+        if k < 0:
+            return 0
+        a, b = self.windows[k]
+        return self.offsets[k] + min(t, b) - a
+
+    def working(self, t: int) -> bool:
+        k = bisect_right([a for a, _ in self.windows], t) - 1
+        return k >= 0 and t < self.windows[k][1]
+
+    def day_ends(self) -> list[int]:
+        """Work-clock instants at which a reference window closes (service may not straddle)."""
+        return [o + b - a for o, (a, b) in zip(self.offsets, self.windows, strict=True)]
+
+
+def intersect(xs: list[Interval], ys: list[Interval]) -> list[Interval]:
+    out, i, j = [], 0, 0
+    while i < len(xs) and j < len(ys):
+        a, b = max(xs[i][0], ys[j][0]), min(xs[i][1], ys[j][1])
+        if a < b:
+            out.append((a, b))
+        if xs[i][1] < ys[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _reference_calendar(calendars: list[list[Interval]]) -> list[Interval]:
+    """The calendar that the most engineers work in full (they need no break intervals);
+    ties go to the one covering most of everyone's work time."""
+    distinct = {tuple(c) for c in calendars if c}
+    if not distinct:
+        return []
+
+    def coverage(ref: tuple[Interval, ...]) -> tuple[int, int, tuple[Interval, ...]]:
+        inside = [intersect(list(ref), c) for c in calendars]
+        full = sum(1 for piece in inside if piece == list(ref))
+        covered = sum(b - a for piece in inside for a, b in piece)
+        return full, covered, ref
+
+    return list(max(distinct, key=coverage))
+
+
+def _allowed_starts(
+    clock: WorkClock, site: list[Interval] | None, service: int, horizon_s: int
+) -> list[Interval] | None:
+    """Allowed service-start intervals on the work clock (inclusive), or None if none."""
+    total = clock.total
+    if site is None:
+        base: list[Interval] = [(0, total - service)]
+    else:
+        base = []
+        for a, b in site:
+            lo, hi = clock.at(max(0, a)), clock.at(min(b, horizon_s)) - service
+            if lo <= hi:
+                base.append((lo, hi))
+    if service > 0:
+        # A service may not straddle the close of a reference window (the engineer rests).
+        for end in clock.day_ends():
+            cut: Interval = (end - service + 1, end - 1)
+            base = [piece for a, b in base for piece in _subtract((a, b), cut)]
+    base = [(a, b) for a, b in base if a <= b and b >= 0]
+    return base or None
+
+
+def _subtract(span: Interval, cut: Interval) -> list[Interval]:
+    a, b = span
+    c, d = cut
+    if d < a or c > b or c > d:
+        return [span]
+    return [(x, y) for x, y in ((a, c - 1), (d + 1, b)) if x <= y]
 
 
 @dataclass(frozen=True)
@@ -25,9 +134,11 @@ class Compiled:
     travel: TravelMatrix
     order_node: dict[str, int]  # order id -> node (only modelled orders)
     node_order: dict[int, Order]
-    work: list[list[Interval]]  # per engineer, all work windows (not clipped to the horizon)
+    work: list[list[Interval]]  # per engineer, the solver calendar (then true windows past the horizon)
+    rest_work: list[list[Interval]]  # per engineer, true work windows: what overnights are counted on
     start_s: list[int | None]  # per engineer, first work instant (None: cannot work)
     left_out: list[Order]  # orders kept out of the model
+    clock: WorkClock
 
 
 def eligible_engineers(problem: Problem, order: Order) -> list[int]:
@@ -55,17 +166,16 @@ def start_instant(problem: Problem, engineer: Engineer, work: list[Interval]) ->
     return first_work_instant(work, t)
 
 
-def usable_site_windows(order: Order, problem: Problem, horizon_s: int) -> list[Interval] | None:
-    """Allowed service-start intervals inside the horizon; None when the site never fits."""
-    if not order.site_windows:
-        return []
-    service = order.service_minutes * 60
-    out = []
-    for a, b in site_windows_s(order.site_windows, problem.planning_start):
-        lo, hi = max(0, a), min(b - service, horizon_s)
-        if lo <= hi:
-            out.append((lo, hi))
-    return out or None
+def _solver_calendar(true: list[Interval], ref: list[Interval], horizon_s: int) -> list[Interval]:
+    """Inside the horizon, the engineer's time within the reference calendar; after it, all."""
+    after = [(max(a, horizon_s), b) for a, b in true if b > horizon_s]
+    merged: list[list[int]] = []
+    for a, b in intersect(true, ref) + after:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
 
 
 def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Compiled:
@@ -77,7 +187,10 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
     horizon_s = problem.horizon_hours * 3600
     origin = problem.planning_start
 
-    work = [work_windows(e, origin) for e in engs]
+    true_work = [work_windows(e, origin) for e in engs]
+    inside = [intersect(w, [(0, horizon_s)]) for w in true_work]
+    clock = WorkClock.of(_reference_calendar(inside))
+    work = [_solver_calendar(true_work[v], list(clock.windows), horizon_s) for v in range(n_v)]
     start_s = [start_instant(problem, e, work[v]) for v, e in enumerate(engs)]
     for v in range(n_v):
         if start_s[v] is not None and start_s[v] >= horizon_s:  # type: ignore[operator]
@@ -87,7 +200,8 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
     left_out: list[Order] = []
     for order in problem.orders:
         allowed = [v for v in eligible_engineers(problem, order) if start_s[v] is not None]
-        wins = usable_site_windows(order, problem, horizon_s)
+        site = site_windows_s(order.site_windows, origin) if order.site_windows else None
+        wins = _allowed_starts(clock, site, order.service_minutes * 60, horizon_s)
         if not allowed or wins is None:
             left_out.append(order)
         else:
@@ -116,7 +230,9 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         factor = w.priority_factor[order.priority]
         service[node] = order.service_minutes * 60
         drop[node] = w.unassigned * factor
-        deadline[node] = max(0, to_s(problem.policy.deadline(order), origin))
+        dl = to_s(problem.policy.deadline(order), origin)
+        # A deadline during rest is met only by a start before that rest began.
+        deadline[node] = max(0, clock.at(dl) - (0 if clock.working(dl) else 1))
         late_cost[node] = max(1, w.late_per_minute * factor // 60)
         windows[node] = wins
         allowed_vehicles[node] = allowed if len(allowed) < n_v else None
@@ -130,19 +246,24 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
 
     breaks: list[list[tuple[int, int]]] = []
     start_min: list[int] = []
+    total = clock.total
     for v in range(n_v):
-        s = start_s[v]
-        if s is None:
-            # Cannot work in the horizon: rest all along, and no order lists it as allowed.
-            breaks.append([])
+        s_v = start_s[v]
+        if s_v is None:
+            breaks.append([])  # cannot work in the horizon: no order lists it as allowed
             start_min.append(0)
             continue
-        start_min.append(s)
-        inside = [(a, min(b, horizon_s)) for a, b in work[v] if b > s and a < horizon_s]
-        rests = [(a, b - a) for a, b in rest_gaps(inside) if b > s]
-        if inside and inside[-1][1] < horizon_s:
-            rests.append((inside[-1][1], horizon_s - inside[-1][1]))  # no work after the last shift
-        breaks.append(rests)
+        start_min.append(clock.at(s_v))
+        # Reference time this engineer does not work becomes rest on the work clock.
+        own = [(clock.at(a), clock.at(b)) for a, b in intersect(work[v], list(clock.windows))]
+        gaps, t = [], clock.at(s_v)
+        for a, b in own:
+            if a > t:
+                gaps.append((t, a - t))
+            t = max(t, b)
+        if t < total:
+            gaps.append((t, total - t))
+        breaks.append([(a, d) for a, d in gaps if d > 0])
 
     data = RoutingInput(
         travel_s=travel_s,
@@ -151,8 +272,8 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         starts=list(range(n_v)),
         ends=ends,
         start_min_s=start_min,
-        start_max_s=[horizon_s] * n_v,
-        horizon_s=horizon_s,
+        start_max_s=[total] * n_v,
+        horizon_s=total,
         windows=windows,
         allowed_vehicles=allowed_vehicles,
         drop_penalty=drop,
@@ -168,6 +289,8 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         order_node=order_node,
         node_order=node_order,
         work=work,
+        rest_work=true_work,
         start_s=start_s,
         left_out=left_out,
+        clock=clock,
     )

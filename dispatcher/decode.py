@@ -33,6 +33,7 @@ from dispatcher.timeline import (
     rest_gaps,
     site_windows_s,
     to_s,
+    work_time_between,
 )
 from dispatcher.travel import geodesic_km
 
@@ -55,6 +56,7 @@ def _route(c: Compiled, v: int, nodes: list[int]) -> tuple[Route, list[Visit]]:
     e = problem.engineers[v]
     work = c.work[v]
     bands = overtime_bands(e, origin)
+    shifts = [(to_s(x.start, origin), to_s(x.end, origin)) for x in e.shifts]
     start = c.start_s[v]
     if not nodes or start is None:
         return Route(engineer_id=e.id, visits=()), []
@@ -78,7 +80,8 @@ def _route(c: Compiled, v: int, nodes: list[int]) -> tuple[Route, list[Visit]]:
         end = begin + service
         deadline = problem.policy.deadline(order)
         dl = to_s(deadline, origin)
-        ot = overlap(dep, arr, bands) + overlap(begin, end, bands)
+        # Overtime: service in a band, plus travel that regular shift time could not hold.
+        ot = max(0, travel - work_time_between(shifts, dep, arr)) + overlap(begin, end, bands)
         visits.append(
             Visit(
                 order_id=order.id,
@@ -137,7 +140,7 @@ def _overnights(
     e = problem.engineers[v]
     tz = ZoneInfo(e.timezone)
     out = []
-    for a, b in rest_gaps(c.work[v]):
+    for a, b in rest_gaps(c.rest_work[v]):
         if not (a < home_at and b > start):
             continue
         where: Location = e.start_location

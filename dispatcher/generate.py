@@ -366,6 +366,7 @@ def generate_problem(
     planning_start: datetime | None = None,
     horizon_hours: int = 96,
     overseas_share: float = 0.10,
+    planned_share: float = 0.8,
 ) -> dict[str, Any]:
     """A realistic Problem document, identical for identical arguments.
 
@@ -384,6 +385,10 @@ def generate_problem(
         Planning horizon; shifts and site windows cover it.
     overseas_share
         Fraction of orders at overseas sites (rounded to a whole number of orders).
+    planned_share
+        Probability that a domestic order is planned work (maintenance, commissioning) with
+        an explicit ``deadline`` 30 h or more ahead rather than a fault ticket on the
+        commitment clock. Without planned work a 4-day backlog is all due within a day.
 
     Returns
     -------
@@ -413,6 +418,8 @@ def generate_problem(
         )
     if not 0.0 <= overseas_share <= 1.0:
         raise InputError("overseas_share", f"expected a number in [0, 1], got {overseas_share!r}")
+    if not 0.0 <= planned_share <= 1.0:
+        raise InputError("planned_share", f"expected a number in [0, 1], got {planned_share!r}")
     start = DEFAULT_PLANNING_START if planning_start is None else planning_start
     if start.tzinfo is None or start.utcoffset() is None:
         raise InputError(
@@ -431,7 +438,9 @@ def generate_problem(
             "home_country": "CN",
         },
         "engineers": [e.doc for e in staff],
-        "orders": _make_orders(rng, orders, staff, start, end, overseas_share),
+        "orders": _make_orders(
+            rng, orders, staff, start, end, overseas_share, planned_share, horizon_hours
+        ),
     }
 
 
@@ -502,6 +511,8 @@ def _make_orders(
     start: datetime,
     end: datetime,
     overseas_share: float,
+    planned_share: float = 0.0,
+    horizon_hours: int = 96,
 ) -> list[dict[str, Any]]:
     # Every skill set of size 1-2 that some engineer covers, at home and abroad.
     coverable: dict[bool, set[frozenset[str]]] = {False: set(), True: set()}
@@ -548,6 +559,12 @@ def _make_orders(
             "preferred_engineers": [],
             "excluded_engineers": [],
         }
+        if not abroad and rng.random() < planned_share:
+            # Planned work (preventive maintenance, commissioning, inspections) is booked
+            # with an explicit due date days out; only fault tickets run on the 24 h clock.
+            due_h = _between(rng, 30, max(31, horizon_hours - 6))
+            doc["deadline"] = _ts(start_hq + timedelta(hours=due_h))
+            doc["priority"] = "normal" if rng.random() < 0.6 else "low"
         region = _CITY_REGION[city.name]
         regions.append(region)
         eligible = _skilled(staff, skills, abroad)
@@ -584,10 +601,10 @@ def _order_skills(
 
 def _service_minutes(rng: Random) -> int:
     u = rng.random()
-    if u < 0.10:
+    if u < 0.25:
         return _between(rng, 60, 90, 15)  # inspections, resets
-    if u < 0.85:
-        return _between(rng, 90, 240, 15)  # the common repair
+    if u < 0.90:
+        return _between(rng, 90, 180, 15)  # the common repair
     return _between(rng, 240, 480, 30)  # liner or gearbox changes
 
 

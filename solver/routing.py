@@ -306,20 +306,27 @@ def _search_parameters(params: SearchParams) -> pywrapcp.DefaultRoutingSearchPar
     return sp
 
 
-def _count_on_time(m: _Model) -> int:
-    """Orders served by their deadline in the solution being reported."""
+def _count_on_time(m: _Model) -> int | None:
+    """Orders served by their deadline in the solution being reported.
+
+    Cumul variables need not be bound at a solution, so the earliest feasible start
+    (``Min``) is what counts; None if the routes themselves are not bound yet.
+    """
     d, routing, dim = m.data, m.routing, m.time_dim
     assert dim is not None
     count = 0
     for v in range(d.n_vehicles):
-        index = routing.Start(v)
-        index = routing.NextVar(index).Value()
-        while not routing.IsEnd(index):
-            node = m.manager.IndexToNode(index)
-            dl = d.deadline_s[node]
-            if dl == NO_DEADLINE or dim.CumulVar(index).Value() <= dl:
+        nxt = routing.NextVar(routing.Start(v))
+        while True:
+            if not nxt.Bound():
+                return None
+            index = nxt.Value()
+            if routing.IsEnd(index):
+                break
+            dl = d.deadline_s[m.manager.IndexToNode(index)]
+            if dl == NO_DEADLINE or dim.CumulVar(index).Min() <= dl:
                 count += 1
-            index = routing.NextVar(index).Value()
+            nxt = routing.NextVar(index)
     return count
 
 

@@ -118,13 +118,25 @@ def test_orders_are_received_in_the_20_hours_up_to_planning_start(big: dict[str,
 
 
 def test_priority_mix_and_remote_commitments(big: dict[str, Any]) -> None:
-    mix = Counter(o["priority"] for o in big["orders"])
+    faults = [o for o in big["orders"] if o["deadline"] is None]
+    mix = Counter(o["priority"] for o in faults)
     for name, share in {"critical": 0.05, "high": 0.20, "normal": 0.60, "low": 0.15}.items():
-        assert abs(mix[name] / 1000 - share) < 0.04, (name, mix)
+        assert abs(mix[name] / len(faults) - share) < 0.06, (name, mix)
     remote = [o for o in big["orders"] if o["commitment"] == "remote"]
     assert remote and all(o["site"]["country"] == "CN" for o in remote)
     assert all(o["commitment"] in (None, "remote") for o in big["orders"])
-    assert all(o["deadline"] is None for o in big["orders"])
+
+
+def test_planned_work_has_an_explicit_deadline_days_out(big: dict[str, Any]) -> None:
+    start = datetime.fromisoformat(big["planning_start"])
+    planned = [o for o in big["orders"] if o["deadline"] is not None]
+    # 80 % of the 90 % domestic orders are planned work.
+    assert abs(len(planned) / 1000 - 0.72) < 0.05
+    for o in planned:
+        due = datetime.fromisoformat(o["deadline"])
+        assert start + timedelta(hours=30) <= due <= start + timedelta(hours=big["horizon_hours"])
+        assert o["priority"] in ("normal", "low") and o["site"]["country"] == "CN"
+    assert all(o["deadline"] is None for o in generate_problem(50, 9, 1, planned_share=0.0)["orders"])
 
 
 def test_service_minutes_fit_the_working_day(big: dict[str, Any]) -> None:

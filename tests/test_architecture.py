@@ -1,0 +1,38 @@
+"""Imports point inward: api -> dispatcher -> solver (STYLE.md rule 1)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {"solver": {"dispatcher", "api", "bench"}, "dispatcher": {"api", "bench"}}
+
+
+def _imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_only_inward(package: str) -> None:
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        bad = _imported_packages(path) & FORBIDDEN[package]
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_architecture_scan_detects_an_outward_import(tmp_path: Path) -> None:
+    bad = tmp_path / "x.py"
+    bad.write_text("from api.app import create_app\nimport dispatcher.domain\n")
+    assert _imported_packages(bad) == {"api", "dispatcher"}
