@@ -63,12 +63,17 @@ def format_summary(problem: Problem, plan: Plan) -> str:
             f"{km:>7,.0f} km {hotel} hotel  {stops}"
         )
     at_risk = [
-        (r.engineer_id, v) for r in plan.routes for v in r.visits if v.on_time and v.slack_minutes < 120
+        (r.engineer_id, v)
+        for r in plan.routes
+        for v in r.visits
+        if v.on_time and v.slack_minutes < 120
     ]
     if plan.late or at_risk:
         lines += ["", "At risk (late, or under 2 h of slack):"]
         for x in plan.late:
-            lines.append(f"  LATE  {x.order_id:<12} {x.minutes_late:7.0f} min  {x.reason.value}: {x.detail}")
+            lines.append(
+                f"  LATE  {x.order_id:<12} {x.minutes_late:7.0f} min  {x.reason.value}: {x.detail}"
+            )
         for eng, v in at_risk:
             lines.append(f"  risk  {v.order_id:<12} {v.slack_minutes:7.0f} min slack  ({eng})")
     if plan.unassigned:
@@ -95,7 +100,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     doc = plan_to_dict(plan)
     if args.out:
-        Path(args.out).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        Path(args.out).write_text(
+            json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     else:
@@ -125,7 +132,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from dispatcher.generate import generate_problem
 
     start: datetime | None = parse_datetime(args.start, "--start") if args.start else None
-    doc = generate_problem(orders=args.orders, engineers=args.engineers, seed=args.seed, planning_start=start)
+    doc = generate_problem(
+        orders=args.orders, engineers=args.engineers, seed=args.seed, planning_start=start
+    )
     text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
@@ -152,7 +161,9 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds, got {text!r}"
+        ) from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
@@ -171,8 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="plan a problem file and print the summary")
     p.add_argument("problem", help="Problem JSON (DESIGN.md section 4)")
-    p.add_argument("--time-limit", type=_positive_float, default=10.0, help="search seconds (default 10)")
-    p.add_argument("--solution-limit", type=_positive_int, default=None, help="stop after N solutions (deterministic)")
+    p.add_argument(
+        "--time-limit", type=_positive_float, default=10.0, help="search seconds (default 10)"
+    )
+    p.add_argument(
+        "--solution-limit",
+        type=_positive_int,
+        default=None,
+        help="stop after N solutions (deterministic)",
+    )
     p.add_argument("--out", help="write the Plan JSON here")
     p.add_argument("--json", action="store_true", help="print the Plan JSON instead of the summary")
     p.add_argument("--quiet", action="store_true", help="no progress display")

@@ -50,7 +50,11 @@ def _at(path: str) -> Iterator[None]:
         inner = exc.path
         if not path or inner == path or inner.startswith((path + ".", path + "[")):
             raise  # already a full path (raised by a reader of this object)
-        joined = path if not inner else (f"{path}{inner}" if inner.startswith("[") else f"{path}.{inner}")
+        joined = (
+            path
+            if not inner
+            else (f"{path}{inner}" if inner.startswith("[") else f"{path}.{inner}")
+        )
         raise InputError(joined, exc.message) from None
 
 
@@ -89,7 +93,13 @@ class _Obj:
             raise InputError(self.sub(key), f"expected a non-empty string, got {_describe(value)}")
         return value
 
-    def num(self, key: str, default: float | None = None, lo: float | None = None, hi: float | None = None) -> float:
+    def num(
+        self,
+        key: str,
+        default: float | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+    ) -> float:
         if not self.has(key):
             if default is not None:
                 return default
@@ -98,11 +108,17 @@ class _Obj:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         ok = ok and (lo is None or value >= lo) and (hi is None or value <= hi)
         if not ok:
-            rng = f" in [{lo:g}, {hi:g}]" if lo is not None and hi is not None else (f" >= {lo:g}" if lo is not None else "")
+            rng = (
+                f" in [{lo:g}, {hi:g}]"
+                if lo is not None and hi is not None
+                else (f" >= {lo:g}" if lo is not None else "")
+            )
             raise InputError(self.sub(key), f"expected a number{rng}, got {_describe(value)}")
         return value
 
-    def integer(self, key: str, default: int | None = None, lo: int = 0, hi: int | None = None) -> int:
+    def integer(
+        self, key: str, default: int | None = None, lo: int = 0, hi: int | None = None
+    ) -> int:
         if not self.has(key):
             if default is not None:
                 return default
@@ -110,7 +126,12 @@ class _Obj:
         value = self.data[key]
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or value < lo or (hi is not None and value > hi):
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < lo
+            or (hi is not None and value > hi)
+        ):
             rng = f" in [{lo}, {hi}]" if hi is not None else f" >= {lo}"
             raise InputError(self.sub(key), f"expected an integer{rng}, got {_describe(value)}")
         return value
@@ -123,12 +144,11 @@ class _Obj:
             raise InputError(self.sub(key), f"expected true or false, got {_describe(value)}")
         return value
 
-    def instant(self, key: str, required: bool = True) -> datetime | None:
-        if not self.has(key):
-            if not required:
-                return None
-            self.req(key)
-        return parse_datetime(self.data[key], self.sub(key))
+    def instant(self, key: str) -> datetime:
+        return parse_datetime(self.req(key), self.sub(key))
+
+    def maybe_instant(self, key: str) -> datetime | None:
+        return parse_datetime(self.data[key], self.sub(key)) if self.has(key) else None
 
     def items(self, key: str) -> list[tuple[str, Any]]:
         if not self.has(key):
@@ -157,9 +177,15 @@ def parse_datetime(value: Any, path: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InputError(path, f"expected an RFC 3339 datetime like 2026-11-23T08:00:00+08:00, got {_describe(value)}") from None
+        raise InputError(
+            path,
+            f"expected an RFC 3339 datetime like 2026-11-23T08:00:00+08:00, got {_describe(value)}",
+        ) from None
     if parsed.tzinfo is None:
-        raise InputError(path, f"expected a datetime with a UTC offset (e.g. +08:00 or Z), got {_describe(value)}")
+        raise InputError(
+            path,
+            f"expected a datetime with a UTC offset (e.g. +08:00 or Z), got {_describe(value)}",
+        )
     return parsed
 
 
@@ -181,7 +207,7 @@ def _windows(obj: _Obj, key: str) -> list:
         w = _Obj(item, path)
         start, end = w.instant("start"), w.instant("end")
         with _at(path):
-            out.append(Window(start=start, end=end))  # type: ignore[arg-type]
+            out.append(Window(start=start, end=end))
     return out
 
 
@@ -197,7 +223,9 @@ def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: d
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(path, f"expected a known IANA timezone for the engineer, got {tz_name!r}") from None
+        raise InputError(
+            path, f"expected a known IANA timezone for the engineer, got {tz_name!r}"
+        ) from None
     spans: dict[int, list[tuple[time, time]]] = {}
     for key in pat.data:
         if key not in WEEKDAYS:
@@ -228,15 +256,27 @@ def _engineer(obj: _Obj, planning_start: datetime, horizon_end: datetime) -> Eng
     try:
         ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(obj.sub("timezone"), f"expected an IANA timezone name such as Asia/Shanghai, got {tz_name!r}") from None
+        raise InputError(
+            obj.sub("timezone"),
+            f"expected an IANA timezone name such as Asia/Shanghai, got {tz_name!r}",
+        ) from None
     shifts = _windows(obj, "shifts")
     if obj.has("weekly_shifts"):
-        shifts += expand_weekly(obj.data["weekly_shifts"], obj.sub("weekly_shifts"), tz_name, planning_start, horizon_end)
+        shifts += expand_weekly(
+            obj.data["weekly_shifts"],
+            obj.sub("weekly_shifts"),
+            tz_name,
+            planning_start,
+            horizon_end,
+        )
     current = None
     if obj.has("current"):
         cur = obj.obj("current")
         with _at(cur.path):
-            current = CurrentPosition(location=_location(cur.obj("location")), available_from=cur.instant("available_from"))  # type: ignore[arg-type]
+            current = CurrentPosition(
+                location=_location(cur.obj("location")),
+                available_from=cur.instant("available_from"),
+            )
     with _at(obj.path):
         return Engineer(
             id=obj.text("id"),
@@ -263,10 +303,10 @@ def _order(obj: _Obj) -> Order:
         return Order(
             id=obj.text("id"),
             site=site_value,
-            received_at=obj.instant("received_at"),  # type: ignore[arg-type]
+            received_at=obj.instant("received_at"),
             service_minutes=obj.integer("service_minutes", hi=7 * 24 * 60),
             commitment=obj.text("commitment", required=False),
-            deadline=obj.instant("deadline", required=False),
+            deadline=obj.maybe_instant("deadline"),
             priority=obj.text("priority", default="normal"),
             required_skills=frozenset(obj.str_list("required_skills")),
             site_windows=tuple(_windows(obj, "site_windows")),
@@ -328,11 +368,13 @@ def problem_from_dict(data: Any) -> Problem:
     """Validate and convert a Problem document (DESIGN.md section 4)."""
     root = _Obj(data, "")
     planning_start = root.instant("planning_start")
-    assert planning_start is not None
     horizon = root.integer("horizon_hours", default=96, lo=1, hi=24 * 60)
     horizon_end = planning_start + timedelta(hours=horizon)
     policy = _policy(root.data.get("policy"), "policy")
-    engineers = [_engineer(_Obj(item, path), planning_start, horizon_end) for path, item in root.items("engineers")]
+    engineers = [
+        _engineer(_Obj(item, path), planning_start, horizon_end)
+        for path, item in root.items("engineers")
+    ]
     orders = [_order(_Obj(item, path)) for path, item in root.items("orders")]
     return Problem(
         planning_start=planning_start,
@@ -350,11 +392,16 @@ def _read_json(path: str | Path) -> Any:
     except FileNotFoundError:
         raise InputError(str(path), "expected an existing file, found none") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"expected a readable UTF-8 file ({exc.__class__.__name__})") from None
+        raise InputError(
+            str(path), f"expected a readable UTF-8 file ({exc.__class__.__name__})"
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"expected JSON, got a syntax error at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise InputError(
+            str(path),
+            f"expected JSON, got a syntax error at line {exc.lineno} column {exc.colno}: {exc.msg}",
+        ) from None
 
 
 def load_problem(path: str | Path) -> Problem:
@@ -414,7 +461,10 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
                 "can_travel_overseas": e.can_travel_overseas,
                 "current": None
                 if e.current is None
-                else {"location": _loc(e.current.location), "available_from": format_datetime(e.current.available_from)},
+                else {
+                    "location": _loc(e.current.location),
+                    "available_from": format_datetime(e.current.available_from),
+                },
             }
             for e in problem.engineers
         ],
@@ -489,7 +539,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                     for v in r.visits
                 ],
                 "overnights": [
-                    {"night_of": n.night_of, "location": _loc(n.location), "hotel": n.hotel, "place": n.place}
+                    {
+                        "night_of": n.night_of,
+                        "location": _loc(n.location),
+                        "hotel": n.hotel,
+                        "place": n.place,
+                    }
                     for n in r.overnights
                 ],
                 "return": None
@@ -505,10 +560,18 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for r in plan.routes
         ],
         "late": [
-            {"order_id": x.order_id, "minutes_late": _minutes(x.minutes_late), "reason": x.reason.value, "detail": x.detail}
+            {
+                "order_id": x.order_id,
+                "minutes_late": _minutes(x.minutes_late),
+                "reason": x.reason.value,
+                "detail": x.detail,
+            }
             for x in plan.late
         ],
-        "unassigned": [{"order_id": x.order_id, "reason": x.reason.value, "detail": x.detail} for x in plan.unassigned],
+        "unassigned": [
+            {"order_id": x.order_id, "reason": x.reason.value, "detail": x.detail}
+            for x in plan.unassigned
+        ],
         "meta": dict(plan.meta),
     }
 
@@ -518,7 +581,9 @@ def _reason(obj: _Obj, key: str) -> Reason:
     try:
         return Reason(value)
     except ValueError:
-        raise InputError(obj.sub(key), f"expected one of {', '.join(r.value for r in Reason)}, got {value!r}") from None
+        raise InputError(
+            obj.sub(key), f"expected one of {', '.join(r.value for r in Reason)}, got {value!r}"
+        ) from None
 
 
 def _opt(obj: _Obj, key: str, fn: Callable[[_Obj], T]) -> T | None:
@@ -550,18 +615,22 @@ def plan_from_dict(data: Any) -> Plan:
             v = _Obj(vitem, vpath)
             mode = v.text("travel_mode")
             if mode not in ("drive", "flight", "none"):
-                raise InputError(v.sub("travel_mode"), f"expected drive, flight or none, got {mode!r}")
+                raise InputError(
+                    v.sub("travel_mode"), f"expected drive, flight or none, got {mode!r}"
+                )
             visits.append(
                 Visit(
                     order_id=v.text("order_id"),
                     travel_mode=mode,
                     travel_km=v.num("travel_km", lo=0),
                     travel_minutes=v.num("travel_minutes", lo=0),
-                    departure=v.instant("departure") if v.has("departure") else v.instant("arrival"),  # type: ignore[arg-type]
-                    arrival=v.instant("arrival"),  # type: ignore[arg-type]
-                    start=v.instant("start"),  # type: ignore[arg-type]
-                    end=v.instant("end"),  # type: ignore[arg-type]
-                    deadline=v.instant("deadline"),  # type: ignore[arg-type]
+                    departure=v.instant("departure")
+                    if v.has("departure")
+                    else v.instant("arrival"),
+                    arrival=v.instant("arrival"),
+                    start=v.instant("start"),
+                    end=v.instant("end"),
+                    deadline=v.instant("deadline"),
                     slack_minutes=v.num("slack_minutes"),
                     on_time=v.flag("on_time", False),
                     overtime_minutes=v.num("overtime_minutes", 0, lo=0),
@@ -585,8 +654,8 @@ def plan_from_dict(data: Any) -> Plan:
                 travel_mode=o.text("travel_mode"),
                 travel_km=o.num("travel_km", lo=0),
                 travel_minutes=o.num("travel_minutes", lo=0),
-                departure=o.instant("departure"),  # type: ignore[arg-type]
-                arrival=o.instant("arrival"),  # type: ignore[arg-type]
+                departure=o.instant("departure"),
+                arrival=o.instant("arrival"),
             ),
         )
         start = _opt(r, "start", lambda o: (_location(o.obj("location")), o.instant("time")))
@@ -603,11 +672,31 @@ def plan_from_dict(data: Any) -> Plan:
     late = []
     for path, item in root.items("late"):
         o = _Obj(item, path)
-        late.append(LateOrder(order_id=o.text("order_id"), minutes_late=o.num("minutes_late", lo=0), reason=_reason(o, "reason"), detail=o.text("detail", default="")))
+        late.append(
+            LateOrder(
+                order_id=o.text("order_id"),
+                minutes_late=o.num("minutes_late", lo=0),
+                reason=_reason(o, "reason"),
+                detail=o.text("detail", default=""),
+            )
+        )
     unassigned = []
     for path, item in root.items("unassigned"):
         o = _Obj(item, path)
-        unassigned.append(UnassignedOrder(order_id=o.text("order_id"), reason=_reason(o, "reason"), detail=o.text("detail", default="")))
+        unassigned.append(
+            UnassignedOrder(
+                order_id=o.text("order_id"),
+                reason=_reason(o, "reason"),
+                detail=o.text("detail", default=""),
+            )
+        )
     status = root.text("status")
     meta = root.data.get("meta") or {}
-    return Plan(status=status, kpis=kpis, routes=tuple(routes), late=tuple(late), unassigned=tuple(unassigned), meta=dict(meta))
+    return Plan(
+        status=status,
+        kpis=kpis,
+        routes=tuple(routes),
+        late=tuple(late),
+        unassigned=tuple(unassigned),
+        meta=dict(meta),
+    )

@@ -84,7 +84,7 @@ def intersect(xs: list[Interval], ys: list[Interval]) -> list[Interval]:
 def _reference_calendar(calendars: list[list[Interval]]) -> list[Interval]:
     """The calendar that the most engineers work in full (they need no break intervals);
     ties go to the one covering most of everyone's work time."""
-    distinct = {tuple(c) for c in calendars if c}
+    distinct: set[tuple[Interval, ...]] = {tuple(c) for c in calendars if c}
     if not distinct:
         return []
 
@@ -94,7 +94,8 @@ def _reference_calendar(calendars: list[list[Interval]]) -> list[Interval]:
         covered = sum(b - a for piece in inside for a, b in piece)
         return full, covered, ref
 
-    return list(max(distinct, key=coverage))
+    best: tuple[Interval, ...] = max(distinct, key=coverage)
+    return list(best)
 
 
 def _allowed_starts(
@@ -134,8 +135,12 @@ class Compiled:
     travel: TravelMatrix
     order_node: dict[str, int]  # order id -> node (only modelled orders)
     node_order: dict[int, Order]
-    work: list[list[Interval]]  # per engineer, the solver calendar (then true windows past the horizon)
-    rest_work: list[list[Interval]]  # per engineer, true work windows: what overnights are counted on
+    work: list[
+        list[Interval]
+    ]  # per engineer, the solver calendar (then true windows past the horizon)
+    rest_work: list[
+        list[Interval]
+    ]  # per engineer, true work windows: what overnights are counted on
     start_s: list[int | None]  # per engineer, first work instant (None: cannot work)
     left_out: list[Order]  # orders kept out of the model
     clock: WorkClock
@@ -207,14 +212,22 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         else:
             modelled.append((order, allowed, wins))
 
-    points = [e.start_location for e in engs] + [e.home for e in engs] + [o.site.location for o, _, _ in modelled]
+    points = (
+        [e.start_location for e in engs]
+        + [e.home for e in engs]
+        + [o.site.location for o, _, _ in modelled]
+    )
     tm = travel.matrix(points)
     n = len(points)
     ends = list(range(n_v, 2 * n_v))
 
     travel_s = tm.seconds.copy()
-    travel_s[:, ends] = 0  # the return home happens after the plan: it costs, it does not take plan time
-    arc_cost = np.rint(tm.seconds * (w.travel_per_hour / 3600.0) + tm.km * w.travel_per_km).astype(np.int64)
+    travel_s[:, ends] = (
+        0  # the return home happens after the plan: it costs, it does not take plan time
+    )
+    arc_cost = np.rint(tm.seconds * (w.travel_per_hour / 3600.0) + tm.km * w.travel_per_km).astype(
+        np.int64
+    )
 
     service = np.zeros(n, dtype=np.int64)
     drop = np.zeros(n, dtype=np.int64)

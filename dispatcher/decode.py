@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from dispatcher.compile import Compiled
+from dispatcher.compile import Compiled, start_instant
 from dispatcher.domain import (
     Kpis,
     LateOrder,
@@ -116,7 +116,12 @@ def _route(c: Compiled, v: int, nodes: list[int]) -> tuple[Route, list[Visit]]:
         arrival=from_s(arr, origin),
     )
     legs.append((dep, arr, prev, "home"))
-    overnights = _overnights(c, v, start, arr, legs, places)
+    # Nights are counted from when the engineer is on duty by their own calendar, which
+    # can be earlier than the solver calendar lets them start work.
+    on_duty = start_instant(problem, e, c.rest_work[v])
+    overnights = _overnights(
+        c, v, start if on_duty is None else min(on_duty, start), arr, legs, places
+    )
     route = Route(
         engineer_id=e.id,
         visits=tuple(visits),
@@ -154,8 +159,8 @@ def _overnights(
             for arrived, _, name, loc in places:
                 if arrived <= a:
                     where, place = loc, name
-        # Rest in the middle of a leg means the engineer has left: a hotel night wherever it is.
-        hotel = place.startswith("en route") or not _near_home(where, e.home)
+        # A leg in progress rests at its origin (docs/model.md): from home, that is home.
+        hotel = not _near_home(where, e.home)
         if not hotel:
             place = "home"
         night_of = from_s(a, problem.planning_start).astimezone(tz).date().isoformat()

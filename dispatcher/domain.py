@@ -45,10 +45,14 @@ class Location:
     lon: float
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.lat, int | float) and math.isfinite(self.lat) and -90 <= self.lat <= 90):
+        if not (
+            isinstance(self.lat, int | float) and math.isfinite(self.lat) and -90 <= self.lat <= 90
+        ):
             raise InputError("lat", f"expected a number in [-90, 90], got {self.lat!r}")
         if not (
-            isinstance(self.lon, int | float) and math.isfinite(self.lon) and -180 <= self.lon <= 180
+            isinstance(self.lon, int | float)
+            and math.isfinite(self.lon)
+            and -180 <= self.lon <= 180
         ):
             raise InputError("lon", f"expected a number in [-180, 180], got {self.lon!r}")
 
@@ -60,7 +64,9 @@ class Site:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.country, str) and len(self.country) == 2 and self.country.isalpha()):
+        if not (
+            isinstance(self.country, str) and len(self.country) == 2 and self.country.isalpha()
+        ):
             raise InputError("country", f"expected an ISO-3166 alpha-2 code, got {self.country!r}")
         object.__setattr__(self, "country", self.country.upper())
 
@@ -154,13 +160,17 @@ class Order:
                 f"expected an integer number of minutes in [0, 10080], got {self.service_minutes!r}",
             )
         if self.priority not in PRIORITIES:
-            raise InputError("priority", f"expected one of {', '.join(PRIORITIES)}, got {self.priority!r}")
+            raise InputError(
+                "priority", f"expected one of {', '.join(PRIORITIES)}, got {self.priority!r}"
+            )
         if self.commitment is not None and self.commitment not in COMMITMENT_CLASSES:
             raise InputError(
                 "commitment",
                 f"expected one of {', '.join(COMMITMENT_CLASSES)} or null, got {self.commitment!r}",
             )
-        object.__setattr__(self, "site_windows", tuple(sorted(self.site_windows, key=lambda w: w.start)))
+        object.__setattr__(
+            self, "site_windows", tuple(sorted(self.site_windows, key=lambda w: w.start))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +196,8 @@ class TravelParams:
             and self.flight_overhead_h >= 0
         ):
             raise InputError(
-                "flight_overhead_h", f"expected a non-negative number, got {self.flight_overhead_h!r}"
+                "flight_overhead_h",
+                f"expected a non-negative number, got {self.flight_overhead_h!r}",
             )
 
 
@@ -223,7 +234,9 @@ class Weights:
         for p in PRIORITIES:
             value = self.priority_factor.get(p)
             if not (isinstance(value, int) and value >= 1):
-                raise InputError(f"priority_factor.{p}", f"expected a positive integer, got {value!r}")
+                raise InputError(
+                    f"priority_factor.{p}", f"expected a positive integer, got {value!r}"
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,12 +251,16 @@ class Policy:
     def __post_init__(self) -> None:
         for name, hours in self.commitments.items():
             if not (isinstance(hours, int | float) and math.isfinite(hours) and hours > 0):
-                raise InputError(f"commitments.{name}", f"expected a positive number of hours, got {hours!r}")
+                raise InputError(
+                    f"commitments.{name}", f"expected a positive number of hours, got {hours!r}"
+                )
         for name in COMMITMENT_CLASSES:
             if name not in self.commitments:
                 raise InputError(f"commitments.{name}", "expected a number of hours, got nothing")
         if not (isinstance(self.home_country, str) and len(self.home_country) == 2):
-            raise InputError("home_country", f"expected an ISO-3166 alpha-2 code, got {self.home_country!r}")
+            raise InputError(
+                "home_country", f"expected an ISO-3166 alpha-2 code, got {self.home_country!r}"
+            )
         object.__setattr__(self, "home_country", self.home_country.upper())
 
     def commitment_class(self, order: Order) -> str:
@@ -273,7 +290,9 @@ class Problem:
     def __post_init__(self) -> None:
         _require_aware("planning_start", self.planning_start)
         if not (isinstance(self.horizon_hours, int) and 1 <= self.horizon_hours <= 24 * 60):
-            raise InputError("horizon_hours", f"expected an integer in [1, 1440], got {self.horizon_hours!r}")
+            raise InputError(
+                "horizon_hours", f"expected an integer in [1, 1440], got {self.horizon_hours!r}"
+            )
         for kind, ids in (
             ("engineers", [e.id for e in self.engineers]),
             ("orders", [o.id for o in self.orders]),
@@ -281,13 +300,17 @@ class Problem:
             seen: set[str] = set()
             for i, item_id in enumerate(ids):
                 if item_id in seen:
-                    raise InputError(f"{kind}[{i}].id", f"expected a unique id, got duplicate {item_id!r}")
+                    raise InputError(
+                        f"{kind}[{i}].id", f"expected a unique id, got duplicate {item_id!r}"
+                    )
                 seen.add(item_id)
         for i, order in enumerate(self.orders):
             refs = [order.pinned_engineer] if order.pinned_engineer else []
             for ref in [*refs, *order.preferred_engineers, *order.excluded_engineers]:
                 if not isinstance(ref, str):
-                    raise InputError(f"orders[{i}]", f"expected engineer ids as strings, got {ref!r}")
+                    raise InputError(
+                        f"orders[{i}]", f"expected engineer ids as strings, got {ref!r}"
+                    )
         # Unknown engineer ids are allowed: a pin to an absent engineer is a reason, not an error.
 
     @property

@@ -150,7 +150,10 @@ def explain_late(c: Compiled, order: Order, deadline: datetime) -> tuple[Reason,
                 f"at {_fmt(problem, best.arrival_s)} ({late_min:.0f} min after the deadline "  # type: ignore[arg-type]
                 f"{_fmt(problem, deadline_s)})",
             )
-        return Reason.UNREACHABLE_BEFORE_DEADLINE, "no eligible engineer is working before the deadline"
+        return (
+            Reason.UNREACHABLE_BEFORE_DEADLINE,
+            "no eligible engineer is working before the deadline",
+        )
     best = min(arrivals, key=lambda s: s.arrival_s)  # type: ignore[arg-type,return-value]
     return (
         Reason.CAPACITY,

@@ -32,11 +32,15 @@ class PlanOptions:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.time_limit_s, int | float) and 0 < self.time_limit_s <= 24 * 3600):
-            raise InputError("time_limit_s", f"expected seconds in (0, 86400], got {self.time_limit_s!r}")
+            raise InputError(
+                "time_limit_s", f"expected seconds in (0, 86400], got {self.time_limit_s!r}"
+            )
         if self.solution_limit is not None and not (
             isinstance(self.solution_limit, int) and self.solution_limit >= 1
         ):
-            raise InputError("solution_limit", f"expected a positive integer, got {self.solution_limit!r}")
+            raise InputError(
+                "solution_limit", f"expected a positive integer, got {self.solution_limit!r}"
+            )
 
     def search_params(self) -> SearchParams:
         try:
@@ -88,7 +92,9 @@ def plan_problem(
         "solutions": result.solutions,
         "compile_seconds": round(compile_s, 3),
         "build_seconds": round(result.build_s, 3),
-        "first_solution_seconds": None if result.first_solution_s is None else round(result.first_solution_s, 3),
+        "first_solution_seconds": None
+        if result.first_solution_s is None
+        else round(result.first_solution_s, 3),
         "solve_seconds": round(result.solve_s, 3),
         "input_hash": input_hash(problem),
         "policy": {

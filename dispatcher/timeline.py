@@ -92,7 +92,11 @@ def work_time_between(windows: Sequence[Interval], a: int, b: int) -> int:
 
 
 def earliest_fit(
-    windows: Sequence[Interval], site: Sequence[Interval], t: int, service_s: int, until: int | None = None
+    windows: Sequence[Interval],
+    site: Sequence[Interval],
+    t: int,
+    service_s: int,
+    until: int | None = None,
 ) -> int | None:
     """Earliest start >= ``t`` with ``[start, start+service]`` inside one work window and,
     when ``site`` is non-empty, inside one site window; None if none starts by ``until``."""

@@ -104,17 +104,45 @@ def test_weekly_pattern_generates_absolute_shifts_in_the_engineer_timezone() -> 
         ("orders[1].site.lat", 123, "orders[1].site.lat: expected a number in [-90, 90], got 123"),
         ("orders[0].site.lon", "east", "orders[0].site.lon: expected a number in [-180, 180]"),
         ("orders[0].site.country", "CHN", "orders[0].site.country: expected an ISO-3166 alpha-2"),
-        ("orders[0].received_at", "2026-11-23T06:00:00", "orders[0].received_at: expected a datetime with a UTC offset"),
-        ("orders[0].received_at", "yesterday", "orders[0].received_at: expected an RFC 3339 datetime"),
-        ("orders[0].service_minutes", -1, "orders[0].service_minutes: expected an integer in [0, 10080]"),
-        ("orders[0].priority", "urgent", "orders[0].priority: expected one of critical, high, normal, low"),
-        ("orders[0].commitment", "express", "orders[0].commitment: expected one of domestic, overseas, remote"),
+        (
+            "orders[0].received_at",
+            "2026-11-23T06:00:00",
+            "orders[0].received_at: expected a datetime with a UTC offset",
+        ),
+        (
+            "orders[0].received_at",
+            "yesterday",
+            "orders[0].received_at: expected an RFC 3339 datetime",
+        ),
+        (
+            "orders[0].service_minutes",
+            -1,
+            "orders[0].service_minutes: expected an integer in [0, 10080]",
+        ),
+        (
+            "orders[0].priority",
+            "urgent",
+            "orders[0].priority: expected one of critical, high, normal, low",
+        ),
+        (
+            "orders[0].commitment",
+            "express",
+            "orders[0].commitment: expected one of domestic, overseas, remote",
+        ),
         ("orders[0].required_skills", "plc", "orders[0].required_skills: expected a list"),
         ("orders[0].id", _DELETE, "orders[0].id: expected a value, got nothing"),
         ("engineers[0].home", _DELETE, "engineers[0].home: expected a value"),
         ("engineers[0].timezone", "Mars/Base", "engineers[0].timezone: expected an IANA timezone"),
-        ("engineers[0].max_overtime_minutes", -5, "engineers[0].max_overtime_minutes: expected an integer"),
-        ("engineers[0].can_travel_overseas", "yes", "engineers[0].can_travel_overseas: expected true or false"),
+        (
+            "engineers[0].max_overtime_minutes",
+            -5,
+            "engineers[0].max_overtime_minutes: expected an integer",
+        ),
+        (
+            "engineers[0].can_travel_overseas",
+            "yes",
+            "engineers[0].can_travel_overseas: expected true or false",
+        ),
         (
             "engineers[0].shifts[0].end",
             "2026-11-23T07:00:00+08:00",
@@ -123,11 +151,17 @@ def test_weekly_pattern_generates_absolute_shifts_in_the_engineer_timezone() -> 
         ("horizon_hours", 0, "horizon_hours: expected an integer in [1, 1440]"),
         ("planning_start", None, "planning_start: expected a value"),
         ("policy", {"travel": {"circuity": 0.5}}, "policy.travel.circuity: expected a number >= 1"),
-        ("policy", {"commitments": {"domestic": -3}}, "policy.commitments.domestic: expected a number >= 0.01"),
+        (
+            "policy",
+            {"commitments": {"domestic": -3}},
+            "policy.commitments.domestic: expected a number >= 0.01",
+        ),
         ("engineers", {"E1": {}}, "engineers: expected a list"),
     ],
 )
-def test_bad_value_is_rejected_with_its_path_and_expectation(path: str, value: Any, message: str) -> None:
+def test_bad_value_is_rejected_with_its_path_and_expectation(
+    path: str, value: Any, message: str
+) -> None:
     with pytest.raises(InputError) as info:
         problem_from_dict(_with(path, value))
     assert str(info.value).startswith(message), str(info.value)

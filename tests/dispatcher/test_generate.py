@@ -136,7 +136,9 @@ def test_planned_work_has_an_explicit_deadline_days_out(big: dict[str, Any]) -> 
         due = datetime.fromisoformat(o["deadline"])
         assert start + timedelta(hours=30) <= due <= start + timedelta(hours=big["horizon_hours"])
         assert o["priority"] in ("normal", "low") and o["site"]["country"] == "CN"
-    assert all(o["deadline"] is None for o in generate_problem(50, 9, 1, planned_share=0.0)["orders"])
+    assert all(
+        o["deadline"] is None for o in generate_problem(50, 9, 1, planned_share=0.0)["orders"]
+    )
 
 
 def test_service_minutes_fit_the_working_day(big: dict[str, Any]) -> None:

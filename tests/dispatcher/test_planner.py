@@ -50,11 +50,16 @@ def test_overseas_order_is_served_over_three_days_with_two_hotel_nights(
     assert route.return_leg is not None
     assert route.return_leg.arrival == _t("2026-11-25T14:07:14+08:00")  # home day 3
     assert visit.on_time and visit.deadline == _t("2026-11-26T07:00:00+08:00")
-    assert [(n.night_of, n.hotel) for n in route.overnights] == [("2026-11-23", True), ("2026-11-24", True)]
+    assert [(n.night_of, n.hotel) for n in route.overnights] == [
+        ("2026-11-23", True),
+        ("2026-11-24", True),
+    ]
     assert plan.kpis.hotel_nights == 2
 
 
-def test_each_reason_code_is_true_for_its_situation(solve_checked: Solve, fixture_problem: Load) -> None:
+def test_each_reason_code_is_true_for_its_situation(
+    solve_checked: Solve, fixture_problem: Load
+) -> None:
     plan = solve_checked(fixture_problem("small/reasons.json"))
     unassigned = {u.order_id: u.reason for u in plan.unassigned}
     late = {x.order_id: x.reason for x in plan.late}
@@ -73,7 +78,9 @@ def test_each_reason_code_is_true_for_its_situation(solve_checked: Solve, fixtur
     assert all(u.detail for u in plan.unassigned) and all(x.detail for x in plan.late)
 
 
-def test_critical_order_outranks_low_when_only_one_fits(solve_checked: Solve, fixture_problem: Load) -> None:
+def test_critical_order_outranks_low_when_only_one_fits(
+    solve_checked: Solve, fixture_problem: Load
+) -> None:
     plan = solve_checked(fixture_problem("small/reasons.json"))
     assert "CAP_1" in {v.order_id for r in plan.routes for v in r.visits}
 
@@ -85,7 +92,10 @@ def test_pinned_order_goes_to_its_engineer(solve_checked: Solve, fixture_problem
     orders = list(problem.orders)
     # E2 lacks mechanical, so pin B to E1's colleague is impossible; pin A to E1 explicitly and
     # give E2 the skill: A must still go to E1.
-    engineers = [problem.engineers[0], replace(problem.engineers[1], skills=frozenset({"electrical", "mechanical"}))]
+    engineers = [
+        problem.engineers[0],
+        replace(problem.engineers[1], skills=frozenset({"electrical", "mechanical"})),
+    ]
     orders[0] = replace(orders[0], pinned_engineer="E1")
     orders[1] = replace(orders[1], pinned_engineer="E2")
     plan = solve_checked(replace(problem, engineers=tuple(engineers), orders=tuple(orders)))
@@ -93,7 +103,9 @@ def test_pinned_order_goes_to_its_engineer(solve_checked: Solve, fixture_problem
     assert served["A"] == "E1" and served["B"] == "E2"
 
 
-def test_late_order_is_served_rather_than_dropped(solve_checked: Solve, fixture_problem: Load) -> None:
+def test_late_order_is_served_rather_than_dropped(
+    solve_checked: Solve, fixture_problem: Load
+) -> None:
     plan = solve_checked(fixture_problem("small/reasons.json"))
     (late,) = plan.late
     assert late.order_id == "LATE" and late.minutes_late == pytest.approx(312, abs=1)
@@ -105,7 +117,10 @@ def test_plan_meta_records_solver_limits_and_input_hash(fixture_problem: Load) -
     a = plan_problem(problem, options)
     b = plan_problem(problem, options)
     assert a.meta["solver"] == "ortools-routing" and a.meta["time_limit_s"] == 5
-    assert str(a.meta["input_hash"]).startswith("sha256:") and a.meta["input_hash"] == b.meta["input_hash"]
+    assert (
+        str(a.meta["input_hash"]).startswith("sha256:")
+        and a.meta["input_hash"] == b.meta["input_hash"]
+    )
     assert a.routes == b.routes  # solution-limited search is deterministic
 
 
@@ -120,7 +135,9 @@ def test_progress_callback_reports_best_cost(fixture_problem: Load) -> None:
     assert seen[0].on_time is not None
 
 
-def test_demo_fixture_plans_clean_with_the_checker(solve_checked: Solve, fixture_problem: Load) -> None:
+def test_demo_fixture_plans_clean_with_the_checker(
+    solve_checked: Solve, fixture_problem: Load
+) -> None:
     problem = fixture_problem("demo.json")
     plan = solve_checked(problem, PlanOptions(time_limit_s=60, solution_limit=5))
     assert plan.kpis.orders == len(problem.orders) == 200

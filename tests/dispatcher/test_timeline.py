@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dispatcher.timeline import advance, earliest_fit, first_work_instant, rest_gaps, work_time_between
+from dispatcher.timeline import (
+    advance,
+    earliest_fit,
+    first_work_instant,
+    rest_gaps,
+    work_time_between,
+)
 
 H = 3600
 # Two days of 08:00-17:00 work, in seconds from midnight of day 1.
