@@ -68,6 +68,8 @@ def _static_reason(problem: Problem, order: Order) -> tuple[Reason, str] | None:
             why = f"pinned engineer {pinned.id} has no shift in the horizon"
         if why:
             return Reason.PINNED_ENGINEER_UNAVAILABLE, why
+    if not engs:
+        return Reason.NO_SKILLED_ENGINEER, "the roster has no engineers"
     if not skilled:
         need = ", ".join(sorted(order.required_skills))
         return Reason.NO_SKILLED_ENGINEER, f"no engineer has all of: {need}"
@@ -119,6 +121,16 @@ def explain_unassigned(c: Compiled, order: Order) -> tuple[Reason, str]:
     if window:
         return window
     feasible = [s for s in solos if s.start_s is not None]
+    longest = max(
+        (b - a for v in eligible for a, b in c.work[v] if a < problem.horizon_hours * 3600),
+        default=0,
+    )
+    if not feasible and order.service_minutes * 60 > longest:
+        return (
+            Reason.BEYOND_HORIZON,
+            f"the {order.service_minutes}-minute visit is longer than any eligible engineer's "
+            f"work window ({longest / 60:.0f} min) in the horizon",
+        )
     if not feasible:
         return (
             Reason.BEYOND_HORIZON,

@@ -14,7 +14,7 @@ from dispatcher.decode import decode
 from dispatcher.domain import Plan, Problem
 from dispatcher.errors import InputError
 from dispatcher.travel import TravelTimes
-from solver.routing import Progress, SearchParams, solve
+from solver.routing import Progress, RoutingResult, SearchParams, solve
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,21 @@ def plan_problem(
         if on_progress is not None:
             on_progress(PlanProgress(p.elapsed_s, p.objective, p.on_time, p.solutions))
 
-    result = solve(compiled.data, options.search_params(), relay if on_progress else None)
+    params = options.search_params()
+    if compiled.data.n_vehicles == 0 or not compiled.node_order:
+        # Nothing for a solver to decide (no engineers, or no order anyone may serve).
+        result = RoutingResult(
+            status="optimal",
+            objective=0,
+            routes=[[] for _ in problem.engineers],
+            dropped=[],
+            build_s=0.0,
+            solve_s=0.0,
+            first_solution_s=0.0,
+            solutions=1,
+        )
+    else:
+        result = solve(compiled.data, params, relay if on_progress else None)
     t1 = time.perf_counter()
     meta: dict[str, object] = {
         "solver": "ortools-routing",

@@ -143,3 +143,27 @@ def test_demo_fixture_plans_clean_with_the_checker(
     assert plan.kpis.orders == len(problem.orders) == 200
     assert plan.kpis.assigned + plan.kpis.unassigned == 200
     assert plan.kpis.assigned >= 100  # even the first plans serve most of the demo's orders
+
+
+def test_empty_roster_leaves_every_order_unassigned_without_calling_the_solver(
+    solve_checked: Solve, fixture_problem: Load
+) -> None:
+    from dataclasses import replace
+
+    problem = replace(fixture_problem("small/two_engineers_four_orders.json"), engineers=())
+    plan = solve_checked(problem)
+    assert {u.reason for u in plan.unassigned} == {Reason.NO_SKILLED_ENGINEER}
+    assert len(plan.unassigned) == 4 and plan.routes == ()
+
+
+def test_visit_longer_than_any_shift_is_beyond_horizon_with_the_lengths_named(
+    solve_checked: Solve, fixture_problem: Load
+) -> None:
+    from dataclasses import replace
+
+    problem = fixture_problem("small/two_engineers_four_orders.json")
+    long_b = replace(problem.orders[1], service_minutes=600)  # shifts are 540 minutes long
+    plan = solve_checked(replace(problem, orders=(problem.orders[0], long_b, *problem.orders[2:])))
+    (u,) = plan.unassigned
+    assert u.order_id == "B" and u.reason == Reason.BEYOND_HORIZON
+    assert "600-minute" in u.detail and "540 min" in u.detail
