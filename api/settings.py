@@ -76,7 +76,9 @@ class Settings:
             if not (isinstance(value, int | float) and value > 0):
                 raise InputError(_env_name(name), f"expected a positive number, got {value!r}")
         if ":" not in self.planner:
-            raise InputError(_env_name("planner"), f"expected module:function, got {self.planner!r}")
+            raise InputError(
+                _env_name("planner"), f"expected module:function, got {self.planner!r}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,0 +1,87 @@
+"""The application factory. Nothing here runs at import: no module-level app or settings."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api.jobs.runner import JobRunner
+from api.middleware import BodyGuardMiddleware
+from api.observability import Metrics, RequestContextMiddleware, logging_config
+from api.persistence import migrate
+from api.persistence.db import create_db_engine, create_session_factory
+from api.problems import install_problem_handlers
+from api.routes import admin, engineers, ops, orders, plans
+from api.services import Clock, build_services, utc_now
+from api.settings import Settings
+
+log = logging.getLogger("api")
+
+DESCRIPTION = """
+Dispatch optimizer API: orders from the ticketing system, engineers, plan jobs,
+publishing, and ETAs. Shapes follow the JSON contract (DESIGN.md section 4): timestamps are
+RFC 3339 with an offset, durations minutes, distances km.
+
+Authenticate with `Authorization: Bearer <API key>`; roles are `ticketing` (orders),
+`coordinator` (also engineers and plans) and `admin` (also policy and keys).
+Every error is `application/problem+json` (RFC 9457) with a stable `type`;
+invalid input lists each bad field in `errors: [{path, message}]`.
+"""
+
+
+def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
+    """Build the API for ``settings``; the database is migrated when the app starts."""
+    engine = create_db_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    services = build_services(settings, sessions, clock)
+    metrics = Metrics(sessions)
+    runner = JobRunner(settings, services.plans, metrics)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_startup:
+            await run_in_threadpool(migrate.upgrade, engine)
+        if settings.recover_jobs_on_startup:
+            failed = await run_in_threadpool(services.plans.recover)
+            if failed:
+                log.warning("marked %d interrupted plan jobs as failed", failed)
+        await runner.start()
+        log.info("dispatch API ready", extra={"database": engine.url.render_as_string()})
+        try:
+            yield
+        finally:
+            await runner.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Field dispatch API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.services = services
+    app.state.metrics = metrics
+    app.state.runner = runner
+    install_problem_handlers(app)
+    for module in (orders, engineers, plans, admin, ops):
+        app.include_router(module.router)
+    # Outermost last: the request context wraps everything, including body guards.
+    app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` worker processes: settings from ``DISPATCH_*``."""
+    settings = Settings.from_env()
+    logging.config.dictConfig(logging_config(settings.log_level))
+    return create_app(settings)

@@ -1,0 +1,170 @@
+"""``dispatch serve``, ``dispatch db upgrade`` and ``dispatch keys create``.
+
+Plugged into the ``dispatch`` command through the ``dispatch.commands`` entry point
+(``api = "api.cli:register"``); ``python -m api`` runs the same commands on their own.
+Handlers return an exit code and raise :mod:`dispatcher.errors` types for user errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.config
+import os
+from pathlib import Path
+
+from api.observability import logging_config
+from api.persistence import migrate
+from api.persistence.db import create_db_engine, create_session_factory
+from api.services import build_services
+from api.services.keys import ROLES
+from api.settings import Settings
+
+log = logging.getLogger("api.cli")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the API's sub-commands to the ``dispatch`` parser."""
+    _add_serve(subparsers)
+    _add_db(subparsers)
+    _add_keys(subparsers)
+
+
+def _add_database_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL (default: $DISPATCH_DATABASE_URL or sqlite:///dispatch.db)",
+    )
+
+
+def _add_serve(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("serve", help="run the HTTP API (uvicorn)")
+    p.add_argument("--host", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen port (default 8000)")
+    p.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
+    p.add_argument(
+        "--demo",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="FILE",
+        help="load fixtures/demo.json (or FILE) and print an admin API key",
+    )
+    _add_database_url(p)
+    p.set_defaults(func=serve)
+
+
+def _add_db(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("db", help="database administration")
+    sub = p.add_subparsers(dest="db_command", required=True)
+    up = sub.add_parser("upgrade", help="apply Alembic migrations up to the newest")
+    _add_database_url(up)
+    up.set_defaults(func=db_upgrade)
+
+
+def _add_keys(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("keys", help="API keys")
+    sub = p.add_subparsers(dest="keys_command", required=True)
+    create = sub.add_parser("create", help="create an API key and print it (shown once)")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--name", help="who or what the key is for")
+    _add_database_url(create)
+    create.set_defaults(func=keys_create)
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    return Settings.from_env(database_url=getattr(args, "database_url", None), **overrides)
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        print(f"database at revision {migrate.current_revision(engine)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def keys_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        services = build_services(settings, create_session_factory(engine))
+        key_id, key = services.keys.create(args.role, args.name, actor="cli")
+    finally:
+        engine.dispose()
+    print(key)
+    print(f"key id {key_id}, role {args.role}; store it now, it is not shown again", flush=True)
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args, host=args.host, port=args.port, workers=args.workers)
+    config = logging_config(settings.log_level)
+    logging.config.dictConfig(config)
+    _prepare_database(settings, demo=args.demo)
+    if settings.workers == 1:
+        from api.app import create_app
+
+        # Migrations and recovery ran above; doing them again at start-up is a no-op.
+        app = create_app(settings.with_(recover_jobs_on_startup=False))
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_config=config, access_log=False
+        )
+        return 0
+    # Several workers import the app themselves: hand them the settings through the
+    # environment, with migrations and job recovery already done here, once.
+    os.environ.update(
+        settings.with_(migrate_on_startup=False, recover_jobs_on_startup=False).to_env()
+    )
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=config,
+        access_log=False,
+    )
+    return 0
+
+
+def _prepare_database(settings: Settings, demo: bool | str) -> None:
+    """Migrate, fail jobs a previous run left unfinished, and load the demo if asked."""
+    from api.demo import DEMO_FIXTURE, load_document, load_problem_into
+
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        services = build_services(settings, create_session_factory(engine))
+        failed = services.plans.recover()
+        if failed:
+            log.warning("marked %d interrupted plan jobs as failed", failed)
+        if demo:
+            path = DEMO_FIXTURE if demo is True else Path(demo)
+            counts = load_problem_into(services, load_document(path), actor="demo")
+            _, key = services.keys.create("admin", "demo", actor="demo")
+            _print_demo_banner(settings, path, counts, key)
+    finally:
+        engine.dispose()
+
+
+def _print_demo_banner(settings: Settings, path: Path, counts: dict[str, object], key: str) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    start = counts.get("planning_start")
+    plan_body = f'{{"planning_start": "{start}", "time_limit_s": 10}}' if start else "{}"
+    print(
+        f"demo loaded from {path}: {counts['engineers']} engineers, "
+        f"{counts['orders_created']} new orders ({counts['orders_already_there']} already there)\n"
+        f"admin API key (shown once): {key}\n"
+        f"try:  curl -s -H 'Authorization: Bearer {key}' {base}/v1/orders\n"
+        f"      curl -s -X POST -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
+        f"-d '{plan_body}' {base}/v1/plans\n"
+        f"docs: {base}/docs",
+        flush=True,
+    )

@@ -1,0 +1,85 @@
+"""What runs inside a solver process.
+
+Each process of the pool is initialised once with the planner's import path and a queue
+for progress reports. Only plain data crosses the process boundary: a Problem document in,
+a Plan document out, and errors as strings (domain exceptions are not all picklable).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from multiprocessing.queues import Queue
+from typing import Any
+
+from dispatcher.codec import plan_to_dict, problem_from_dict
+
+PROGRESS_EVERY_S = 0.5
+
+
+class SolveFailed(Exception):
+    """A solve failed; the message says why (always picklable)."""
+
+
+class _WorkerState:
+    """Per-process state set by :func:`init_worker` (each pool process has its own)."""
+
+    planner_path: str = "dispatcher.planner:plan_problem"
+    progress: Queue | None = None
+
+
+def init_worker(planner_path: str, progress: Queue | None) -> None:
+    _WorkerState.planner_path = planner_path
+    _WorkerState.progress = progress
+
+
+def load_planner(path: str) -> tuple[Callable[..., Any], type]:
+    """``module:function`` → (function, the module's ``PlanOptions``)."""
+    module_name, _, func_name = path.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, func_name), module.PlanOptions
+
+
+def _progress_reporter(job_id: str | None) -> Callable[[Any], None] | None:
+    queue = _WorkerState.progress
+    if job_id is None or queue is None:
+        return None
+    last = [0.0]
+
+    def report(progress: Any) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_S:
+            return
+        last[0] = now
+        queue.put_nowait((job_id, progress_dict(progress)))
+
+    return report
+
+
+def progress_dict(progress: Any) -> dict[str, Any]:
+    return {
+        "elapsed_s": round(float(progress.elapsed_s), 3),
+        "best_cost": int(progress.best_cost),
+        "on_time": progress.on_time,
+        "solutions": int(progress.solutions),
+    }
+
+
+def solve(
+    job_id: str | None, problem_document: dict[str, Any], options: dict[str, Any]
+) -> dict[str, Any]:
+    """Solve one Problem document: ``{"plan": Plan document, "solve_seconds": float}``."""
+    try:
+        plan_problem, plan_options = load_planner(_WorkerState.planner_path)
+        problem = problem_from_dict(problem_document)
+        opts = plan_options(
+            time_limit_s=float(options["time_limit_s"]),
+            solution_limit=options.get("solution_limit"),
+        )
+        started = time.perf_counter()
+        plan = plan_problem(problem, opts, _progress_reporter(job_id))
+        seconds = time.perf_counter() - started
+        return {"plan": plan_to_dict(plan), "solve_seconds": seconds}
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the job's error text
+        raise SolveFailed(f"{type(exc).__name__}: {exc}") from None

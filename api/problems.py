@@ -1,0 +1,180 @@
+"""The one mapping from errors to ``application/problem+json`` (RFC 9457).
+
+Every error response of the service goes through :func:`problem_response`: errors of
+the product's tree (:mod:`dispatcher.errors`, :mod:`api.errors`), FastAPI's request
+validation errors, Starlette's 404/405, and anything unexpected (500, no details leaked).
+``type`` is a stable relative URI, ``/problems/<slug>``, which the service also serves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from api.errors import InputErrors
+from dispatcher.errors import DispatchError, InputError
+
+PROBLEM_JSON = "application/problem+json"
+
+# slug -> (status, title, description). Titles never change between occurrences.
+PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
+    "malformed-json": (400, "Malformed JSON", "The request body is not valid JSON."),
+    "unauthorized": (401, "Unauthorized", "No valid API key: send Authorization: Bearer <key>."),
+    "forbidden": (403, "Forbidden", "The API key's role may not do this."),
+    "not-found": (404, "Not found", "No such resource."),
+    "method-not-allowed": (405, "Method not allowed", "The resource exists; the method not."),
+    "conflict": (409, "Conflict", "The request conflicts with the resource's current state."),
+    "payload-too-large": (413, "Payload too large", "The body exceeds the size limit."),
+    "unsupported-media-type": (415, "Unsupported media type", "Send application/json."),
+    "invalid-input": (
+        422,
+        "Invalid input",
+        "A value is not acceptable; `errors` lists each with its JSON path.",
+    ),
+    "too-many-requests": (429, "Too many requests", "The job queue is full; see Retry-After."),
+    "internal-error": (500, "Internal error", "An unexpected error; the request id is logged."),
+    "travel-time-unavailable": (
+        502,
+        "Travel times unavailable",
+        "The travel-time provider failed to answer.",
+    ),
+    "service-unavailable": (503, "Service unavailable", "The service is not ready."),
+}
+
+_STATUS_SLUGS = {status: slug for slug, (status, _, _) in PROBLEM_TYPES.items()}
+
+log = logging.getLogger("api.errors")
+
+
+def problem_type_uri(slug: str) -> str:
+    return f"/problems/{slug}"
+
+
+def problem_body(
+    status: int,
+    slug: str,
+    detail: str,
+    errors: list[tuple[str, str]] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    title = PROBLEM_TYPES.get(slug, (status, slug.replace("-", " ").capitalize(), ""))[1]
+    body: dict[str, Any] = {
+        "type": problem_type_uri(slug),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = [{"path": path, "message": message} for path, message in errors]
+    if extensions:
+        body.update(extensions)
+    return body
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    detail: str,
+    errors: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, slug, detail, errors, extensions),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def problem_bytes(status: int, slug: str, detail: str) -> bytes:
+    """The body of a problem response, for pure ASGI middleware that answers on its own."""
+    return json.dumps(problem_body(status, slug, detail)).encode()
+
+
+def dispatch_error_body(exc: DispatchError) -> dict[str, Any]:
+    """The problem document of one error of the product's tree."""
+    errors: list[tuple[str, str]] | None = None
+    if isinstance(exc, InputErrors):
+        errors = exc.errors
+    elif isinstance(exc, InputError):
+        errors = [(exc.path, exc.message)]
+    return problem_body(
+        exc.http_status,
+        exc.type_slug,
+        str(exc) or PROBLEM_TYPES.get(exc.type_slug, (0, "", ""))[2],
+        errors=errors,
+        extensions=getattr(exc, "extensions", None),
+    )
+
+
+def dispatch_error_response(exc: DispatchError) -> JSONResponse:
+    """Map one error of the product's tree."""
+    return JSONResponse(
+        dispatch_error_body(exc),
+        status_code=exc.http_status,
+        media_type=PROBLEM_JSON,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def loc_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "orders", 3, "site", "lat")`` → ``orders[3].site.lat`` (the codec's style)."""
+    parts = list(loc)
+    prefix = ""
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    elif parts and parts[0] in ("query", "path", "header", "cookie"):
+        prefix = f"{parts[0]}."
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return prefix + out
+
+
+def pydantic_errors(errors: Any) -> list[tuple[str, str]]:
+    return [(loc_to_path(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in errors]
+
+
+async def _on_dispatch_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DispatchError)
+    return dispatch_error_response(exc)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in raw):
+        return problem_response(400, "malformed-json", "The request body is not valid JSON.")
+    errors = pydantic_errors(raw)
+    detail = f"{len(errors)} invalid value(s); first: {errors[0][0] or 'body'}: {errors[0][1]}"
+    return problem_response(422, "invalid-input", detail, errors=errors)
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = _STATUS_SLUGS.get(exc.status_code, "internal-error")
+    detail = exc.detail if isinstance(exc.detail, str) else PROBLEM_TYPES[slug][2]
+    return problem_response(exc.status_code, slug, detail, headers=exc.headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "internal-error", "An unexpected error occurred.")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DispatchError, _on_dispatch_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,61 @@
+"""Operations: liveness, readiness, Prometheus metrics, problem type descriptions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import ServiceUnavailable
+from api.persistence import migrate
+from api.problems import PROBLEM_TYPES, problem_type_uri
+from dispatcher.errors import NotFound
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "database unreachable or not migrated"}})
+async def readyz(request: Request) -> dict[str, str]:
+    """The database answers and its schema is at the newest migration."""
+    engine = request.app.state.engine
+    try:
+        current, head = await run_in_threadpool(
+            lambda: (migrate.current_revision(engine), migrate.head_revision(engine))
+        )
+    except SQLAlchemyError as exc:
+        raise ServiceUnavailable(f"database unreachable: {type(exc).__name__}") from None
+    if current != head:
+        raise ServiceUnavailable(f"database schema at {current}, expected {head}")
+    return {"status": "ready", "schema": str(current)}
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    registry = request.app.state.metrics.registry
+    body = await run_in_threadpool(generate_latest, registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/problems/{slug}", tags=["errors"])
+def problem_type(slug: str) -> JSONResponse:
+    """What a problem ``type`` means."""
+    if slug not in PROBLEM_TYPES:
+        raise NotFound(f"no problem type {slug!r}")
+    status, title, description = PROBLEM_TYPES[slug]
+    return JSONResponse(
+        {
+            "type": problem_type_uri(slug),
+            "status": status,
+            "title": title,
+            "description": description,
+        }
+    )

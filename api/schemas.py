@@ -1,0 +1,239 @@
+"""Request schemas at the HTTP edge (Pydantic), for type checks and the OpenAPI document.
+
+They check shapes and types only (strict: no ``"12"`` for a number, unknown fields are
+errors); every rule of the contract is then checked by :mod:`dispatcher.codec` through
+:mod:`api.documents`, so error paths are the contract's (``site.lat``, ``orders[3].id``).
+Datetimes stay strings here: the codec parses them and demands a UTC offset.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from api.errors import InputErrors
+from api.problems import pydantic_errors
+
+DateTime = Annotated[
+    str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-23T08:00:00+08:00"])
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    def document(self) -> dict[str, Any]:
+        """The fields the client sent, as plain JSON values."""
+        return self.model_dump(exclude_unset=True)
+
+
+class LocationIn(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class SiteIn(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    country: str = Field(description="ISO-3166 alpha-2", examples=["CN"])
+    name: str | None = None
+
+
+class WindowIn(_Strict):
+    start: DateTime
+    end: DateTime
+
+
+class AbsenceIn(_Strict):
+    start: DateTime
+    end: DateTime
+    reason: str | None = None
+
+
+class CurrentIn(_Strict):
+    location: LocationIn
+    available_from: DateTime
+
+
+ORDER_EXAMPLE: dict[str, Any] = {
+    "id": "T-10042",
+    "site": {"lat": 30.66, "lon": 104.07, "country": "CN", "name": "Chengdu cement mill"},
+    "received_at": "2026-11-23T07:40:00+08:00",
+    "commitment": None,
+    "deadline": None,
+    "priority": "high",
+    "required_skills": ["hydraulics"],
+    "service_minutes": 180,
+    "site_windows": [],
+    "pinned_engineer": None,
+    "preferred_engineers": [],
+    "excluded_engineers": [],
+}
+
+
+class OrderIn(_Strict):
+    """An Order document (DESIGN.md section 4); ``id`` is the ticket id and idempotency key."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ORDER_EXAMPLE]})
+
+    id: str = Field(min_length=1, max_length=200)
+    site: SiteIn
+    received_at: DateTime
+    service_minutes: int = Field(ge=0, le=10080)
+    commitment: Literal["domestic", "overseas", "remote"] | None = None
+    deadline: DateTime | None = None
+    priority: Literal["critical", "high", "normal", "low"] = "normal"
+    required_skills: list[str] = []
+    site_windows: list[WindowIn] = []
+    pinned_engineer: str | None = None
+    preferred_engineers: list[str] = []
+    excluded_engineers: list[str] = []
+
+
+class OrderPatch(_Strict):
+    """Corrections (any Order field but ``id``; ``null`` clears) and/or a status change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "cancelled", "reason": "customer fixed it remotely"},
+                {"priority": "critical", "service_minutes": 240},
+            ]
+        }
+    )
+
+    status: Literal["in_progress", "done", "cancelled"] | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+    id: str | None = None
+    site: SiteIn | None = None
+    received_at: DateTime | None = None
+    service_minutes: int | None = Field(default=None, ge=0, le=10080)
+    commitment: Literal["domestic", "overseas", "remote"] | None = None
+    deadline: DateTime | None = None
+    priority: Literal["critical", "high", "normal", "low"] | None = None
+    required_skills: list[str] | None = None
+    site_windows: list[WindowIn] | None = None
+    pinned_engineer: str | None = None
+    preferred_engineers: list[str] | None = None
+    excluded_engineers: list[str] | None = None
+
+
+class OrderBatchIn(BaseModel):
+    """Up to 1000 Order documents; each is validated and stored on its own."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"orders": [ORDER_EXAMPLE]}]}
+    )
+
+    orders: list[Any] = Field(max_length=1000)
+
+
+ENGINEER_EXAMPLE: dict[str, Any] = {
+    "name": "Li Wei",
+    "home": {"lat": 30.57, "lon": 104.06},
+    "timezone": "Asia/Shanghai",
+    "skills": ["hydraulics", "plc"],
+    "weekly_shifts": {d: ["08:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+    "max_overtime_minutes": 60,
+    "can_travel_overseas": True,
+}
+
+
+class EngineerIn(_Strict):
+    """An Engineer document; ``shifts`` are absolute, ``weekly_shifts`` a weekly pattern
+    (``{"mon": ["08:00-18:00"]}`` in the engineer's timezone)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ENGINEER_EXAMPLE]})
+
+    id: str | None = Field(default=None, description="optional; must equal the id in the URL")
+    name: str | None = None
+    home: LocationIn
+    timezone: str = "UTC"
+    skills: list[str] = []
+    shifts: list[WindowIn] = []
+    weekly_shifts: dict[str, list[str]] | None = None
+    max_overtime_minutes: int = Field(default=0, ge=0, le=1440)
+    can_travel_overseas: bool = True
+    current: CurrentIn | None = None
+
+
+class EngineerStatusIn(_Strict):
+    """A position update (``current``; ``null`` = back at home) and/or the absence list."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "current": {
+                        "location": {"lat": 31.23, "lon": 121.47},
+                        "available_from": "2026-11-23T14:00:00+08:00",
+                    }
+                },
+                {
+                    "absences": [
+                        {
+                            "start": "2026-11-24T00:00:00+08:00",
+                            "end": "2026-11-26T00:00:00+08:00",
+                            "reason": "sick",
+                        }
+                    ]
+                },
+            ]
+        }
+    )
+
+    current: CurrentIn | None = None
+    absences: list[AbsenceIn] | None = None
+
+
+class PlanRequest(_Strict):
+    """Options of a plan job; the Problem is what the service stores now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"time_limit_s": 10, "horizon_hours": 96}]}
+    )
+
+    time_limit_s: float = Field(default=10.0, gt=0)
+    solution_limit: int | None = Field(default=None, ge=1)
+    horizon_hours: int = Field(default=96, ge=1, le=1440)
+    planning_start: DateTime | None = Field(default=None, description="default: now")
+
+
+class PublishRequest(_Strict):
+    force: bool = Field(default=False, description="publish even if built from stale data")
+
+
+class PolicyIn(BaseModel):
+    """A policy document: ``commitments`` (hours), ``home_country``, ``travel``, ``weights``."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "commitments": {"domestic": 24, "overseas": 72, "remote": 72},
+                    "home_country": "CN",
+                }
+            ]
+        },
+    )
+
+
+class KeyRequest(_Strict):
+    role: Literal["ticketing", "coordinator", "admin"]
+    name: str | None = Field(default=None, max_length=200)
+
+
+def validate_item(model: type[_Strict], item: Any, path: str = "") -> dict[str, Any]:
+    """Validate one document against ``model`` outside FastAPI (e.g. a batch item)."""
+    try:
+        return model.model_validate(item).document()
+    except ValidationError as exc:
+        errors = pydantic_errors(exc.errors())
+        if path:
+            errors = [
+                (f"{path}.{p}" if p and not p.startswith("[") else f"{path}{p}", m)
+                for p, m in errors
+            ]
+        raise InputErrors(errors) from None

@@ -1,0 +1,52 @@
+"""The service layer: every rule of the API lives here, between routes and persistence.
+
+Routes only translate HTTP to service calls; services own transactions, validation with
+the contract codec, status rules and audit events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.services.audit import AuditLog
+from api.services.engineers import EngineerService
+from api.services.keys import KeyService
+from api.services.orders import OrderService
+from api.services.plans import PlanService
+from api.services.policy import PolicyService
+from api.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    keys: KeyService
+    policy: PolicyService
+    orders: OrderService
+    engineers: EngineerService
+    plans: PlanService
+    audit: AuditLog
+
+
+def build_services(
+    settings: Settings, sessions: sessionmaker[Session], clock: Clock = utc_now
+) -> Services:
+    audit = AuditLog(sessions, clock)
+    policy = PolicyService(sessions, clock)
+    return Services(
+        keys=KeyService(sessions, clock, audit),
+        policy=policy,
+        orders=OrderService(sessions, clock, policy, audit, settings.at_risk_hours),
+        engineers=EngineerService(sessions, clock),
+        plans=PlanService(sessions, clock, policy, audit, settings),
+        audit=audit,
+    )

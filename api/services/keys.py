@@ -1,0 +1,108 @@
+"""API keys: random 32-byte secrets, stored as SHA-256 digests, each with one role."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.persistence.db import transaction
+from api.persistence.models import ApiKeyRow
+from api.services.audit import AuditLog
+from dispatcher.errors import InputError
+
+ROLES = ("ticketing", "coordinator", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+KEY_PREFIX = "dsp"
+CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key's public id and its role."""
+
+    key_id: str
+    role: str
+
+    def may(self, role: str) -> bool:
+        """Roles are ordered: admin may do what a coordinator may, who may what ticketing may."""
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+def hash_key(key: str) -> str:
+    # A fast hash is enough: keys are 256-bit random secrets, not guessable passwords.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh ``(key_id, key)``; the key embeds its public id for log correlation."""
+    key_id = secrets.token_hex(6)
+    return key_id, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+
+
+class KeyService:
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Callable[[], datetime], audit: AuditLog
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._audit = audit
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def create(
+        self, role: str, name: str | None = None, actor: str | None = None
+    ) -> tuple[str, str]:
+        """Store a new key with ``role``; returns ``(key_id, key)`` — the key is shown once."""
+        if role not in ROLES:
+            raise InputError("role", f"expected one of {', '.join(ROLES)}, got {role!r}")
+        key_id, key = new_key()
+        with transaction(self._sessions) as session:
+            session.add(
+                ApiKeyRow(
+                    id=key_id,
+                    key_hash=hash_key(key),
+                    role=role,
+                    name=name,
+                    created_at=self._clock(),
+                )
+            )
+            self._audit.record(session, actor, "key.create", "api_key", key_id, role=role)
+        return key_id, key
+
+    def revoke(self, key_id: str, actor: str | None = None) -> bool:
+        with transaction(self._sessions) as session:
+            row = session.get(ApiKeyRow, key_id)
+            if row is None or row.revoked_at is not None:
+                return False
+            row.revoked_at = self._clock()
+            self._audit.record(session, actor, "key.revoke", "api_key", key_id)
+        with self._lock:
+            self._cache.clear()
+        return True
+
+    def authenticate(self, key: str) -> Principal | None:
+        """The principal of a presented key, or None; answers are cached for a few seconds."""
+        digest = hash_key(key)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        with self._sessions() as session:
+            row = session.scalar(sa.select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
+            principal = (
+                Principal(row.id, row.role) if row is not None and row.revoked_at is None else None
+            )
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (now + CACHE_SECONDS, principal)
+        return principal

@@ -1,0 +1,412 @@
+"""Orders: idempotent intake by ticket id, status lifecycle, corrections, listing.
+
+Status lifecycle (``order_status_history`` keeps every change)::
+
+    open → planned → published → in_progress → done
+       ↘──────────↘───────────↘──────────────→ cancelled
+
+``planned`` and ``published`` are set by plan jobs and publishing; clients set
+``in_progress``, ``done`` and ``cancelled``. ``done`` and ``cancelled`` are final.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from api.documents import canonical_hash, order_document, parse_order
+from api.errors import ConflictWith
+from api.persistence.db import transaction
+from api.persistence.models import OrderRow, OrderStatusRow, PlanRow, PlanVisitRow
+from api.services.audit import AuditLog
+from api.services.policy import PolicyService
+from dispatcher.codec import format_datetime
+from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES, Order, Policy
+from dispatcher.errors import Conflict, InputError, NotFound
+
+STATUSES = ("open", "planned", "published", "in_progress", "done", "cancelled")
+ACTIVE = ("open", "planned", "published")  # orders a plan job takes in
+FINAL = ("done", "cancelled")
+CLIENT_TRANSITIONS = {
+    "in_progress": ("open", "planned", "published"),
+    "done": ("open", "planned", "published", "in_progress"),
+    "cancelled": ("open", "planned", "published", "in_progress"),
+}
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    status: Sequence[str] = ()
+    priority: Sequence[str] = ()
+    commitment: Sequence[str] = ()
+    at_risk: bool | None = None
+
+    def __post_init__(self) -> None:
+        _check_values("status", self.status, STATUSES)
+        _check_values("priority", self.priority, PRIORITIES)
+        _check_values("commitment", self.commitment, COMMITMENT_CLASSES)
+
+
+def _check_values(name: str, values: Sequence[str], allowed: Sequence[str]) -> None:
+    for value in values:
+        if value not in allowed:
+            raise InputError(
+                f"query.{name}", f"expected one of {', '.join(allowed)}, got {value!r}"
+            )
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind != "o":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InputError("query.cursor", "expected a cursor returned by a previous page") from None
+
+
+def current_plan_id(session: Session) -> str | None:
+    """The job id of the most recently published plan."""
+    return session.scalar(
+        sa.select(PlanRow.job_id)
+        .where(PlanRow.published_at.is_not(None))
+        .order_by(PlanRow.published_at.desc(), PlanRow.job_id.desc())
+        .limit(1)
+    )
+
+
+def record_status(
+    session: Session,
+    row: OrderRow,
+    to_status: str,
+    at: datetime,
+    actor: str | None,
+    note: str | None,
+) -> None:
+    """Change ``row``'s status and append the change to its history."""
+    session.add(
+        OrderStatusRow(
+            order_id=row.id,
+            from_status=row.status,
+            to_status=to_status,
+            at=at,
+            actor=actor,
+            note=note,
+        )
+    )
+    row.status = to_status
+    row.updated_at = at
+
+
+class OrderService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        policy: PolicyService,
+        audit: AuditLog,
+        at_risk_hours: float,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._policy = policy
+        self._audit = audit
+        self._margin = timedelta(hours=at_risk_hours)
+
+    # ------------------------------------------------------------------ intake
+
+    def create(self, document: dict[str, Any], actor: str | None) -> tuple[dict[str, Any], bool]:
+        """Store a new order, or replay a stored one: ``(view, created)``.
+
+        The ticket id is the idempotency key: the same body again answers the stored order;
+        a different body for a stored id is a :class:`Conflict` (corrections go via PATCH).
+        """
+        order = parse_order(document)
+        canonical = order_document(order)
+        body_hash = canonical_hash(canonical)
+        # Insert first and fall back on the unique key: the common case (a new ticket)
+        # costs no lookup, and a concurrent create of the same ticket id is handled alike.
+        try:
+            with transaction(self._sessions) as session:
+                row = self._insert(session, order, canonical, body_hash, actor)
+                # A brand-new order cannot be in any plan yet: no assignment to look up.
+                return self._render(row, None, None), True
+        except IntegrityError:
+            with self._sessions() as session:
+                existing = self._find(session, order.id)
+                if existing is None:
+                    raise
+                return self._replay(session, existing, body_hash), False
+
+    def _insert(
+        self,
+        session: Session,
+        order: Order,
+        canonical: dict[str, Any],
+        body_hash: str,
+        actor: str | None,
+    ) -> OrderRow:
+        policy = PolicyService.load(session)
+        now = self._clock()
+        row = OrderRow(
+            id=order.id,
+            document=canonical,
+            body_hash=body_hash,
+            status="open",
+            priority=order.priority,
+            commitment_class=policy.commitment_class(order),
+            deadline=policy.deadline(order),
+            received_at=order.received_at,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        session.add(row)
+        session.add(
+            OrderStatusRow(
+                order_id=order.id,
+                from_status=None,
+                to_status="open",
+                at=now,
+                actor=actor,
+                note=None,
+            )
+        )
+        session.flush()
+        return row
+
+    def _replay(self, session: Session, row: OrderRow, body_hash: str) -> dict[str, Any]:
+        if row.body_hash != body_hash:
+            raise ConflictWith(
+                f"order {row.id!r} exists with a different body; use PATCH /v1/orders/{row.id} "
+                "to correct it",
+                order=self._view(session, row),
+            )
+        return self._view(session, row)
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, order_id: str, with_history: bool = True) -> dict[str, Any]:
+        with self._sessions() as session:
+            row = self._require(session, order_id)
+            view = self._view(session, row)
+            if with_history:
+                view["status_history"] = self._history(session, order_id)
+            return view
+
+    def list(self, filt: OrderFilter, limit: int, cursor: str | None) -> dict[str, Any]:
+        """A page of orders in intake order, and the cursor of the next page (or None)."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InputError("query.limit", f"expected an integer in [1, {MAX_PAGE}], got {limit}")
+        after = decode_cursor(cursor)
+        with self._sessions() as session:
+            plan_id = current_plan_id(session)
+            visit = aliased(PlanVisitRow)
+            query = (
+                sa.select(OrderRow, visit)
+                .outerjoin(visit, sa.and_(visit.order_id == OrderRow.id, visit.job_id == plan_id))
+                .where(OrderRow.seq > after)
+                .order_by(OrderRow.seq)
+                .limit(limit + 1)
+            )
+            if filt.status:
+                query = query.where(OrderRow.status.in_(filt.status))
+            if filt.priority:
+                query = query.where(OrderRow.priority.in_(filt.priority))
+            if filt.commitment:
+                query = query.where(OrderRow.commitment_class.in_(filt.commitment))
+            if filt.at_risk is not None:
+                expr = self._at_risk_expr(visit)
+                query = query.where(expr if filt.at_risk else sa.not_(expr))
+            rows = session.execute(query).all()
+            page = rows[:limit]
+            items = [self._render(row, pos, plan_id) for row, pos in page]
+            next_cursor = encode_cursor(page[-1][0].seq) if len(rows) > limit else None
+            return {"items": items, "next_cursor": next_cursor}
+
+    def _at_risk_expr(self, visit: Any) -> sa.ColumnElement[bool]:
+        soon = self._clock() + self._margin
+        return sa.and_(
+            OrderRow.status.in_(ACTIVE),
+            sa.or_(
+                sa.and_(visit.id.is_not(None), visit.on_time.is_(False)),
+                sa.and_(visit.id.is_(None), OrderRow.deadline < soon),
+            ),
+        )
+
+    def _is_at_risk(self, row: OrderRow, pos: PlanVisitRow | None) -> bool:
+        if row.status not in ACTIVE:
+            return False
+        if pos is not None:
+            return not pos.on_time
+        return row.deadline < self._clock() + self._margin
+
+    @staticmethod
+    def _find(session: Session, order_id: str) -> OrderRow | None:
+        return session.scalar(sa.select(OrderRow).where(OrderRow.id == order_id))
+
+    def _require(self, session: Session, order_id: str, lock: bool = False) -> OrderRow:
+        query = sa.select(OrderRow).where(OrderRow.id == order_id)
+        if lock:
+            query = query.with_for_update()
+        row = session.scalar(query)
+        if row is None:
+            raise NotFound(f"no order with id {order_id!r}")
+        return row
+
+    def _view(self, session: Session, row: OrderRow) -> dict[str, Any]:
+        plan_id = current_plan_id(session)
+        pos = None
+        if plan_id is not None:
+            pos = session.scalar(
+                sa.select(PlanVisitRow).where(
+                    PlanVisitRow.job_id == plan_id, PlanVisitRow.order_id == row.id
+                )
+            )
+        return self._render(row, pos, plan_id)
+
+    def _render(
+        self, row: OrderRow, pos: PlanVisitRow | None, plan_id: str | None
+    ) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "status": row.status,
+            "deadline": format_datetime(row.deadline),
+            "commitment_class": row.commitment_class,
+            "priority": row.priority,
+            "at_risk": self._is_at_risk(row, pos),
+            "assignment": _assignment(pos, plan_id) if row.status not in FINAL else None,
+            "order": row.document,
+            "version": row.version,
+            "created_at": format_datetime(row.created_at),
+            "updated_at": format_datetime(row.updated_at),
+        }
+
+    @staticmethod
+    def _history(session: Session, order_id: str) -> list[dict[str, Any]]:
+        rows = session.scalars(
+            sa.select(OrderStatusRow)
+            .where(OrderStatusRow.order_id == order_id)
+            .order_by(OrderStatusRow.id)
+        )
+        return [
+            {
+                "from": r.from_status,
+                "to": r.to_status,
+                "at": format_datetime(r.at),
+                "actor": r.actor,
+                "note": r.note,
+            }
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ changes
+
+    def patch(self, order_id: str, patch: dict[str, Any], actor: str | None) -> dict[str, Any]:
+        """Apply corrections (contract fields) and/or a status change (``status``, ``reason``).
+
+        Corrections follow JSON merge-patch at the top level (``null`` clears a field) and
+        are validated like a new order.
+        """
+        changes = dict(patch)
+        status = changes.pop("status", None)
+        note = changes.pop("reason", None)
+        if "id" in changes and changes["id"] != order_id:
+            raise InputError("id", f"expected the order's own id {order_id!r} or nothing")
+        changes.pop("id", None)
+        if status is None and not changes:
+            raise InputError("", "expected a status or at least one field to correct")
+        with transaction(self._sessions) as session:
+            row = self._require(session, order_id, lock=True)
+            if changes:
+                self._correct(session, row, changes)
+            if status is not None and status != row.status:
+                self._transition(session, row, status, actor, note)
+            view = self._view(session, row)
+        view["status_history"] = self.get(order_id)["status_history"]
+        return view
+
+    def _correct(self, session: Session, row: OrderRow, changes: dict[str, Any]) -> None:
+        if row.status not in ACTIVE:
+            raise Conflict(
+                f"order {row.id!r} is {row.status}; only open, planned or published "
+                "orders can be corrected"
+            )
+        merged = {k: v for k, v in {**row.document, **changes}.items() if v is not None}
+        order = parse_order(merged)
+        canonical = order_document(order)
+        if canonical == row.document:
+            return
+        policy: Policy = PolicyService.load(session)
+        row.document = canonical
+        row.body_hash = canonical_hash(canonical)
+        row.priority = order.priority
+        row.commitment_class = policy.commitment_class(order)
+        row.deadline = policy.deadline(order)
+        row.received_at = order.received_at
+        row.updated_at = self._clock()
+        row.version += 1
+
+    def _transition(
+        self, session: Session, row: OrderRow, status: str, actor: str | None, note: str | None
+    ) -> None:
+        allowed_from = CLIENT_TRANSITIONS.get(status)
+        if allowed_from is None:
+            raise InputError(
+                "status", f"expected one of {', '.join(CLIENT_TRANSITIONS)}, got {status!r}"
+            )
+        if row.status not in allowed_from:
+            raise Conflict(f"order {row.id!r} is {row.status}; it cannot become {status}")
+        record_status(session, row, status, self._clock(), actor, note)
+        row.version += 1
+        if status == "cancelled":
+            self._audit.record(session, actor, "order.cancel", "order", row.id, reason=note)
+
+    def replace_policy(self, document: dict[str, Any], actor: str | None) -> dict[str, Any]:
+        """Store a new policy and recompute the deadlines of open orders, atomically."""
+        with transaction(self._sessions) as session:
+            canonical = self._policy.put(document, session)
+            count = self.refresh_deadlines(session, PolicyService.load(session))
+            self._audit.record(session, actor, "policy.replace", "policy", "1", orders=count)
+        return canonical
+
+    def refresh_deadlines(self, session: Session, policy: Policy) -> int:
+        """Recompute class and deadline of every non-final order under ``policy``."""
+        count = 0
+        for row in session.scalars(sa.select(OrderRow).where(OrderRow.status.not_in(FINAL))):
+            order = parse_order(row.document)
+            row.commitment_class = policy.commitment_class(order)
+            row.deadline = policy.deadline(order)
+            count += 1
+        return count
+
+
+def _assignment(pos: PlanVisitRow | None, plan_id: str | None) -> dict[str, Any] | None:
+    if pos is None:
+        return None
+    return {
+        "plan_id": plan_id,
+        "engineer_id": pos.engineer_id,
+        "eta": None if pos.arrival is None else format_datetime(pos.arrival),
+        "start": None if pos.start is None else format_datetime(pos.start),
+        "end": None if pos.end is None else format_datetime(pos.end),
+        "on_time": pos.on_time,
+        "slack_minutes": pos.slack_minutes,
+        "reason": pos.reason,
+    }

@@ -1,0 +1,368 @@
+"""Plan jobs and plans: submit, follow, cancel, publish, and the runner's hooks.
+
+A job snapshots the Problem it solves (active orders, engineers with absences cut out of
+their shifts, the policy) and its input hash. Publishing compares that hash with the
+Problem the same options would build now: a difference means the plan was built from
+stale data and is refused (409) unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.documents import build_problem, plan_positions
+from api.errors import ConflictWith, TooBusy
+from api.persistence.db import transaction
+from api.persistence.models import (
+    EngineerRow,
+    OrderRow,
+    PlanJobRow,
+    PlanRow,
+    PlanVisitRow,
+    PolicyRow,
+)
+from api.services.audit import AuditLog
+from api.services.orders import ACTIVE, current_plan_id, record_status
+from api.services.policy import POLICY_ROW_ID, PolicyService
+from api.settings import Settings
+from dispatcher.codec import (
+    format_datetime,
+    input_hash,
+    parse_datetime,
+    plan_from_dict,
+    problem_to_dict,
+)
+from dispatcher.domain import Problem
+from dispatcher.errors import Conflict, InputError, NotFound
+
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+UNFINISHED = ("queued", "running")
+INTERRUPTED = "interrupted: the service stopped before the job finished; submit it again"
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    """What a client may set on a plan job (validated; limits come from the settings)."""
+
+    time_limit_s: float
+    solution_limit: int | None
+    horizon_hours: int
+    planning_start: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time_limit_s": self.time_limit_s,
+            "solution_limit": self.solution_limit,
+            "horizon_hours": self.horizon_hours,
+            "planning_start": format_datetime(self.planning_start),
+        }
+
+
+def parse_job_options(raw: dict[str, Any], now: datetime, max_time_limit_s: float) -> JobOptions:
+    """Validate plan options; ``planning_start`` defaults to ``now`` (to the second)."""
+    limit = raw.get("time_limit_s", 10.0)
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
+        raise InputError("time_limit_s", f"expected a positive number of seconds, got {limit!r}")
+    if limit > max_time_limit_s:
+        raise InputError(
+            "time_limit_s", f"expected at most {max_time_limit_s:g} seconds, got {limit!r}"
+        )
+    solutions = raw.get("solution_limit")
+    if solutions is not None and (
+        isinstance(solutions, bool) or not isinstance(solutions, int) or solutions < 1
+    ):
+        raise InputError("solution_limit", f"expected a positive integer, got {solutions!r}")
+    horizon = raw.get("horizon_hours", 96)
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= 1440:
+        raise InputError("horizon_hours", f"expected an integer in [1, 1440], got {horizon!r}")
+    start_raw = raw.get("planning_start")
+    start = (
+        now.replace(microsecond=0)
+        if start_raw is None
+        else parse_datetime(start_raw, "planning_start")
+    )
+    return JobOptions(float(limit), solutions, horizon, start)
+
+
+class PlanService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        policy: PolicyService,
+        audit: AuditLog,
+        settings: Settings,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._policy = policy
+        self._audit = audit
+        self._settings = settings
+
+    # ----------------------------------------------------------------- client side
+
+    def create(self, raw_options: dict[str, Any], actor: str | None) -> dict[str, Any]:
+        """Snapshot the current Problem and queue a job for it (429 when the queue is full)."""
+        options = parse_job_options(raw_options, self._clock(), self._settings.max_solve_seconds)
+        job_id = uuid.uuid4().hex
+        with transaction(self._sessions) as session:
+            self._check_capacity(session)
+            problem = self._current_problem(session, options.planning_start, options.horizon_hours)
+            job = PlanJobRow(
+                id=job_id,
+                state="queued",
+                options=options.to_dict(),
+                planning_start=options.planning_start,
+                horizon_hours=options.horizon_hours,
+                problem=problem_to_dict(problem),
+                input_hash=input_hash(problem),
+                created_by=actor,
+                created_at=self._clock(),
+            )
+            session.add(job)
+            session.flush()
+            return self._view(session, job, include_plan=False)
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        with self._sessions() as session:
+            return self._view(session, self._require(session, job_id))
+
+    def current(self) -> dict[str, Any]:
+        with self._sessions() as session:
+            job_id = current_plan_id(session)
+            if job_id is None:
+                raise NotFound("no plan has been published yet")
+            return self._view(session, self._require(session, job_id))
+
+    def cancel(self, job_id: str, actor: str | None) -> dict[str, Any]:
+        """Cancel a queued or running job; a running solve's result is discarded on arrival."""
+        with transaction(self._sessions) as session:
+            job = self._require(session, job_id, lock=True)
+            if job.state not in UNFINISHED:
+                raise Conflict(f"plan {job_id} is {job.state}; only queued or running jobs cancel")
+            was = job.state
+            job.state = "cancelled"
+            job.finished_at = self._clock()
+            self._audit.record(session, actor, "plan.cancel", "plan", job_id, state_was=was)
+            return self._view(session, job)
+
+    def publish(self, job_id: str, force: bool, actor: str | None) -> dict[str, Any]:
+        """Make a finished plan the published one and move its orders to ``published``."""
+        with transaction(self._sessions) as session:
+            job = self._require(session, job_id, lock=True)
+            plan = session.get(PlanRow, job_id)
+            if job.state != "done" or plan is None:
+                raise Conflict(
+                    f"plan {job_id} is {job.state}; only a finished plan can be published"
+                )
+            stale = self._is_stale(session, job)
+            if stale and not force:
+                raise ConflictWith(
+                    f"plan {job_id} was built from data that has changed since (orders, "
+                    "engineers or policy); plan again, or publish with force=true",
+                    stale=True,
+                )
+            now = self._clock()
+            plan.published_at = now
+            plan.published_by = actor
+            moved = self._publish_orders(session, job_id, now, actor)
+            self._audit.record(
+                session, actor, "plan.publish", "plan", job_id, force=force, stale=stale, **moved
+            )
+            session.flush()
+            return self._view(session, job)
+
+    def _publish_orders(
+        self, session: Session, job_id: str, now: datetime, actor: str | None
+    ) -> dict[str, int]:
+        assigned = set(
+            session.scalars(
+                sa.select(PlanVisitRow.order_id).where(
+                    PlanVisitRow.job_id == job_id, PlanVisitRow.engineer_id.is_not(None)
+                )
+            )
+        )
+        published = reopened = 0
+        rows = session.scalars(
+            sa.select(OrderRow).where(OrderRow.status.in_(ACTIVE)).with_for_update()
+        )
+        for row in rows:
+            if row.id in assigned and row.status != "published":
+                record_status(session, row, "published", now, actor, f"plan {job_id}")
+                published += 1
+            elif row.id not in assigned and row.status == "published":
+                record_status(session, row, "open", now, actor, f"not in plan {job_id}")
+                reopened += 1
+        return {"orders_published": published, "orders_reopened": reopened}
+
+    def _is_stale(self, session: Session, job: PlanJobRow) -> bool:
+        problem = self._current_problem(session, job.planning_start, job.horizon_hours)
+        return input_hash(problem) != job.input_hash
+
+    def _check_capacity(self, session: Session) -> None:
+        active = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PlanJobRow)
+            .where(PlanJobRow.state.in_(UNFINISHED))
+        )
+        if active is not None and active >= self._settings.job_queue_limit:
+            raise TooBusy(
+                f"{active} plan jobs are queued or running (limit "
+                f"{self._settings.job_queue_limit}); try again later",
+                retry_after_s=self._retry_after(session),
+            )
+
+    def _retry_after(self, session: Session) -> int:
+        """Seconds until the oldest running job should be done (its time limit), at least 1."""
+        job = session.scalar(
+            sa.select(PlanJobRow)
+            .where(PlanJobRow.state == "running")
+            .order_by(PlanJobRow.started_at)
+            .limit(1)
+        )
+        if job is None or job.started_at is None:
+            return 5
+        ends = job.started_at + timedelta(seconds=float(job.options.get("time_limit_s", 10)))
+        return max(1, math.ceil((ends - self._clock()).total_seconds()))
+
+    def _current_problem(
+        self, session: Session, planning_start: datetime, horizon_hours: int
+    ) -> Problem:
+        policy_row = session.get(PolicyRow, POLICY_ROW_ID)
+        engineers = [
+            (row.document, row.absences)
+            for row in session.scalars(sa.select(EngineerRow).order_by(EngineerRow.id))
+        ]
+        orders = list(
+            session.scalars(
+                sa.select(OrderRow.document)
+                .where(OrderRow.status.in_(ACTIVE))
+                .order_by(OrderRow.seq)
+            )
+        )
+        return build_problem(
+            planning_start,
+            horizon_hours,
+            policy_row.document if policy_row else None,
+            engineers,
+            orders,
+        )
+
+    def _require(self, session: Session, job_id: str, lock: bool = False) -> PlanJobRow:
+        job = session.get(PlanJobRow, job_id, with_for_update=lock)
+        if job is None:
+            raise NotFound(f"no plan with id {job_id!r}")
+        return job
+
+    def _view(self, session: Session, job: PlanJobRow, include_plan: bool = True) -> dict[str, Any]:
+        plan = session.get(PlanRow, job.id) if job.state == "done" else None
+        return {
+            "id": job.id,
+            "state": job.state,
+            "options": job.options,
+            "input_hash": job.input_hash,
+            "orders": len(job.problem.get("orders", [])),
+            "engineers": len(job.problem.get("engineers", [])),
+            "progress": job.progress,
+            "error": job.error,
+            "created_by": job.created_by,
+            "created_at": format_datetime(job.created_at),
+            "started_at": _fmt(job.started_at),
+            "finished_at": _fmt(job.finished_at),
+            "published_at": _fmt(plan.published_at) if plan else None,
+            "published_by": plan.published_by if plan else None,
+            "plan": plan.document if plan is not None and include_plan else None,
+        }
+
+    # ----------------------------------------------------------------- runner side
+
+    def claim(self, job_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Move a queued job to running: ``(problem document, options)``, or None if it is
+        no longer queued (cancelled meanwhile, or claimed by another process)."""
+        with transaction(self._sessions) as session:
+            if not self._move(session, job_id, "queued", "running", started_at=self._clock()):
+                return None
+            job = self._require(session, job_id)
+            return job.problem, job.options
+
+    def record_progress(self, job_id: str, progress: dict[str, Any]) -> None:
+        with transaction(self._sessions) as session:
+            session.execute(
+                sa.update(PlanJobRow)
+                .where(PlanJobRow.id == job_id, PlanJobRow.state == "running")
+                .values(progress=progress)
+                .execution_options(synchronize_session=False)
+            )
+
+    def finish(self, job_id: str, plan_document: dict[str, Any], progress: dict[str, Any]) -> bool:
+        """Store a solved plan; False when the job was cancelled meanwhile (result dropped)."""
+        plan = plan_from_dict(plan_document)
+        now = self._clock()
+        with transaction(self._sessions) as session:
+            if not self._move(
+                session, job_id, "running", "done", finished_at=now, progress=progress
+            ):
+                return False
+            session.add(
+                PlanRow(job_id=job_id, status=plan.status, document=plan_document, created_at=now)
+            )
+            positions = plan_positions(plan)
+            session.add_all(PlanVisitRow(job_id=job_id, **p) for p in positions)
+            assigned = [p["order_id"] for p in positions if p["engineer_id"] is not None]
+            for row in session.scalars(
+                sa.select(OrderRow).where(OrderRow.id.in_(assigned), OrderRow.status == "open")
+            ):
+                record_status(session, row, "planned", now, None, f"plan {job_id}")
+        return True
+
+    def fail(self, job_id: str, reason: str) -> None:
+        with transaction(self._sessions) as session:
+            self._move(
+                session, job_id, "running", "failed", finished_at=self._clock(), error=reason
+            )
+            self._move(session, job_id, "queued", "failed", finished_at=self._clock(), error=reason)
+
+    def recover(self, job_ids: list[str] | None = None) -> int:
+        """Fail jobs left queued or running (all of them, or ``job_ids``) by a stopped process."""
+        with transaction(self._sessions) as session:
+            query = (
+                sa.update(PlanJobRow)
+                .where(PlanJobRow.state.in_(UNFINISHED))
+                .values(state="failed", error=INTERRUPTED, finished_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+            if job_ids is not None:
+                query = query.where(PlanJobRow.id.in_(job_ids))
+            return int(session.execute(query).rowcount or 0)
+
+    def queued_ids(self) -> list[str]:
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    sa.select(PlanJobRow.id)
+                    .where(PlanJobRow.state == "queued")
+                    .order_by(PlanJobRow.created_at)
+                )
+            )
+
+    @staticmethod
+    def _move(session: Session, job_id: str, from_state: str, to_state: str, **values: Any) -> bool:
+        result = session.execute(
+            sa.update(PlanJobRow)
+            .where(PlanJobRow.id == job_id, PlanJobRow.state == from_state)
+            .values(state=to_state, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)
+
+
+def _fmt(value: datetime | None) -> str | None:
+    return None if value is None else format_datetime(value)

@@ -1,0 +1,193 @@
+"""The end-to-end harness: fresh databases per backend and real ``python -m api serve``
+processes. Fixtures live in ``conftest.py``; tests import the types and helpers from here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PG_ADMIN_URL = os.environ.get("DISPATCH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ("sqlite", "postgresql")
+STARTUP_TIMEOUT_S = 60.0
+
+
+def _pg_admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+
+
+def pg_unreachable_reason() -> str | None:
+    try:
+        with _pg_admin() as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means "skip PostgreSQL"
+        return f"{type(exc).__name__}: {exc}".strip()
+    return None
+
+
+class Databases:
+    """Makes fresh databases of one backend and removes them at the end of the session."""
+
+    def __init__(self, backend: str, tmp: Path) -> None:
+        self.backend = backend
+        self._tmp = tmp
+        self._pg_names: list[str] = []
+
+    def fresh(self) -> str:
+        name = f"dispatch_test_{uuid.uuid4().hex[:12]}"
+        if self.backend == "sqlite":
+            return f"sqlite:///{self._tmp / (name + '.db')}"
+        with _pg_admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self._pg_names.append(name)
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        return f"{base}/{name}"
+
+    def drop_all(self) -> None:
+        if not self._pg_names:
+            return
+        with _pg_admin() as conn:
+            for name in self._pg_names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """One ``python -m api serve`` process; restartable on the same database."""
+
+    database_url: str
+    log_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    admin_key: str = ""
+    _logs: list[Any] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _environ(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
+        env.update(
+            {
+                "DISPATCH_DATABASE_URL": self.database_url,
+                "DISPATCH_LOG_LEVEL": "WARNING",
+                "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),
+            }
+        )
+        env.update(self.env)
+        return env
+
+    def cli(self, *args: str) -> str:
+        """Run ``python -m api ARGS`` against this server's database; its stdout."""
+        done = subprocess.run(
+            [sys.executable, "-m", "api", *args],
+            cwd=ROOT,
+            env=self._environ(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def start(self) -> Server:
+        self.port = free_port()
+        log = open(self.log_dir / f"server-{self.port}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self._logs.append(log)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT,
+            env=self._environ(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        assert self.process is not None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}: {self.log_text()}"
+                )
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready after {STARTUP_TIMEOUT_S}s: {self.log_text()}")
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-4000:] for p in self.log_dir.glob("*.log"))
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs (a crash)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self._kill_orphans()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._kill_orphans()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+    def _kill_orphans(self) -> None:
+        # Solver processes of a SIGKILLed server notice their parent is gone and exit;
+        # nothing to do here beyond waiting for our own child.
+        return
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def new_key(self, role: str) -> str:
+        with self.client(self.admin_key) as c:
+            r = c.post("/v1/keys", json={"role": role, "name": f"test {role}"})
+            assert r.status_code == 201, r.text
+            return str(r.json()["key"])
+
+
+@dataclass(frozen=True)
+class Keys:
+    ticketing: str
+    coordinator: str
+    admin: str
+
+
+ServerFactory = Callable[..., Server]
