@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.jobs.runner import JobRunner
 from api.middleware import BodyGuardMiddleware
 from api.observability import Metrics, RequestContextMiddleware, logging_config
+from api.openapi import install_openapi
 from api.persistence import migrate
 from api.persistence.db import create_db_engine, create_session_factory
 from api.problems import install_problem_handlers
@@ -72,6 +73,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     app.state.metrics = metrics
     app.state.runner = runner
     install_problem_handlers(app)
+    install_openapi(app)
     for module in (orders, engineers, plans, admin, ops):
         app.include_router(module.router)
     # Outermost last: the request context wraps everything, including body guards.

@@ -1,16 +1,24 @@
-"""Request body guards, answered as problem+json before any route runs.
+"""Request guards, answered as problem+json before any route runs.
 
+- 404 when the path holds a NUL character (``%00``): no resource is named that way;
 - 413 when the body is larger than ``max_body_bytes`` (declared or streamed);
-- 415 when a request with a body does not declare a JSON media type.
+- 415 when a request with a body does not declare a JSON media type;
+- 422 when a JSON body holds a NUL character (``\\u0000``): PostgreSQL cannot store it
+  in text or JSONB, and no contract field needs it.
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import PROBLEM_JSON, problem_bytes
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# A JSON ``\u0000`` escape: preceded by an even number of backslashes (an odd number would
+# make it the literal text ``\u0000``). Valid JSON has no backslash outside strings.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class BodyGuardMiddleware:
@@ -19,7 +27,13 @@ class BodyGuardMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", ""):
+            await _reject(send, 404, "not-found", "no resource has a NUL character in its path")
+            return
+        if scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
@@ -38,6 +52,10 @@ class BodyGuardMiddleware:
                 "unsupported-media-type",
                 "expected Content-Type: application/json for a request body",
             )
+            return
+        if _JSON_NUL.search(body):
+            message = "expected no NUL character (\\u0000) in any string"
+            await _reject(send, 422, "invalid-input", message, errors=[("", message)])
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -82,8 +100,10 @@ def _replay(body: bytes, downstream: Receive) -> Receive:
     return receive
 
 
-async def _reject(send: Send, status: int, slug: str, detail: str) -> None:
-    body = problem_bytes(status, slug, detail)
+async def _reject(
+    send: Send, status: int, slug: str, detail: str, errors: list[tuple[str, str]] | None = None
+) -> None:
+    body = problem_bytes(status, slug, detail, errors)
     await send(
         {
             "type": "http.response.start",

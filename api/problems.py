@@ -93,9 +93,11 @@ def problem_response(
     )
 
 
-def problem_bytes(status: int, slug: str, detail: str) -> bytes:
+def problem_bytes(
+    status: int, slug: str, detail: str, errors: list[tuple[str, str]] | None = None
+) -> bytes:
     """The body of a problem response, for pure ASGI middleware that answers on its own."""
-    return json.dumps(problem_body(status, slug, detail)).encode()
+    return json.dumps(problem_body(status, slug, detail, errors)).encode()
 
 
 def dispatch_error_body(exc: DispatchError) -> dict[str, Any]:

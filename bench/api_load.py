@@ -1,13 +1,20 @@
 """Order-intake load benchmark: POST /v1/orders against a real ``dispatch serve``.
 
-Starts the API (uvicorn, N workers) on a fresh database, drives it with concurrent
-keep-alive clients for a fixed duration, then checks that every acknowledged order is
-stored exactly once. Prints one JSON line with throughput and latency percentiles.
+Starts the API (uvicorn, N workers) on a fresh database, drives it for a fixed duration
+after a 2 s warm-up, then checks that every acknowledged order is stored exactly once.
+Prints one JSON line with throughput and latency percentiles. Two load generators:
 
-    .venv/bin/python bench/api_load.py --backend postgresql --seconds 20 --concurrency 32
+- ``--tool python`` (default): N keep-alive connections speaking raw HTTP/1.1 from asyncio;
+- ``--tool wrk``: wrk (``apt-get install wrk``) with ``bench/wrk_orders.lua``, which gives
+  each request a unique ticket id and records the id of every 2xx answer; the stored rows
+  are then read straight from the database and compared.
 
-The load generator shares the machine with the server: on 2 cores it takes about one
-of them, so the numbers are a lower bound for the server alone.
+    .venv/bin/python bench/api_load.py --backend postgresql --seconds 20 --concurrency 8
+    .venv/bin/python bench/api_load.py --tool wrk --backend postgresql --seconds 20 \\
+        --concurrency 8 --threads 2
+
+The load generator shares the machine with the server: on 2 cores it takes part of one,
+so the numbers are a lower bound for the server alone.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -24,10 +32,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -155,65 +167,167 @@ def _stored_ids(base: str, key: str) -> list[str]:
                 return out
 
 
+@contextmanager
+def serve(url: str, workers: int) -> Iterator[str]:
+    """``dispatch serve`` (``python -m api serve``) on ``url``: yields its base URL."""
+    env = {**os.environ, "DISPATCH_DATABASE_URL": url, "DISPATCH_LOG_LEVEL": "WARNING"}
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError(f"dispatch serve exited with {server.returncode}")
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("dispatch serve did not become ready")
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
+def create_key(url: str, role: str) -> str:
+    """A new API key of ``role`` in the database at ``url`` (``dispatch keys create``)."""
+    env = {**os.environ, "DISPATCH_DATABASE_URL": url, "DISPATCH_LOG_LEVEL": "WARNING"}
+    return subprocess.run(
+        [sys.executable, "-m", "api", "keys", "create", "--role", role],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
+
+
+def run_wrk(
+    base: str, script: str, seconds: float, threads: int, connections: int, args: list[str]
+) -> tuple[dict[str, Any], str, str]:
+    """Run wrk with ``--latency``: (the script's WRK_JSON summary, wrk's report, command)."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    command = [
+        "wrk",
+        f"-t{min(threads, connections)}",  # wrk needs a connection per thread
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(ROOT / "bench" / script),
+        base,
+        "--",
+        *args,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    summary = next(
+        json.loads(line.removeprefix("WRK_JSON "))
+        for line in done.stdout.splitlines()
+        if line.startswith("WRK_JSON ")
+    )
+    report = "\n".join(ln for ln in done.stdout.splitlines() if not ln.startswith("WRK_JSON"))
+    shown = [c if c != args[0] else "$KEY" for c in command]
+    shown[shown.index("-s") + 1] = f"bench/{script}"
+    return summary, report, " ".join(shown)
+
+
+def _wrk_intake(url: str, base: str, key: str, args: argparse.Namespace) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:6]
+    conc, threads = args.concurrency, args.threads
+    run_wrk(base, "wrk_orders.lua", 2, threads, conc, [key, "w" + tag])  # warm-up
+    with tempfile.TemporaryDirectory() as out:
+        result, report, command = run_wrk(
+            base, "wrk_orders.lua", args.seconds, threads, conc, [key, tag, out]
+        )
+        acked_lines = [
+            line for f in Path(out).glob("acked-*.txt") for line in f.read_text().splitlines()
+        ]
+    acked = set(acked_lines)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            stored = [
+                r[0]
+                for r in conn.execute(
+                    sa.text("SELECT id FROM orders WHERE id LIKE :p"), {"p": f"{tag}-%"}
+                )
+            ]
+            opened = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM order_status_history"
+                    " WHERE order_id LIKE :p AND to_status = 'open'"
+                ),
+                {"p": f"{tag}-%"},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    stored_set = set(stored)
+    print(report, file=sys.stderr)
+    print(f"command: {command}", file=sys.stderr)
+    result.update(
+        tool="wrk",
+        threads=threads,
+        acked=len(acked_lines),
+        acked_ids_repeated=len(acked_lines) - len(acked),
+        stored=len(stored),
+        lost=len(acked - stored_set),
+        duplicates=len(stored) - len(stored_set) + (opened - len(stored_set)),
+        stored_unacked=len(stored_set - acked),
+    )
+    return result
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
+    p.add_argument("--tool", choices=("python", "wrk"), default="python")
     p.add_argument("--seconds", type=float, default=20)
-    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--concurrency", type=int, default=32, help="connections")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     args = p.parse_args()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         url, pg_name = _database(args.backend, Path(tmp))
-        env = {**os.environ, "DISPATCH_DATABASE_URL": url, "DISPATCH_LOG_LEVEL": "WARNING"}
-        key = subprocess.run(
-            [sys.executable, "-m", "api", "keys", "create", "--role", "ticketing"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()[0]
-        port = _free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "api",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-            result = asyncio.run(_drive(port, key, args.seconds, args.concurrency))
-            stored = _stored_ids(base, key)
+            key = create_key(url, "ticketing")
+            with serve(url, args.workers) as base:
+                if args.tool == "wrk":
+                    result = _wrk_intake(url, base, key, args)
+                else:
+                    port = int(base.rsplit(":", 1)[1])
+                    result = asyncio.run(_drive(port, key, args.seconds, args.concurrency))
+                    stored = _stored_ids(base, key)
+                    acked = set(result.pop("acked"))
+                    stored_set = set(stored)
+                    result.update(
+                        tool="python",
+                        lost=len(acked - stored_set),
+                        duplicates=len(stored) - len(stored_set),
+                    )
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
             _drop(pg_name)
-    acked = set(result.pop("acked"))
-    stored_set = set(stored)
     result.update(
         backend=args.backend,
         workers=args.workers,
         concurrency=args.concurrency,
         seconds=args.seconds,
-        lost=len(acked - stored_set),
-        duplicates=len(stored) - len(stored_set),
+        started_at=started_at,
+        load_average_before=load_before,
+        load_average_after=[round(x, 2) for x in os.getloadavg()],
     )
     print(json.dumps(result))
     return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1

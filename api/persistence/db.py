@@ -47,6 +47,22 @@ def create_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def create_read_session_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for read-only work of one request.
+
+    On PostgreSQL they run in autocommit: no ``BEGIN`` and ``ROLLBACK`` round trips around
+    the reads. Under READ COMMITTED every statement takes its own snapshot anyway, so a
+    transaction adds nothing for a handful of independent SELECTs. SQLite keeps ``factory``
+    (its transactions are local and its ``BEGIN IMMEDIATE`` recipe needs them).
+    """
+    engine = factory.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        return factory
+    return sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any exception."""

@@ -130,9 +130,12 @@ class PlanVisitRow(Base):
     """Where each order of a plan stands: a visit (engineer, ETA) or unassigned (reason)."""
 
     __tablename__ = "plan_visits"
+    # An order's place in one plan (the published-plan lookup of every order read) and all
+    # of a plan's rows (publishing) both use this index.
+    __table_args__ = (sa.Index("ix_plan_visits_job_id_order_id", "job_id", "order_id"),)
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    job_id: Mapped[str] = mapped_column(sa.ForeignKey("plan_jobs.id"), index=True)
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("plan_jobs.id"))
     order_id: Mapped[str] = mapped_column(sa.String(200), index=True)
     engineer_id: Mapped[str | None] = mapped_column(sa.String(200))
     arrival: Mapped[datetime | None]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import get_services, require
+from api.openapi import EngineerOut, EngineerPage
 from api.schemas import EngineerIn, EngineerStatusIn
 from api.services import Services
 from api.services.keys import Principal
@@ -19,10 +20,16 @@ Svc = Annotated[Services, Depends(get_services)]
 
 
 @router.put(
-    "/engineers/{engineer_id}", status_code=200, responses={201: {"description": "created"}}
+    "/engineers/{engineer_id}",
+    status_code=200,
+    response_model=EngineerOut,
+    responses={201: {"description": "created", "model": EngineerOut}},
 )
 def put_engineer(
-    engineer_id: str, body: EngineerIn, _principal: Coordinator, services: Svc
+    engineer_id: Annotated[str, Path(min_length=1, max_length=200)],
+    body: EngineerIn,
+    _principal: Coordinator,
+    services: Svc,
 ) -> JSONResponse:
     """Create or replace an engineer (the id in the URL is the engineer's id)."""
     view, created = services.engineers.put(engineer_id, body.document())
@@ -33,7 +40,7 @@ def put_engineer(
     )
 
 
-@router.get("/engineers")
+@router.get("/engineers", response_model=EngineerPage)
 def list_engineers(
     _principal: Coordinator,
     services: Svc,
@@ -43,7 +50,7 @@ def list_engineers(
     return JSONResponse(services.engineers.list(limit, cursor))
 
 
-@router.get("/engineers/{engineer_id}")
+@router.get("/engineers/{engineer_id}", response_model=EngineerOut)
 def get_engineer(engineer_id: str, _principal: Coordinator, services: Svc) -> JSONResponse:
     return JSONResponse(services.engineers.get(engineer_id))
 
@@ -54,7 +61,7 @@ def delete_engineer(engineer_id: str, _principal: Coordinator, services: Svc) ->
     return Response(status_code=204)
 
 
-@router.post("/engineers/{engineer_id}/status")
+@router.post("/engineers/{engineer_id}/status", response_model=EngineerOut)
 def engineer_status(
     engineer_id: str, body: EngineerStatusIn, _principal: Coordinator, services: Svc
 ) -> JSONResponse:

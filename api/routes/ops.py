@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ServiceUnavailable
+from api.openapi import Health, ProblemType, Ready
 from api.persistence import migrate
 from api.problems import PROBLEM_TYPES, problem_type_uri
 from dispatcher.errors import NotFound
@@ -16,13 +17,17 @@ from dispatcher.errors import NotFound
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 def healthz() -> dict[str, str]:
     """The process answers."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "database unreachable or not migrated"}})
+@router.get(
+    "/readyz",
+    response_model=Ready,
+    responses={503: {"description": "database unreachable or not migrated"}},
+)
 async def readyz(request: Request) -> dict[str, str]:
     """The database answers and its schema is at the newest migration."""
     engine = request.app.state.engine
@@ -37,7 +42,11 @@ async def readyz(request: Request) -> dict[str, str]:
     return {"status": "ready", "schema": str(current)}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+)
 async def metrics(request: Request) -> Response:
     """Prometheus text format."""
     registry = request.app.state.metrics.registry
@@ -45,7 +54,12 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/problems/{slug}", tags=["errors"])
+@router.get(
+    "/problems/{slug}",
+    tags=["errors"],
+    response_model=ProblemType,
+    responses={404: {"description": "no such problem type"}},
+)
 def problem_type(slug: str) -> JSONResponse:
     """What a problem ``type`` means."""
     if slug not in PROBLEM_TYPES:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import get_services, require
+from api.openapi import BatchOut, OrderOut, OrderPage
 from api.problems import dispatch_error_body
 from api.schemas import OrderBatchIn, OrderIn, OrderPatch, validate_item
 from api.services import Services
@@ -33,7 +34,11 @@ def _location(order_id: str) -> str:
 @router.post(
     "/orders",
     status_code=201,
-    responses={200: {"description": "the same order was already stored"}, **ORDER_RESPONSES},
+    response_model=OrderOut,
+    responses={
+        200: {"description": "the same order was already stored", "model": OrderOut},
+        **ORDER_RESPONSES,
+    },
 )
 def create_order(body: OrderIn, principal: Ticketing, services: Svc) -> JSONResponse:
     """Create an order; idempotent by ticket id (same body again → 200 with the stored one)."""
@@ -43,7 +48,7 @@ def create_order(body: OrderIn, principal: Ticketing, services: Svc) -> JSONResp
     )
 
 
-@router.post("/orders:batch")
+@router.post("/orders:batch", response_model=BatchOut)
 def create_orders(body: OrderBatchIn, principal: Ticketing, services: Svc) -> JSONResponse:
     """Create many orders; each gets its own result (``status`` 201, 200, 409 or 422)."""
     results = []
@@ -53,7 +58,8 @@ def create_orders(body: OrderBatchIn, principal: Ticketing, services: Svc) -> JS
 
 
 def _batch_item(services: Services, index: int, item: Any, actor: str) -> dict[str, Any]:
-    order_id = item.get("id") if isinstance(item, dict) else None
+    raw_id = item.get("id") if isinstance(item, dict) else None
+    order_id = raw_id if isinstance(raw_id, str) else None  # echo ids of the right type only
     try:
         view, created = services.orders.create(validate_item(OrderIn, item), actor)
     except DispatchError as exc:
@@ -62,7 +68,7 @@ def _batch_item(services: Services, index: int, item: Any, actor: str) -> dict[s
     return {"index": index, "id": view["id"], "status": 201 if created else 200, "order": view}
 
 
-@router.get("/orders")
+@router.get("/orders", response_model=OrderPage)
 def list_orders(
     _principal: Ticketing,
     services: Svc,
@@ -87,13 +93,17 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
 
 
-@router.get("/orders/{order_id}", responses={404: {"description": "no such order"}})
+@router.get(
+    "/orders/{order_id}",
+    response_model=OrderOut,
+    responses={404: {"description": "no such order"}},
+)
 def get_order(order_id: str, _principal: Ticketing, services: Svc) -> JSONResponse:
     """One order with its deadline, assignment/ETA in the published plan, and history."""
     return JSONResponse(services.orders.get(order_id))
 
 
-@router.patch("/orders/{order_id}", responses=ORDER_RESPONSES)
+@router.patch("/orders/{order_id}", response_model=OrderOut, responses=ORDER_RESPONSES)
 def patch_order(
     order_id: str, body: OrderPatch, principal: Ticketing, services: Svc
 ) -> JSONResponse:

@@ -12,6 +12,7 @@ from api.deps import get_runner, get_services, require
 from api.errors import ServiceUnavailable
 from api.jobs.runner import JobRunner
 from api.jobs.worker import SolveFailed
+from api.openapi import PlanJobOut
 from api.schemas import PlanRequest, PublishRequest
 from api.services import Services
 from api.services.keys import Principal
@@ -53,6 +54,7 @@ SOLVE_EXAMPLE: dict[str, Any] = {
 @router.post(
     "/plans",
     status_code=202,
+    response_model=PlanJobOut,
     responses={429: {"description": "job queue full; see Retry-After (problem+json)"}},
 )
 def create_plan(
@@ -68,25 +70,37 @@ def create_plan(
     return JSONResponse(view, status_code=202, headers={"Location": f"/v1/plans/{view['id']}"})
 
 
-@router.get("/plans/current", responses={404: {"description": "nothing published yet"}})
+@router.get(
+    "/plans/current",
+    response_model=PlanJobOut,
+    responses={404: {"description": "nothing published yet"}},
+)
 def current_plan(_principal: Coordinator, services: Svc) -> JSONResponse:
     """The most recently published plan."""
     return JSONResponse(services.plans.current())
 
 
-@router.get("/plans/{plan_id}")
+@router.get("/plans/{plan_id}", response_model=PlanJobOut)
 def get_plan(plan_id: str, _principal: Coordinator, services: Svc) -> JSONResponse:
     """State (queued, running, done, failed, cancelled), progress, and the plan once done."""
     return JSONResponse(services.plans.get(plan_id))
 
 
-@router.delete("/plans/{plan_id}")
+@router.delete(
+    "/plans/{plan_id}",
+    response_model=PlanJobOut,
+    responses={409: {"description": "the job has finished"}},
+)
 def cancel_plan(plan_id: str, principal: Coordinator, services: Svc) -> JSONResponse:
     """Cancel a queued or running job (audited)."""
     return JSONResponse(services.plans.cancel(plan_id, principal.key_id))
 
 
-@router.post("/plans/{plan_id}/publish", responses={409: {"description": "not done, or stale"}})
+@router.post(
+    "/plans/{plan_id}/publish",
+    response_model=PlanJobOut,
+    responses={409: {"description": "not done, or stale"}},
+)
 def publish_plan(
     plan_id: str, principal: Coordinator, services: Svc, body: PublishRequest | None = None
 ) -> JSONResponse:
@@ -95,7 +109,11 @@ def publish_plan(
     return JSONResponse(services.plans.publish(plan_id, force, principal.key_id))
 
 
-@router.post("/solve")
+@router.post(
+    "/solve",
+    response_model=dict[str, Any],
+    responses={503: {"description": "the solver failed"}},
+)
 async def solve(
     _principal: Coordinator,
     runner: Runner,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.persistence.db import create_read_session_factory
 from api.services.audit import AuditLog
 from api.services.engineers import EngineerService
 from api.services.keys import KeyService
@@ -45,7 +46,14 @@ def build_services(
     return Services(
         keys=KeyService(sessions, clock, audit),
         policy=policy,
-        orders=OrderService(sessions, clock, policy, audit, settings.at_risk_hours),
+        orders=OrderService(
+            sessions,
+            clock,
+            policy,
+            audit,
+            settings.at_risk_hours,
+            read_sessions=create_read_session_factory(sessions),
+        ),
         engineers=EngineerService(sessions, clock),
         plans=PlanService(sessions, clock, policy, audit, settings),
         audit=audit,

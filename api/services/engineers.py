@@ -55,6 +55,8 @@ class EngineerService:
         with self._sessions() as session:
             query = sa.select(EngineerRow).order_by(EngineerRow.id).limit(limit + 1)
             if cursor:
+                if "\x00" in cursor:  # PostgreSQL cannot compare text with NUL characters
+                    raise InputError("query.cursor", "expected the next_cursor of a previous page")
                 query = query.where(EngineerRow.id > cursor)
             rows = list(session.scalars(query))
             page = rows[:limit]

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,7 @@ ROLES = ("ticketing", "coordinator", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 KEY_PREFIX = "dsp"
 CACHE_SECONDS = 10.0
+UNCACHED: Any = object()  # KeyService.cached: the key is not in the cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,15 @@ class KeyService:
         with self._lock:
             self._cache.clear()
         return True
+
+    def cached(self, key: str) -> Principal | None:
+        """The cached principal of ``key`` (None: unknown or revoked), or ``UNCACHED``;
+        never touches the database, so the event loop may call it."""
+        with self._lock:
+            hit = self._cache.get(hash_key(key))
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return UNCACHED
 
     def authenticate(self, key: str) -> Principal | None:
         """The principal of a presented key, or None; answers are cached for a few seconds."""

@@ -81,14 +81,18 @@ def decode_cursor(cursor: str | None) -> int:
         raise InputError("query.cursor", "expected a cursor returned by a previous page") from None
 
 
-def current_plan_id(session: Session) -> str | None:
-    """The job id of the most recently published plan."""
-    return session.scalar(
+def _current_plan_query() -> sa.Select[Any]:
+    return (
         sa.select(PlanRow.job_id)
         .where(PlanRow.published_at.is_not(None))
         .order_by(PlanRow.published_at.desc(), PlanRow.job_id.desc())
         .limit(1)
     )
+
+
+def current_plan_id(session: Session) -> str | None:
+    """The job id of the most recently published plan."""
+    return session.scalar(_current_plan_query())
 
 
 def record_status(
@@ -122,8 +126,10 @@ class OrderService:
         policy: PolicyService,
         audit: AuditLog,
         at_risk_hours: float,
+        read_sessions: sessionmaker[Session] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._reads = read_sessions or sessions  # get() and list(): reads only
         self._clock = clock
         self._policy = policy
         self._audit = audit
@@ -203,9 +209,24 @@ class OrderService:
     # ------------------------------------------------------------------ reading
 
     def get(self, order_id: str, with_history: bool = True) -> dict[str, Any]:
-        with self._sessions() as session:
-            row = self._require(session, order_id)
-            view = self._view(session, row)
+        """One order with its place in the published plan (and its history): the order,
+        the current plan and the visit come in one statement, the history in another."""
+        with self._reads() as session:
+            found = session.execute(
+                sa.select(OrderRow, PlanVisitRow)
+                .outerjoin(
+                    PlanVisitRow,
+                    sa.and_(
+                        PlanVisitRow.order_id == OrderRow.id,
+                        PlanVisitRow.job_id == _current_plan_query().scalar_subquery(),
+                    ),
+                )
+                .where(OrderRow.id == order_id)
+            ).first()
+            if found is None:
+                raise NotFound(f"no order with id {order_id!r}")
+            row, pos = found
+            view = self._render(row, pos, pos.job_id if pos is not None else None)
             if with_history:
                 view["status_history"] = self._history(session, order_id)
             return view
@@ -215,7 +236,7 @@ class OrderService:
         if not 1 <= limit <= MAX_PAGE:
             raise InputError("query.limit", f"expected an integer in [1, {MAX_PAGE}], got {limit}")
         after = decode_cursor(cursor)
-        with self._sessions() as session:
+        with self._reads() as session:
             plan_id = current_plan_id(session)
             visit = aliased(PlanVisitRow)
             query = (
