@@ -40,7 +40,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     engine = create_db_engine(settings.database_url)
     sessions = create_session_factory(engine)
     services = build_services(settings, sessions, clock)
-    metrics = Metrics(sessions)
+    metrics = Metrics(sessions, services.orders.count_at_risk)
     runner = JobRunner(settings, services.plans, metrics)
 
     @asynccontextmanager

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,12 +37,18 @@ SOLVE_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)
 class _StateCollector(Collector):
     """Jobs by state and orders by status, counted in the database when scraped."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], at_risk: Callable[[], int] | None = None
+    ) -> None:
         self._sessions = sessions
+        self._at_risk = at_risk
 
     def collect(self) -> Iterator[Metric]:
         jobs = GaugeMetricFamily("dispatch_jobs", "Plan jobs by state", labels=["state"])
         orders = GaugeMetricFamily("dispatch_orders", "Orders by status", labels=["status"])
+        at_risk = GaugeMetricFamily(
+            "dispatch_orders_at_risk", "Active orders at risk of breaching (docs/api.md)"
+        )
         try:
             with self._sessions() as session:
                 for state, count in session.execute(
@@ -53,14 +59,19 @@ class _StateCollector(Collector):
                     sa.select(OrderRow.status, sa.func.count()).group_by(OrderRow.status)
                 ):
                     orders.add_metric([status], count)
+            if self._at_risk is not None:
+                at_risk.add_metric([], self._at_risk())
         except sa.exc.SQLAlchemyError:
             logging.getLogger("api.metrics").warning("database unavailable for metrics")
         yield jobs
         yield orders
+        yield at_risk
 
 
 class Metrics:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], at_risk: Callable[[], int] | None = None
+    ) -> None:
         self.registry = CollectorRegistry()
         self.request_seconds = Histogram(
             "dispatch_http_request_duration_seconds",
@@ -75,7 +86,7 @@ class Metrics:
             buckets=SOLVE_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_StateCollector(sessions))
+        self.registry.register(_StateCollector(sessions, at_risk))
 
 
 class JsonFormatter(logging.Formatter):

@@ -261,6 +261,19 @@ class OrderService:
             next_cursor = encode_cursor(page[-1][0].seq) if len(rows) > limit else None
             return {"items": items, "next_cursor": next_cursor}
 
+    def count_at_risk(self) -> int:
+        """Active orders at risk now (the same rule as the ``at_risk`` filter)."""
+        with self._reads() as session:
+            plan_id = current_plan_id(session)
+            visit = aliased(PlanVisitRow)
+            query = (
+                sa.select(sa.func.count())
+                .select_from(OrderRow)
+                .outerjoin(visit, sa.and_(visit.order_id == OrderRow.id, visit.job_id == plan_id))
+                .where(self._at_risk_expr(visit))
+            )
+            return int(session.execute(query).scalar_one())
+
     def _at_risk_expr(self, visit: Any) -> sa.ColumnElement[bool]:
         soon = self._clock() + self._margin
         return sa.and_(

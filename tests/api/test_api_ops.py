@@ -31,3 +31,28 @@ def test_openapi_documents_examples(server: Server) -> None:
     order_schema = spec["components"]["schemas"]["OrderIn"]
     assert order_schema["examples"][0]["id"] == "T-10042"
     assert "/v1/orders:batch" in spec["paths"]
+
+
+def _at_risk_gauge(base_url: str) -> float:
+    for line in httpx.get(f"{base_url}/metrics").text.splitlines():
+        if line.startswith("dispatch_orders_at_risk "):
+            return float(line.split()[1])
+    raise AssertionError("dispatch_orders_at_risk missing from /metrics")
+
+
+def test_metrics_count_an_unplanned_order_due_within_the_margin_as_at_risk(
+    server: Server, ticketing: httpx.Client
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from uuid import uuid4
+
+    before = _at_risk_gauge(server.base_url)
+    received = datetime.now(UTC) - timedelta(hours=23)  # domestic: due in about an hour
+    body = {
+        "id": f"RISK-{uuid4().hex[:8]}",
+        "site": {"lat": 36.6, "lon": 117.0, "country": "CN"},
+        "received_at": received.replace(microsecond=0).isoformat(),
+        "service_minutes": 60,
+    }
+    assert ticketing.post("/v1/orders", json=body).status_code == 201
+    assert _at_risk_gauge(server.base_url) == before + 1
