@@ -108,8 +108,10 @@ def _allowed_starts(
     else:
         base = []
         for a, b in site:
-            lo, hi = clock.at(max(0, a)), clock.at(min(b, horizon_s)) - service
-            if lo <= hi:
+            lo, end = clock.at(max(0, a)), clock.at(min(b, horizon_s))
+            hi = end - service
+            # A window with no work time inside maps to a single instant: unusable.
+            if lo <= hi and end > lo:
                 base.append((lo, hi))
     if service > 0:
         # A service may not straddle the close of a reference window (the engineer rests).

@@ -103,6 +103,7 @@ def plan_problem(
         "first_solution": options.first_solution,
         "metaheuristic": options.metaheuristic,
         "objective": result.objective,
+        "initial_solution": getattr(result, "initial", None),
         "solutions": result.solutions,
         "compile_seconds": round(compile_s, 3),
         "build_seconds": round(result.build_s, 3),

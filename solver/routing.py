@@ -11,13 +11,21 @@ named function, applied in :data:`CONSTRAINTS` order by :func:`build`.
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from solver.construct import greedy_routes
+from solver.timemodel import TimeModel, rewrite
+
 NO_DEADLINE = -1
+INITIAL_STRATEGIES = ("ortools", "greedy", "auto")
+FIRST_SOLUTIONS: tuple[str, ...] = tuple(routing_enums_pb2.FirstSolutionStrategy.Value.keys())
+METAHEURISTICS: tuple[str, ...] = tuple(routing_enums_pb2.LocalSearchMetaheuristic.Value.keys())
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,44 @@ class SearchParams:
     """How long and how to search.
 
     ``solution_limit`` bounds the search by count (deterministic; used by tests);
-    ``time_limit_s`` by wall time. Strategy names are OR-Tools enum names.
+    ``time_limit_s`` by wall time. Strategy names are OR-Tools enum names. Every field
+    after ``log_search`` is optional and defaults to OR-Tools' own behaviour, except
+    ``initial`` (see below).
+
+    Attributes
+    ----------
+    time_limit_s
+        Wall-time bound of the search (the model build is not included).
+    solution_limit
+        Stop after this many solutions (deterministic; the first solution counts).
+    first_solution, metaheuristic
+        OR-Tools ``FirstSolutionStrategy`` / ``LocalSearchMetaheuristic`` names.
+    log_search
+        OR-Tools search log on stderr.
+    initial
+        Where the first solution comes from: ``"ortools"`` (the ``first_solution``
+        heuristic), ``"greedy"`` (:func:`solver.construct.greedy_routes`, then local search
+        from it; falls back to ``"ortools"`` if OR-Tools rejects the routes) or ``"auto"``
+        (by problem shape, see :func:`wants_greedy`).
+    gls_lambda
+        ``guided_local_search_lambda_coefficient`` (OR-Tools default 0.1).
+    ls_neighbors_ratio, ls_min_neighbors
+        Restrict local-search operators to the nearest neighbours (default: all).
+    iterated_local_search
+        ``use_iterated_local_search`` (ruin-and-recreate perturbations), OR-Tools 9.12+.
+    cumul_scheduling
+        True lets OR-Tools schedule cumuls with its LP/MIP optimizers (its default). Off by
+        default here (``disable_scheduling_beware_this_may_degrade_performance``): the
+        model's only cumul costs are soft upper bounds, which earliest times already
+        minimise, and with breaks the MIP scheduler rejected feasible starting routes
+        (2,000 orders / 200 engineers: no plan at all; docs/performance.md).
+    lns_time_limit_s
+        Time limit of each LNS sub-search (OR-Tools default 0.1 s).
+    extra
+        RoutingSearchParameters text proto merged last (experiments; see the bench CLI).
+    holes_as_breaks
+        Model window holes before common boundaries as one-second breaks
+        (solver/timemodel.py) instead of holes in the cumul domain.
     """
 
     time_limit_s: float = 10.0
@@ -112,16 +157,50 @@ class SearchParams:
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     log_search: bool = False
+    initial: str = "auto"
+    gls_lambda: float | None = None
+    ls_neighbors_ratio: float | None = None
+    ls_min_neighbors: int | None = None
+    iterated_local_search: bool = False
+    cumul_scheduling: bool = False
+    lns_time_limit_s: float | None = None
+    extra: str = ""
+    holes_as_breaks: bool = True
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
             raise ValueError(f"time_limit_s: expected a positive number, got {self.time_limit_s!r}")
         if self.solution_limit is not None and self.solution_limit < 1:
-            raise ValueError(f"solution_limit: expected a positive integer, got {self.solution_limit!r}")
-        if self.first_solution not in routing_enums_pb2.FirstSolutionStrategy.Value.keys():
+            raise ValueError(
+                f"solution_limit: expected a positive integer, got {self.solution_limit!r}"
+            )
+        if self.first_solution not in FIRST_SOLUTIONS:
             raise ValueError(f"first_solution: unknown strategy {self.first_solution!r}")
-        if self.metaheuristic not in routing_enums_pb2.LocalSearchMetaheuristic.Value.keys():
+        if self.metaheuristic not in METAHEURISTICS:
             raise ValueError(f"metaheuristic: unknown metaheuristic {self.metaheuristic!r}")
+        if self.initial not in INITIAL_STRATEGIES:
+            raise ValueError(f"initial: expected one of {INITIAL_STRATEGIES}, got {self.initial!r}")
+        if self.gls_lambda is not None and not self.gls_lambda > 0:
+            raise ValueError(f"gls_lambda: expected a positive number, got {self.gls_lambda!r}")
+        if self.ls_neighbors_ratio is not None and not 0 < self.ls_neighbors_ratio <= 1:
+            raise ValueError(
+                f"ls_neighbors_ratio: expected a number in (0, 1], got {self.ls_neighbors_ratio!r}"
+            )
+        if self.ls_min_neighbors is not None and self.ls_min_neighbors < 1:
+            raise ValueError(
+                f"ls_min_neighbors: expected a positive integer, got {self.ls_min_neighbors!r}"
+            )
+        if self.lns_time_limit_s is not None and not self.lns_time_limit_s > 0:
+            raise ValueError(
+                f"lns_time_limit_s: expected a positive number, got {self.lns_time_limit_s!r}"
+            )
+        if self.extra:
+            try:
+                text_format.Merge(self.extra, pywrapcp.DefaultRoutingSearchParameters())
+            except text_format.ParseError as exc:
+                raise ValueError(
+                    f"extra: not a RoutingSearchParameters text proto: {exc}"
+                ) from None
 
 
 @dataclass(frozen=True)
@@ -143,6 +222,8 @@ class RoutingResult:
     first_solution_s: float | None
     solutions: int
     history: list[tuple[float, int]] = field(default_factory=list)  # (elapsed s, objective)
+    start_s: list[list[int]] = field(default_factory=list)  # per route, earliest service starts
+    initial: str = "ortools"  # where the first solution came from: "ortools" | "greedy"
 
 
 @dataclass
@@ -150,15 +231,45 @@ class _Model:
     data: RoutingInput
     manager: pywrapcp.RoutingIndexManager
     routing: pywrapcp.RoutingModel
+    time: TimeModel
     time_dim: pywrapcp.RoutingDimension | None = None
+    keep: list[object] = field(default_factory=list)  # Python callbacks OR-Tools refers to
 
 
 # ------------------------------------------------------------------ constraints
 
+# How matrices reach OR-Tools: "matrix" = RegisterTransitMatrix (no Python in the search
+# loop, but the OR-Tools 9.15 wheel copies the captured matrix on every evaluation — n row
+# allocations per call, 45 % of the profile at 1,000 orders) or "callback" = a Python callable
+# over a flat int64 array (one Python call per evaluation, no copy; 7x more local-search moves
+# per second at 1,000 orders) or "auto" = the matrix below CALLBACK_FROM_NODES nodes (there
+# the copy is cheap and C++ beats a Python call), the callback from there on.
+# See docs/performance.md. Module-level so benchmarks can compare.
+MATRIX_REGISTRATION = "auto"
+CALLBACK_FROM_NODES = 400
+
+
+def _register_matrix(m: _Model, matrix: np.ndarray) -> int:
+    """Register an ``[n, n]`` node matrix as a transit evaluator; returns its index."""
+    mode = MATRIX_REGISTRATION
+    if mode == "auto":
+        mode = "matrix" if m.data.n_nodes < CALLBACK_FROM_NODES else "callback"
+    if mode == "matrix":
+        return int(m.routing.RegisterTransitMatrix(matrix.astype(np.int64).tolist()))
+    size = m.routing.Size() + m.routing.vehicles()
+    nodes = np.fromiter((m.manager.IndexToNode(i) for i in range(size)), np.int64, size)
+    flat = array("q", matrix.astype(np.int64)[np.ix_(nodes, nodes)].ravel().tobytes())
+
+    def transit(i: int, j: int, flat: array[int] = flat, size: int = size) -> int:
+        return flat[i * size + j]
+
+    m.keep.append(transit)  # OR-Tools holds a borrowed reference
+    return int(m.routing.RegisterTransitCallback(transit))
+
 
 def _add_arc_costs(m: _Model) -> None:
     """Objective part 3: travel cost of every arc driven (no Python callback)."""
-    cb = m.routing.RegisterTransitMatrix(m.data.arc_cost.astype(np.int64).tolist())
+    cb = _register_matrix(m, m.data.arc_cost)
     m.routing.SetArcCostEvaluatorOfAllVehicles(cb)
     if m.data.vehicle_fixed_cost is not None:
         for v, cost in enumerate(m.data.vehicle_fixed_cost):
@@ -169,25 +280,28 @@ def _add_time_dimension(m: _Model) -> None:
     """Cumul = service start; transit = service at the origin + travel."""
     d = m.data
     transit = (d.travel_s + d.service_s[:, None]).astype(np.int64)
-    cb = m.routing.RegisterTransitMatrix(transit.tolist())
+    cb = _register_matrix(m, transit)
     m.routing.AddDimension(cb, d.horizon_s, d.horizon_s, False, "time")
     m.time_dim = m.routing.GetDimensionOrDie("time")
     for v in range(d.n_vehicles):
-        m.time_dim.CumulVar(m.routing.Start(v)).SetRange(int(d.start_min_s[v]), int(d.start_max_s[v]))
+        m.time_dim.CumulVar(m.routing.Start(v)).SetRange(
+            int(d.start_min_s[v]), int(d.start_max_s[v])
+        )
         m.time_dim.CumulVar(m.routing.End(v)).SetRange(0, d.horizon_s)
 
 
 def _add_shift_breaks(m: _Model) -> None:
-    """Off-shift rest: fixed intervals a vehicle spends neither travelling nor serving."""
-    d = m.data
-    if not any(d.breaks):
+    """Off-shift rest, and the boundaries no service may straddle (solver/timemodel.py):
+    fixed intervals a vehicle spends neither travelling nor serving."""
+    breaks = m.time.breaks
+    if not any(breaks):
         return
     assert m.time_dim is not None
     solver = m.routing.solver()
     visit = [0] * m.routing.Size()
     for index in range(m.routing.Size()):
-        visit[index] = int(d.service_s[m.manager.IndexToNode(index)])
-    for v, rests in enumerate(d.breaks):
+        visit[index] = int(m.time.visit_s[m.manager.IndexToNode(index)])
+    for v, rests in enumerate(breaks):
         if not rests:
             continue
         intervals = [
@@ -198,18 +312,20 @@ def _add_shift_breaks(m: _Model) -> None:
 
 
 def _add_site_windows(m: _Model) -> None:
-    """Hard: service starts inside one of the node's windows."""
+    """Hard: service starts inside one of the node's windows.
+
+    Holes before a boundary became breaks (solver/timemodel.py); the rest stay in the domain.
+    """
     d = m.data
     assert m.time_dim is not None
     for node in d.order_nodes():
-        wins = sorted(d.windows[node])
-        if not wins:
+        hull = m.time.hull[node]
+        if hull is None:
             continue
         var = m.time_dim.CumulVar(m.manager.NodeToIndex(node))
-        var.SetRange(int(wins[0][0]), int(wins[-1][1]))
-        for (_, b), (a2, _) in zip(wins, wins[1:], strict=False):
-            if a2 > b + 1:
-                var.RemoveInterval(int(b) + 1, int(a2) - 1)
+        var.SetRange(int(hull[0]), int(hull[1]))
+        for a, b in m.time.holes[node]:
+            var.RemoveInterval(int(a), int(b))
 
 
 def _add_vehicle_restrictions(m: _Model) -> None:
@@ -221,7 +337,9 @@ def _add_vehicle_restrictions(m: _Model) -> None:
             continue
         # VehicleVar domain (-1 = unperformed) rather than SetAllowedVehiclesForIndex, whose
         # absl::Span argument the Python wrapper of OR-Tools 9.15 does not accept.
-        m.routing.VehicleVar(m.manager.NodeToIndex(node)).SetValues([-1, *(int(v) for v in allowed)])
+        m.routing.VehicleVar(m.manager.NodeToIndex(node)).SetValues(
+            [-1, *(int(v) for v in allowed)]
+        )
 
 
 def _add_deadline_penalties(m: _Model) -> None:
@@ -235,7 +353,9 @@ def _add_deadline_penalties(m: _Model) -> None:
             )
     if d.end_soft_max_s is not None and d.end_late_cost_per_s > 0:
         for v in range(d.n_vehicles):
-            m.time_dim.SetCumulVarSoftUpperBound(m.routing.End(v), int(d.end_soft_max_s[v]), d.end_late_cost_per_s)
+            m.time_dim.SetCumulVarSoftUpperBound(
+                m.routing.End(v), int(d.end_soft_max_s[v]), d.end_late_cost_per_s
+            )
 
 
 def _add_drop_penalties(m: _Model) -> None:
@@ -285,25 +405,130 @@ CONSTRAINTS: tuple[Callable[[_Model], None], ...] = (
 )
 
 
-def build(data: RoutingInput) -> _Model:
+def build(data: RoutingInput, holes_as_breaks: bool = True) -> _Model:
+    """The OR-Tools model of ``data`` (every function of :data:`CONSTRAINTS` applied).
+
+    Parameters
+    ----------
+    data
+        The problem arrays.
+    holes_as_breaks
+        Rewrite window holes before common boundaries as breaks (solver/timemodel.py).
+    """
     manager = pywrapcp.RoutingIndexManager(
         data.n_nodes, data.n_vehicles, [int(s) for s in data.starts], [int(e) for e in data.ends]
     )
-    model = _Model(data=data, manager=manager, routing=pywrapcp.RoutingModel(manager))
+    time_model = rewrite(
+        data.n_nodes,
+        data.order_nodes(),
+        data.windows,
+        data.service_s,
+        data.breaks,
+        data.n_vehicles,
+        data.start_min_s,
+        data.horizon_s,
+        enabled=holes_as_breaks,
+    )
+    model = _Model(
+        data=data, manager=manager, routing=pywrapcp.RoutingModel(manager), time=time_model
+    )
     for add in CONSTRAINTS:
         add(model)
     return model
 
 
-def _search_parameters(params: SearchParams) -> pywrapcp.DefaultRoutingSearchParameters:
+def _search_parameters(
+    params: SearchParams, time_limit_s: float | None = None
+) -> pywrapcp.DefaultRoutingSearchParameters:
     sp = pywrapcp.DefaultRoutingSearchParameters()
-    sp.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.Value.Value(params.first_solution)
-    sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.Value.Value(params.metaheuristic)
-    sp.time_limit.FromMilliseconds(max(1, int(params.time_limit_s * 1000)))
+    sp.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.Value.Value(
+        params.first_solution
+    )
+    sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.Value.Value(
+        params.metaheuristic
+    )
+    limit = params.time_limit_s if time_limit_s is None else time_limit_s
+    sp.time_limit.FromMilliseconds(max(1, int(limit * 1000)))
     if params.solution_limit is not None:
         sp.solution_limit = params.solution_limit
     sp.log_search = params.log_search
+    if params.gls_lambda is not None:
+        sp.guided_local_search_lambda_coefficient = params.gls_lambda
+    if params.ls_neighbors_ratio is not None:
+        sp.ls_operator_neighbors_ratio = params.ls_neighbors_ratio
+    if params.ls_min_neighbors is not None:
+        sp.ls_operator_min_neighbors = params.ls_min_neighbors
+    if params.iterated_local_search:
+        sp.use_iterated_local_search = True
+    if not params.cumul_scheduling:
+        sp.disable_scheduling_beware_this_may_degrade_performance = True
+    if params.lns_time_limit_s is not None:
+        sp.lns_time_limit.FromMilliseconds(max(1, int(params.lns_time_limit_s * 1000)))
+    if params.extra:
+        text_format.Merge(params.extra, sp)
     return sp
+
+
+GREEDY_FROM_ORDER_VEHICLE_PAIRS = 20_000
+
+
+def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
+    """Whether :func:`solve` starts from :func:`solver.construct.greedy_routes`.
+
+    ``"auto"`` picks it for large problems (orders × vehicles at least
+    :data:`GREEDY_FROM_ORDER_VEHICLE_PAIRS`) in which an order has several service windows:
+    there OR-Tools' insertion heuristics find no first solution within 10 s (1,000 orders /
+    100 vehicles), while on smaller ones they give a better start than the greedy
+    (docs/performance.md).
+    """
+    if params.initial == "greedy":
+        return True
+    if params.initial == "ortools":
+        return False
+    orders = data.order_nodes()
+    if len(orders) * data.n_vehicles < GREEDY_FROM_ORDER_VEHICLE_PAIRS:
+        return False
+    return any(len(data.windows[n]) > 1 for n in orders)
+
+
+def _greedy(m: _Model) -> list[list[int]]:
+    """:func:`solver.construct.greedy_routes` on the model as built (windows after the
+    break rewrite, boundary breaks, visit lengths)."""
+    d, tm = m.data, m.time
+    return greedy_routes(
+        d.travel_s,
+        d.arc_cost,
+        d.service_s,
+        d.starts,
+        d.ends,
+        d.start_min_s,
+        d.horizon_s,
+        tm.windows,
+        d.allowed_vehicles,
+        d.drop_penalty,
+        d.deadline_s,
+        d.late_cost_per_s,
+        d.breaks or [[] for _ in d.starts],
+        d.vehicle_node_cost,
+        d.demand,
+        d.capacity,
+        visit_s=tm.visit_s,
+        boundaries=tm.boundaries,
+    )
+
+
+def _routes_assignment(m: _Model, routes: Sequence[Sequence[int]]) -> pywrapcp.Assignment | None:
+    """Routes (order nodes per vehicle) as an assignment of the closed model, or None.
+
+    ``RoutesToAssignment`` only sets the next variables; the search then restores and checks
+    them. ``ReadAssignmentFromRoutes`` is not used: it completes the assignment with a CP
+    search that ran for minutes on a feasible 2-visit route across a break.
+    """
+    assignment = m.routing.solver().Assignment()
+    indices = [[m.manager.NodeToIndex(int(n)) for n in r] for r in routes]
+    if not m.routing.RoutesToAssignment(indices, True, True, assignment):
+        return None
+    return assignment
 
 
 def _count_on_time(m: _Model) -> int | None:
@@ -335,11 +560,44 @@ def solve(
     params: SearchParams | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     progress_every_s: float = 0.25,
+    initial_routes: Sequence[Sequence[int]] | None = None,
 ) -> RoutingResult:
-    """Build and solve; never raises on an infeasible problem (it reports it)."""
+    """Build and solve; never raises on an infeasible problem (it reports it).
+
+    Parameters
+    ----------
+    data
+        The problem arrays.
+    params
+        Search settings (default :class:`SearchParams`).
+    on_progress
+        Called with the best-so-far solution at most every ``progress_every_s`` seconds
+        during the search, and once at the end.
+    progress_every_s
+        Minimum seconds between two progress calls (0: every improving solution).
+    initial_routes
+        Optional warm start: order nodes per vehicle (e.g. a published plan). Used as the
+        first solution if OR-Tools accepts it, else ignored.
+
+    Returns
+    -------
+    RoutingResult
+        ``status`` is ``"no_solution"`` when no assignment satisfies the hard constraints of
+        the vehicles themselves (orders are optional, so that means e.g. a vehicle that
+        cannot reach its end within the horizon).
+    """
     params = params or SearchParams()
     t0 = time.perf_counter()
-    m = build(data)
+    try:
+        m = build(data, params.holes_as_breaks)
+    except Exception as exc:  # OR-Tools raises a bare Exception when a domain empties
+        if "CP Solver fail" not in str(exc):
+            raise
+        # A bound set while building contradicts another one (e.g. a vehicle that may
+        # only leave after the horizon): no assignment exists.
+        empty: list[list[int]] = [[] for _ in data.starts]
+        build_s = time.perf_counter() - t0
+        return RoutingResult("no_solution", None, empty, [], build_s, 0.0, None, 0, [], empty)
     build_s = time.perf_counter() - t0
     history: list[tuple[float, int]] = []
     state: dict[str, float | None] = {"last": -1e9, "first": None, "count": 0}
@@ -359,21 +617,61 @@ def solve(
             on_progress(Progress(now, obj, int(state["count"] or 0), _count_on_time(m)))
 
     m.routing.AddAtSolutionCallback(at_solution)
-    solution = m.routing.SolveWithParameters(_search_parameters(params))
+    search = _search_parameters(params)
+    solution = None
+    initial = "ortools"
+    candidates: list[tuple[str, Sequence[Sequence[int]] | None]] = []
+    if initial_routes is not None:
+        candidates.append(("given", initial_routes))
+    if wants_greedy(data, params):
+        candidates.append(("greedy", None))
+    if candidates:
+        m.routing.CloseModelWithParameters(search)
+    for name, given in candidates:
+        start = _routes_assignment(m, _greedy(m) if given is None else given)
+        if start is None:
+            continue
+        remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))
+        solution = m.routing.SolveFromAssignmentWithParameters(
+            start, _search_parameters(params, remaining)
+        )
+        if solution is not None:
+            initial = name
+            break
+    if solution is None:
+        remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))
+        solution = m.routing.SolveWithParameters(_search_parameters(params, remaining))
     solve_s = time.perf_counter() - t1
     if solution is None:
-        return RoutingResult("no_solution", None, [[] for _ in data.starts], [], build_s, solve_s, None, 0, history)
+        return RoutingResult(
+            "no_solution",
+            None,
+            [[] for _ in data.starts],
+            [],
+            build_s,
+            solve_s,
+            None,
+            0,
+            history,
+            [[] for _ in data.starts],
+            initial,
+        )
+    assert m.time_dim is not None
     routes: list[list[int]] = []
+    starts_s: list[list[int]] = []
     served: set[int] = set()
     for v in range(data.n_vehicles):
-        seq = []
+        seq: list[int] = []
+        times: list[int] = []
         index = solution.Value(m.routing.NextVar(m.routing.Start(v)))
         while not m.routing.IsEnd(index):
             node = m.manager.IndexToNode(index)
             seq.append(node)
+            times.append(int(solution.Min(m.time_dim.CumulVar(index))))
             served.add(node)
             index = solution.Value(m.routing.NextVar(index))
         routes.append(seq)
+        starts_s.append(times)
     dropped = [n for n in data.order_nodes() if n not in served]
     status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(m.routing.status())
     status = "optimal" if status_name == "ROUTING_OPTIMAL" else "feasible"
@@ -389,4 +687,6 @@ def solve(
         first_solution_s=state["first"],  # type: ignore[arg-type]
         solutions=int(state["count"] or 0),
         history=history,
+        start_s=starts_s,
+        initial=initial,
     )

@@ -1,0 +1,28 @@
+"""``dispatch bench``: every benchmark under one command (entry point ``dispatch.commands``).
+
+pyproject: ``[project.entry-points."dispatch.commands"]`` ``bench = "bench.cli:register"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import field, vrptw
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """Add ``bench vrptw`` and ``bench field`` to the ``dispatch`` CLI.
+
+    Parameters
+    ----------
+    subparsers
+        The top-level sub-parsers of the ``dispatch`` CLI.
+
+    Returns
+    -------
+    argparse._SubParsersAction
+        The nested ``bench`` sub-parsers.
+    """
+    nested = vrptw.register(subparsers)
+    field.register(subparsers)
+    return nested

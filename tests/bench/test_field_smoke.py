@@ -1,0 +1,52 @@
+"""Smoke test of the field-service benchmark (``bench/field.py``) on a tiny size."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import cli, field
+
+
+def test_parse_size() -> None:
+    assert field.parse_size("1000x100") == (1000, 100)
+    with pytest.raises(argparse.ArgumentTypeError):
+        field.parse_size("1000")
+    with pytest.raises(argparse.ArgumentTypeError):
+        field.parse_size("0x3")
+
+
+def test_register_puts_both_benchmarks_under_bench() -> None:
+    parser = argparse.ArgumentParser(prog="dispatch")
+    top = parser.add_subparsers(dest="command")
+    nested = cli.register(top)
+    assert {"vrptw", "field"} <= set(nested.choices)
+    args = parser.parse_args(["bench", "field", "--sizes", "20x3", "--time-limit", "1"])
+    assert callable(args.func)
+    assert (args.sizes, args.time_limit, args.demo) == ("20x3", 1.0, False)
+
+
+def test_run_one_measures_every_phase() -> None:
+    out = field.run_one(20, 3, seed=1, solver="ours", time_limit_s=0.5)
+    assert out["hard_violations"] == 0
+    assert out["first_feasible_s"] is not None and out["build_s"] is not None
+    assert out["assigned"] + out["unassigned"] <= 20
+    assert out["peak_rss_mb"] > 0
+    assert 0.9 < out["overrun"] < 1.5
+
+
+def test_main_writes_results_with_a_vroom_row(tmp_path: Path) -> None:
+    code = field.main(["--sizes", "20x3", "--time-limit", "0.5", "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    (csv_path,) = tmp_path.glob("field-*.csv")
+    with csv_path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["solver"] for r in rows] == ["ours", "vroom"]
+    doc = json.loads(next(tmp_path.glob("field-*.json")).read_text())
+    assert doc["meta"]["machine"]["versions"]["ortools"]
+    assert doc["rows"][0]["curve"], "no anytime curve"
+    assert next(tmp_path.glob("field-*.png")).read_bytes()[:4] == b"\x89PNG"

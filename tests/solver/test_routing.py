@@ -1,0 +1,384 @@
+"""The OR-Tools core over arrays (solver/routing.py), one constraint function at a time.
+
+Every instance is tiny and named; its arithmetic fits in the comment above it. Node layout
+in every instance: vehicle start nodes, then vehicle end nodes, then orders. Searches are
+bounded by solution count (greedy descent stops at its local optimum), never by wall time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from solver.construct import greedy_routes
+from solver.routing import (
+    CONSTRAINTS,
+    NO_DEADLINE,
+    Progress,
+    RoutingInput,
+    SearchParams,
+    solve,
+)
+
+EXACT = SearchParams(time_limit_s=60, solution_limit=200, metaheuristic="GREEDY_DESCENT")
+BIG = 10**9
+
+
+def make_input(
+    travel: list[list[int]],
+    *,
+    n_vehicles: int = 1,
+    service: list[int] | None = None,
+    horizon: int = 1000,
+    windows: dict[int, list[tuple[int, int]]] | None = None,
+    allowed: dict[int, list[int]] | None = None,
+    drop: dict[int, int] | None = None,
+    deadline: dict[int, int] | None = None,
+    late_cost: dict[int, int] | None = None,
+    breaks: list[list[tuple[int, int]]] | None = None,
+    arc_cost: list[list[int]] | None = None,
+    start_max: int = 0,
+    **extra: object,
+) -> RoutingInput:
+    """Vehicle ``v`` starts at node ``v`` and ends at node ``n_vehicles + v``; the rest are orders."""
+    t = np.asarray(travel, dtype=np.int64)
+    n = t.shape[0]
+    v = n_vehicles
+
+    def vec(values: dict[int, int] | None, default: int) -> np.ndarray:
+        out = np.full(n, default, dtype=np.int64)
+        for node, value in (values or {}).items():
+            out[node] = value
+        return out
+
+    return RoutingInput(
+        travel_s=t,
+        arc_cost=t if arc_cost is None else np.asarray(arc_cost, dtype=np.int64),
+        service_s=np.asarray(service or [0] * n, dtype=np.int64),
+        starts=list(range(v)),
+        ends=list(range(v, 2 * v)),
+        start_min_s=[0] * v,
+        start_max_s=[start_max] * v,
+        horizon_s=horizon,
+        windows=[(windows or {}).get(i, []) for i in range(n)],
+        allowed_vehicles=[(allowed or {}).get(i) for i in range(n)],
+        drop_penalty=vec(drop, BIG),
+        deadline_s=vec(deadline, NO_DEADLINE),
+        late_cost_per_s=vec(late_cost, 0),
+        breaks=breaks or [],
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def line(positions: list[int]) -> list[list[int]]:
+    """Travel = distance between points on a line."""
+    return [[abs(a - b) for b in positions] for a in positions]
+
+
+def test_constraints_are_listed_in_one_place() -> None:
+    names = [f.__name__ for f in CONSTRAINTS]
+    assert names == [
+        "_add_arc_costs",
+        "_add_time_dimension",
+        "_add_shift_breaks",
+        "_add_site_windows",
+        "_add_vehicle_restrictions",
+        "_add_deadline_penalties",
+        "_add_drop_penalties",
+        "_add_vehicle_node_costs",
+        "_add_capacity_dimension",
+    ]
+
+
+# ------------------------------------------------------------------ time dimension and windows
+
+
+def test_service_starts_after_travel_and_the_previous_service() -> None:
+    # start 0 -> order 2 (at 10) -> order 3 (at 25) = end; service 4 at order 2:
+    # order 2 starts 10, order 3 starts 10 + 4 + 15 = 29. (3 then 2 would cost 25 + 15 + 15.)
+    data = make_input(line([0, 25, 10, 25]), service=[0, 0, 4, 0])
+    result = solve(data, EXACT)
+    assert result.routes == [[2, 3]]
+    assert result.start_s == [[10, 29]]
+    assert result.objective == 10 + 15 + 0
+
+
+@pytest.mark.parametrize(
+    ("windows", "expected_start"),
+    [
+        ([(0, 5), (30, 40)], 30),  # arrives at 10: first window closed, waits for the second
+        ([(0, 20), (30, 40)], 10),  # arrives at 10: inside the first window
+        ([(30, 40), (0, 5)], 30),  # windows need not come sorted
+    ],
+)
+def test_service_starts_in_one_of_several_windows(
+    windows: list[tuple[int, int]], expected_start: int
+) -> None:
+    # start 0 -> order 2 at distance 10.
+    data = make_input(line([0, 0, 10]), windows={2: windows})
+    result = solve(data, EXACT)
+    assert result.routes == [[2]]
+    assert result.start_s == [[expected_start]]
+
+
+def test_order_whose_windows_are_all_unreachable_is_dropped() -> None:
+    # Order 2 at distance 10 opens only during [0, 5] and [8, 9]; the vehicle leaves at 0.
+    data = make_input(line([0, 0, 10]), windows={2: [(0, 5), (8, 9)]})
+    result = solve(data, EXACT)
+    assert result.status != "no_solution"
+    assert result.routes == [[]]
+    assert result.dropped == [2]
+
+
+# ------------------------------------------------------------------ breaks
+
+
+def test_travel_pauses_across_a_break() -> None:
+    # 10 s of travel from 0; rest during [5, 25): 5 s before, 5 s after -> arrives at 30.
+    data = make_input(line([0, 0, 10]), breaks=[[(5, 20)]])
+    result = solve(data, EXACT)
+    assert result.routes == [[2]]
+    assert result.start_s == [[30]]
+
+
+def test_vehicle_does_not_serve_during_a_break() -> None:
+    # Order 2 at the start point, service 10; rest during [5, 25). Serving at 0 would run
+    # into the rest ([0, 10) overlaps [5, 25)), so service starts when the rest ends: 25.
+    data = make_input(line([0, 0, 0]), service=[0, 0, 10], breaks=[[(5, 20)]])
+    result = solve(data, EXACT)
+    assert result.routes == [[2]]
+    (start,) = result.start_s[0]
+    assert start >= 25
+    assert start == 25
+
+
+def test_order_that_cannot_fit_around_breaks_is_dropped() -> None:
+    # Service 10 must fit in [0, 5) or [25, 30] (window closes at 30, horizon 100): it fits
+    # only from 25 to 35? No: the window is on the start, so 25 is allowed. Close the window
+    # at 24 instead: [0, 24] with a rest [5, 25) leaves only starts 0..-5 -> dropped.
+    data = make_input(
+        line([0, 0, 0]), service=[0, 0, 10], breaks=[[(5, 20)]], windows={2: [(0, 24)]}
+    )
+    result = solve(data, EXACT)
+    assert result.dropped == [2]
+
+
+# ------------------------------------------------------------------ vehicles
+
+
+def test_order_goes_only_to_an_allowed_vehicle() -> None:
+    # Vehicle 0 starts next to the order (1), vehicle 1 far away (50); only 1 is allowed.
+    travel = line([40, 90, 40, 90, 41])
+    free = solve(make_input(travel, n_vehicles=2), EXACT)
+    assert free.routes == [[4], []]
+    restricted = solve(make_input(travel, n_vehicles=2, allowed={4: [1]}), EXACT)
+    assert restricted.routes == [[], [4]]
+
+
+@pytest.mark.parametrize(("penalised", "expected"), [(0, [[], [4]]), (1, [[4], []])])
+def test_preferred_vehicle_wins_when_otherwise_equal(
+    penalised: int, expected: list[list[int]]
+) -> None:
+    # Two identical vehicles at the same point; serving order 4 with the penalised one costs 5.
+    travel = line([0, 0, 0, 0, 10])
+    cost = np.zeros((2, 5), dtype=np.int64)
+    cost[penalised, 4] = 5
+    result = solve(make_input(travel, n_vehicles=2, vehicle_node_cost=cost), EXACT)
+    assert result.routes == expected
+    assert result.objective == 20  # the preference cost is avoided entirely
+
+
+def test_capacity_splits_orders_over_vehicles_or_drops_one() -> None:
+    # Two orders of load 6 each; capacity 10 per vehicle.
+    travel = line([0, 0, 0, 0, 5, 6])
+    two = make_input(travel, n_vehicles=2, demand=np.array([0, 0, 0, 0, 6, 6]), capacity=[10, 10])
+    result = solve(two, EXACT)
+    assert sorted(map(sorted, result.routes)) == [[4], [5]]
+    one = make_input(
+        line([0, 0, 5, 6]), demand=np.array([0, 0, 6, 6]), capacity=[10], drop={2: 100, 3: 200}
+    )
+    result = solve(one, EXACT)
+    assert result.routes == [[3]]  # the higher penalty is kept
+    assert result.dropped == [2]
+
+
+def test_fixed_cost_and_soft_end_bound_enter_the_objective() -> None:
+    # Out 10, back 10: arcs 20; route ends at 20, soft bound 5 at 1/s: 15; fixed cost 100.
+    data = make_input(
+        line([0, 0, 10]),
+        end_soft_max_s=[5],
+        end_late_cost_per_s=1,
+        vehicle_fixed_cost=[100],
+    )
+    result = solve(data, EXACT)
+    assert result.routes == [[2]]
+    assert result.objective == 20 + 15 + 100
+
+
+# ------------------------------------------------------------------ penalties
+
+
+def test_node_is_dropped_only_when_it_cannot_be_served() -> None:
+    # Order 2 (distance 10) must start by 5: impossible. Order 3 (distance 5) costs 5 + 5 to
+    # serve, less than its penalty 100: served although its penalty is much lower.
+    data = make_input(line([0, 0, 10, -5]), windows={2: [(0, 5)]}, drop={2: BIG, 3: 100})
+    result = solve(data, EXACT)
+    assert result.routes == [[3]]
+    assert result.dropped == [2]
+    assert result.objective == 10 + BIG
+
+
+@pytest.mark.parametrize(("penalties", "kept"), [((1000, 2000), 3), ((2000, 1000), 2)])
+def test_higher_penalty_is_kept_when_only_one_fits(penalties: tuple[int, int], kept: int) -> None:
+    # Orders 2 and 3 both at distance 10 must start exactly at 10 and take 10: one vehicle
+    # can serve only one of them.
+    data = make_input(
+        line([0, 0, 10, 10]),
+        service=[0, 0, 10, 10],
+        windows={2: [(10, 10)], 3: [(10, 10)]},
+        drop={2: penalties[0], 3: penalties[1]},
+    )
+    result = solve(data, EXACT)
+    assert result.routes == [[kept]]
+    assert result.dropped == [5 - kept]
+
+
+@pytest.mark.parametrize(("late_cost", "expected"), [(1, [2, 3]), (3, [3, 2])])
+def test_soft_deadline_trades_lateness_against_travel(late_cost: int, expected: list[int]) -> None:
+    # Start at 0; A (node 2) at -10, B (node 3) at +20; the end node is free to reach.
+    #   A then B: travel 10 + 30 = 40, B reached at 40, 5 s after its deadline 35.
+    #   B then A: travel 20 + 30 = 50, B on time.
+    # At 1/s late: 40 + 5 = 45 < 50 -> the cheaper late plan; at 3/s: 40 + 15 = 55 > 50.
+    pos = [0, 0, -10, 20]
+    travel = [[0 if j == 1 else abs(a - pos[j]) for j in range(4)] for a in pos]
+    data = make_input(travel, deadline={3: 35}, late_cost={3: late_cost})
+    result = solve(data, EXACT)
+    assert result.routes == [expected]
+    assert result.objective == min(40 + 5 * late_cost, 50)
+
+
+# ------------------------------------------------------------------ search behaviour
+
+
+def _random_instance(n_orders: int, seed: int) -> RoutingInput:
+    # Two vehicles from a depot in the middle of a 100 x 100 square, loose windows.
+    rng = np.random.default_rng(seed)
+    xy = np.vstack([[[50, 50]] * 4, rng.integers(0, 100, size=(n_orders, 2))])
+    travel = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+    windows = {i: [(0, 400)] for i in range(4, 4 + n_orders)}
+    return make_input(travel.astype(int).tolist(), n_vehicles=2, horizon=1000, windows=windows)
+
+
+def test_progress_reports_an_improving_best_so_far() -> None:
+    seen: list[Progress] = []
+    data = _random_instance(12, seed=3)
+    result = solve(data, EXACT, on_progress=seen.append, progress_every_s=0)
+    assert seen, "no progress reported"
+    objectives = [p.objective for p in seen]
+    assert objectives == sorted(objectives, reverse=True)
+    assert [p.elapsed_s for p in seen] == sorted(p.elapsed_s for p in seen)
+    assert objectives[-1] == result.objective
+    assert all(p.on_time is None or p.on_time == 12 for p in seen[:-1])  # no deadlines
+    assert result.history and result.history[-1][1] == result.objective
+
+
+def test_solution_limit_makes_the_search_deterministic() -> None:
+    data = _random_instance(20, seed=7)
+    params = SearchParams(time_limit_s=60, solution_limit=40)  # guided local search
+    first, second = solve(data, params), solve(data, params)
+    assert first.routes == second.routes
+    assert first.objective == second.objective
+    assert first.solutions == second.solutions == 40
+
+
+def test_infeasible_vehicle_is_reported_as_no_solution() -> None:
+    # The vehicle may leave only at 60, after the horizon (50) has closed.
+    data = replace(make_input(line([0, 0, 1]), horizon=50), start_min_s=[60], start_max_s=[60])
+    result = solve(data, EXACT)
+    assert result.status == "no_solution"
+    assert result.objective is None
+    assert result.routes == [[]]
+    assert result.first_solution_s is None
+
+
+def test_warm_start_from_given_routes() -> None:
+    data = _random_instance(8, seed=1)
+    given = [[4, 5, 6, 7], [8, 9, 10, 11]]
+    result = solve(data, SearchParams(time_limit_s=60, solution_limit=1), initial_routes=given)
+    assert result.initial == "given"
+    assert result.routes == given  # the first solution is the one given
+
+
+def test_greedy_first_solution_is_used_and_feasible() -> None:
+    # ("auto" picks the greedy start only on large problems with several windows per order.)
+    data = make_input(line([0, 0, 10, 20]), windows={2: [(0, 5), (30, 40)], 3: [(0, 100)]})
+    result = solve(data, replace(EXACT, initial="greedy"))
+    assert result.initial == "greedy"
+    assert sorted(result.routes[0]) == [2, 3]
+    assert result.start_s[0][result.routes[0].index(2)] >= 30
+
+
+def test_greedy_routes_respect_windows_breaks_and_allowed_vehicles() -> None:
+    # Vehicle 0 rests during [0, 100); vehicle 1 may not serve order 5; order 4 opens at 50.
+    data = make_input(
+        line([0, 0, 0, 0, 10, 20]),
+        n_vehicles=2,
+        windows={4: [(50, 60)], 5: [(0, 40)]},
+        allowed={5: [0]},
+        breaks=[[(0, 100)], []],
+        horizon=1000,
+    )
+    routes = greedy_routes(
+        data.travel_s,
+        data.arc_cost,
+        data.service_s,
+        data.starts,
+        data.ends,
+        data.start_min_s,
+        data.horizon_s,
+        data.windows,
+        data.allowed_vehicles,
+        data.drop_penalty,
+        data.deadline_s,
+        data.late_cost_per_s,
+        data.breaks,
+    )
+    # Order 5 needs vehicle 0, which cannot arrive before 110 > 40: left out.
+    assert routes == [[], [4]]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"time_limit_s": 0}, "time_limit_s"),
+        ({"solution_limit": 0}, "solution_limit"),
+        ({"first_solution": "NOPE"}, "first_solution"),
+        ({"metaheuristic": "NOPE"}, "metaheuristic"),
+        ({"initial": "NOPE"}, "initial"),
+        ({"gls_lambda": 0}, "gls_lambda"),
+        ({"ls_neighbors_ratio": 1.5}, "ls_neighbors_ratio"),
+        ({"extra": "no_such_field: 1"}, "extra"),
+    ],
+)
+def test_search_params_reject_bad_values(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        SearchParams(**kwargs)  # type: ignore[arg-type]
+
+
+def test_search_params_options_reach_or_tools() -> None:
+    data = _random_instance(10, seed=2)
+    params = SearchParams(
+        time_limit_s=60,
+        solution_limit=20,
+        gls_lambda=0.2,
+        ls_neighbors_ratio=0.5,
+        ls_min_neighbors=3,
+        cumul_scheduling=False,
+        lns_time_limit_s=0.05,
+        extra="guided_local_search_reset_penalties_on_new_best_solution: true",
+    )
+    result = solve(data, params)
+    assert result.status == "feasible"
+    assert result.solutions == 20
