@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="file to write (default stdout)")
     g.set_defaults(func=_cmd_generate)
 
+    from dispatcher.simulate_cli import register_simulate
+
+    register_simulate(sub)
     for ep in entry_points(group="dispatch.commands"):
         ep.load()(sub)
     return parser

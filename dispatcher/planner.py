@@ -16,6 +16,16 @@ from dispatcher.errors import InputError
 from dispatcher.travel import TravelTimes
 from solver.routing import Progress, RoutingResult, SearchParams, solve
 
+_NO_TIMED_LNS = (
+    "local_search_operators {"
+    " use_global_cheapest_insertion_path_lns: BOOL_FALSE"
+    " use_local_cheapest_insertion_path_lns: BOOL_FALSE"
+    " use_global_cheapest_insertion_visit_types_lns: BOOL_FALSE"
+    " use_local_cheapest_insertion_visit_types_lns: BOOL_FALSE"
+    " use_relocate_path_global_cheapest_insertion_insert_unperformed: BOOL_FALSE"
+    " }"
+)
+
 
 @dataclass(frozen=True)
 class PlanOptions:
@@ -49,6 +59,11 @@ class PlanOptions:
                 solution_limit=self.solution_limit,
                 first_solution=self.first_solution,
                 metaheuristic=self.metaheuristic,
+                # OR-Tools stops each insertion-LNS sub-search after lns_time_limit (100 ms),
+                # so under CPU load the same solution limit could give another plan. Without
+                # those operators a solution-limited run depends on the count only (measured:
+                # 8 of 8 identical replays under load, 3 of 8 with them; docs/simulation.md).
+                extra=_NO_TIMED_LNS if self.solution_limit is not None else "",
             )
         except ValueError as exc:
             field, _, message = str(exc).partition(": ")
