@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -147,7 +148,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
     try:
         value = int(text)
     except ValueError:
@@ -157,15 +159,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number of seconds, got {text!r}"
-        ) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 
@@ -183,11 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="plan a problem file and print the summary")
     p.add_argument("problem", help="Problem JSON (DESIGN.md section 4)")
     p.add_argument(
-        "--time-limit", type=_positive_float, default=10.0, help="search seconds (default 10)"
+        "--time-limit", type=positive_float, default=10.0, help="search seconds (default 10)"
     )
     p.add_argument(
         "--solution-limit",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="stop after N solutions (deterministic)",
     )
@@ -202,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_check)
 
     g = sub.add_parser("generate", help="write a realistic generated problem")
-    g.add_argument("--orders", type=_positive_int, required=True)
-    g.add_argument("--engineers", type=_positive_int, required=True)
+    g.add_argument("--orders", type=positive_int, required=True)
+    g.add_argument("--engineers", type=positive_int, required=True)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--start", help="planning start, RFC 3339 with offset")
     g.add_argument("--out", help="file to write (default stdout)")

@@ -7,7 +7,6 @@ call); the simulation itself is imported when the command runs.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -16,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from dispatcher.cli import positive_float, positive_int
 from dispatcher.errors import InputError
 
 if TYPE_CHECKING:
@@ -51,26 +51,6 @@ class _Bars:
         else:
             self.stream.write(self.line(r.variant) + f"  ({time.perf_counter() - self.t0:.0f} s)\n")
         self.stream.flush()
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -151,12 +131,12 @@ def register_simulate(subparsers: Any) -> None:
     )
     p.add_argument("scenario", help="scenario file (TOML; see docs/simulation.md)")
     p.add_argument(
-        "--replications", type=_positive_int, default=None, help="replications per variant"
+        "--replications", type=positive_int, default=None, help="replications per variant"
     )
-    p.add_argument("--days", type=_positive_float, default=None, help="days of ticket arrivals")
+    p.add_argument("--days", type=positive_float, default=None, help="days of ticket arrivals")
     p.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="local worker processes (default: all cores)",
     )
