@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from dispatcher.codec import format_datetime, problem_from_dict, problem_to_dict
 from dispatcher.domain import Engineer, Order, Plan, Policy, Problem, Window
 from dispatcher.errors import InputError
+from dispatcher.scenario import Scenario, scenario_from_dict, with_overrides
 
 # Any aware instant works: it only anchors weekly shift patterns during validation.
 _VALIDATION_START = "2026-01-05T00:00:00Z"
@@ -188,3 +191,57 @@ def plan_positions(plan: Plan) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# ---------------------------------------------------------------------- simulations
+
+# Keys of a scenario's base that name a file: the API reads no server-side files.
+_FILE_KEYS = (("problem",), ("roster", "file"), ("demand", "history"))
+
+
+def scenario_from_request(request: dict[str, Any]) -> Scenario:
+    """The Scenario of a simulation request (``POST /v1/simulations``), overrides applied.
+
+    ``request`` holds ``scenario`` (TOML text in the format of ``dispatch simulate``),
+    ``replications``, and optionally ``days`` and ``seed``. Errors name the field:
+    ``scenario.variants[1].modifications[0].engineers``, ``scenario.base.problem``, ``days``.
+    Only rolling-horizon scenarios (a demand model and a generated roster) are accepted:
+    a base that references a file (problem, roster file, history CSV) is refused.
+    """
+    try:
+        data = tomllib.loads(request["scenario"])
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError("scenario", f"expected a TOML scenario: {exc}") from None
+    base = data.get("base")
+    if isinstance(base, dict):
+        for keys in _FILE_KEYS:
+            table: Any = base
+            for key in keys[:-1]:
+                table = table.get(key) if isinstance(table, dict) else None
+            if isinstance(table, dict) and keys[-1] in table:
+                raise InputError(
+                    "scenario.base." + ".".join(keys),
+                    "expected no file reference: the API reads no server-side files; "
+                    "use a demand model and a generated roster ([base.demand], [base.roster])",
+                )
+    try:
+        scenario = scenario_from_dict(data, Path("/nonexistent"), "api")
+    except InputError as exc:
+        raise InputError(f"scenario.{exc.path}" if exc.path else "scenario", exc.message) from None
+    if scenario.mode != "simulation":
+        raise InputError("scenario.base", "expected a demand model ([base.demand])")
+    scenario = with_overrides(
+        scenario, replications=request["replications"], days=request.get("days")
+    )
+    if request.get("seed") is not None:
+        scenario = replace(scenario, seed=request["seed"])
+    sim = scenario.simulation
+    if sim.warmup_days >= sim.days:
+        raise InputError(
+            "days", f"expected more days than the warm-up ({sim.warmup_days:g}), got {sim.days:g}"
+        )
+    if sim.total_hours > 24 * 60:
+        raise InputError(
+            "days", f"expected days + drain_days <= 60, got {sim.days + sim.drain_days:g}"
+        )
+    return scenario

@@ -140,6 +140,33 @@ class PlanJobOut(_Out):
     plan: dict[str, Any] | None = Field(description="the Plan document once done")
 
 
+class SimulationProgress(_Out):
+    replications_done: int
+    replications_total: int
+    phase: Literal["replications", "search", "done"] | None = None
+
+
+class SimulationJobOut(_Out):
+    id: str
+    state: JobState
+    scenario: str = Field(description="the scenario's name")
+    variants: list[str] = Field(description="`base` first, then the scenario's variants")
+    replications: int
+    days: float | None = Field(description="the override, if any")
+    seed: int | None = Field(description="the override, if any")
+    progress: SimulationProgress | None
+    error: str | None
+    created_by: str | None
+    created_at: str = DateTime
+    started_at: str | None = DateTime
+    finished_at: str | None = DateTime
+    results: dict[str, Any] | None = Field(
+        description="once done: the `results.json` document of `dispatch simulate` "
+        "(`scenario`, `comparison` with per-variant intervals, paired differences and "
+        "`warnings`, `search`, `replications`)"
+    )
+
+
 class KeyCreated(_Out):
     id: str
     role: Literal["ticketing", "coordinator", "admin"]

@@ -200,6 +200,61 @@ class PlanRequest(_Strict):
     planning_start: DateTime | None = Field(default=None, description="default: now")
 
 
+SIMULATION_SCENARIO_EXAMPLE = """\
+name = "hire-in-chengdu"
+seed = 20261123
+
+[base]
+start = 2026-11-23T00:00:00+08:00
+
+[base.roster]
+engineers = 12
+seed = 7
+
+[base.demand]
+tickets_per_day = 20
+
+[simulation]
+days = 2
+drain_days = 1
+replications = 5
+
+[simulation.solver]
+time_limit_s = 5
+solution_limit = 5
+
+[[variants]]
+name = "hire 2 in Chengdu"
+[[variants.modifications]]
+type = "add_engineers"
+engineers = 2
+station = "Chengdu"
+"""
+
+
+class SimulationRequest(_Strict):
+    """A what-if simulation: a scenario file's TOML text (docs/simulation.md) and overrides.
+
+    The base must be a demand model with a generated roster: a base referencing a file
+    (``problem``, ``roster.file``, ``demand.history``) is refused, the API reads no files.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"scenario": SIMULATION_SCENARIO_EXAMPLE, "replications": 5, "seed": 7}]
+        }
+    )
+
+    scenario: str = Field(
+        min_length=1,
+        max_length=200_000,
+        description="TOML text of a scenario file, as fixtures/scenarios/*.toml",
+    )
+    replications: int = Field(default=5, ge=1, le=50, description="replications per variant")
+    days: float | None = Field(default=None, gt=0, le=60, description="override of simulation.days")
+    seed: int | None = Field(default=None, ge=0, description="override of the scenario seed")
+
+
 class PublishRequest(_Strict):
     force: bool = Field(default=False, description="publish even if built from stale data")
 

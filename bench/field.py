@@ -42,6 +42,8 @@ from bench.vrptw import bench_subparsers, default_out_dir, machine_info
 DEFAULT_SIZES = "200x30,1000x100,2000x200"
 DEMO_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "demo.json"
 VROOM_EXPLORATION_LEVEL = 5
+# PlanOptions.first_solution for our runs (None: the planner's default); --first-solution.
+FIRST_SOLUTION: str | None = None
 SOLVERS = ("ours", "vroom")
 CSV_COLUMNS = (
     "size",
@@ -125,7 +127,10 @@ def solve_ours(problem: Any, time_limit_s: float) -> dict[str, Any]:
         curve.append({"t": round(p.elapsed_s, 3), "objective": p.best_cost, "on_time": p.on_time})
 
     t0 = time.perf_counter()
-    plan = plan_problem(problem, PlanOptions(time_limit_s=time_limit_s), record)
+    options = PlanOptions(time_limit_s=time_limit_s)
+    if FIRST_SOLUTION is not None:
+        options = PlanOptions(time_limit_s=time_limit_s, first_solution=FIRST_SOLUTION)
+    plan = plan_problem(problem, options, record)
     total = time.perf_counter() - t0
     meta = plan.meta
     search = float(meta["solve_seconds"])  # type: ignore[arg-type]
@@ -290,6 +295,8 @@ def run_in_subprocess(
         "--time-limit",
         f"{time_limit_s:g}",
     ]
+    if FIRST_SOLUTION is not None:
+        cmd += ["--first-solution", FIRST_SOLUTION]
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env, check=False)
@@ -481,6 +488,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--demo-short", type=_positive_float, default=10.0, help=argparse.SUPPRESS)
     parser.add_argument("--demo-long", type=_positive_float, default=120.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--first-solution",
+        default=None,
+        metavar="NAME",
+        help="OR-Tools first-solution strategy for our plans (default: the planner's)",
+    )
     parser.add_argument("--out", default=None, help="output folder (default: bench/results)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -489,10 +502,14 @@ def _command_line(args: argparse.Namespace) -> str:
     parts = ["python -m bench.field", f"--sizes {args.sizes}", f"--time-limit {args.time_limit:g}"]
     parts.append(f"--seed {args.seed}")
     parts += ["--no-vroom"] * bool(args.no_vroom) + ["--demo"] * bool(args.demo)
+    if args.first_solution:
+        parts.append(f"--first-solution {args.first_solution}")
     return " ".join(parts)
 
 
 def _run_from_cli(args: argparse.Namespace) -> int:
+    global FIRST_SOLUTION
+    FIRST_SOLUTION = getattr(args, "first_solution", None)
     if not getattr(args, "command_line", None):
         args.command_line = _command_line(args)
     return run(args)
@@ -543,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solver", choices=SOLVERS, default="ours", help=argparse.SUPPRESS)
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    global FIRST_SOLUTION
+    FIRST_SOLUTION = args.first_solution
     if args.one is not None:
         orders, engineers = args.one
         result = run_one(orders, engineers, args.seed, args.solver, args.time_limit)

@@ -209,16 +209,14 @@ def _replication_row(r: ReplicationResult) -> dict[str, Any]:
     }
 
 
-def write_simulation(
-    out: Path,
+def simulation_to_dict(
     scenario: Scenario,
     results: Sequence[ReplicationResult],
     comparison: Comparison,
     search: SearchResult | None = None,
-) -> list[Path]:
-    """Write results.json, replications.csv, summary.csv, three PNG charts and report.html."""
-    out.mkdir(parents=True, exist_ok=True)
-    doc = {
+) -> dict[str, Any]:
+    """The ``results.json`` document of a rolling-horizon run (also the API's result)."""
+    return {
         "scenario": _scenario_header(scenario),
         "comparison": comparison_to_dict(comparison),
         "search": None if search is None else search_to_dict(search),
@@ -232,6 +230,18 @@ def write_simulation(
             for r in results
         ],
     }
+
+
+def write_simulation(
+    out: Path,
+    scenario: Scenario,
+    results: Sequence[ReplicationResult],
+    comparison: Comparison,
+    search: SearchResult | None = None,
+) -> list[Path]:
+    """Write results.json, replications.csv, summary.csv, three PNG charts and report.html."""
+    out.mkdir(parents=True, exist_ok=True)
+    doc = simulation_to_dict(scenario, results, comparison, search)
     paths = [out / "results.json", out / "replications.csv", out / "summary.csv"]
     paths[0].write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     rows = [_replication_row(r) for r in results]

@@ -19,11 +19,11 @@ import numpy as np
 from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from solver.construct import greedy_routes
+from solver.construct import greedy_routes, insertion_routes
 from solver.timemodel import TimeModel, rewrite
 
 NO_DEADLINE = -1
-INITIAL_STRATEGIES = ("ortools", "greedy", "auto")
+INITIAL_STRATEGIES = ("ortools", "greedy", "insertion", "auto")
 FIRST_SOLUTIONS: tuple[str, ...] = tuple(routing_enums_pb2.FirstSolutionStrategy.Value.keys())
 METAHEURISTICS: tuple[str, ...] = tuple(routing_enums_pb2.LocalSearchMetaheuristic.Value.keys())
 
@@ -129,7 +129,8 @@ class SearchParams:
     initial
         Where the first solution comes from: ``"ortools"`` (the ``first_solution``
         heuristic), ``"greedy"`` (:func:`solver.construct.greedy_routes`, then local search
-        from it; falls back to ``"ortools"`` if OR-Tools rejects the routes) or ``"auto"``
+        from it; falls back to ``"ortools"`` if OR-Tools rejects the routes), ``"insertion"``
+        (:func:`solver.construct.insertion_routes`, the same way) or ``"auto"``
         (by problem shape, see :func:`wants_greedy`).
     gls_lambda
         ``guided_local_search_lambda_coefficient`` (OR-Tools default 0.1).
@@ -150,6 +151,9 @@ class SearchParams:
     holes_as_breaks
         Model window holes before common boundaries as one-second breaks
         (solver/timemodel.py) instead of holes in the cumul domain.
+    workers
+        Number of searches run in parallel, one process each (:mod:`solver.portfolio`);
+        1 (the default) searches in the calling process only.
     """
 
     time_limit_s: float = 10.0
@@ -166,6 +170,7 @@ class SearchParams:
     lns_time_limit_s: float | None = None
     extra: str = ""
     holes_as_breaks: bool = True
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -180,6 +185,8 @@ class SearchParams:
             raise ValueError(f"metaheuristic: unknown metaheuristic {self.metaheuristic!r}")
         if self.initial not in INITIAL_STRATEGIES:
             raise ValueError(f"initial: expected one of {INITIAL_STRATEGIES}, got {self.initial!r}")
+        if not (isinstance(self.workers, int) and self.workers >= 1):
+            raise ValueError(f"workers: expected a positive integer, got {self.workers!r}")
         if self.gls_lambda is not None and not self.gls_lambda > 0:
             raise ValueError(f"gls_lambda: expected a positive number, got {self.gls_lambda!r}")
         if self.ls_neighbors_ratio is not None and not 0 < self.ls_neighbors_ratio <= 1:
@@ -223,7 +230,7 @@ class RoutingResult:
     solutions: int
     history: list[tuple[float, int]] = field(default_factory=list)  # (elapsed s, objective)
     start_s: list[list[int]] = field(default_factory=list)  # per route, earliest service starts
-    initial: str = "ortools"  # where the first solution came from: "ortools" | "greedy"
+    initial: str = "ortools"  # where the first solution came from: "ortools" | "greedy" | ...
 
 
 @dataclass
@@ -246,7 +253,7 @@ class _Model:
 # the copy is cheap and C++ beats a Python call), the callback from there on.
 # See docs/performance.md. Module-level so benchmarks can compare.
 MATRIX_REGISTRATION = "auto"
-CALLBACK_FROM_NODES = 400
+CALLBACK_FROM_NODES = 200
 
 
 def _register_matrix(m: _Model, matrix: np.ndarray) -> int:
@@ -460,6 +467,14 @@ def _search_parameters(
         sp.ls_operator_min_neighbors = params.ls_min_neighbors
     if params.iterated_local_search:
         sp.use_iterated_local_search = True
+        rr = sp.iterated_local_search_parameters.ruin_recreate_parameters
+        if not rr.ruin_strategies:
+            # OR-Tools 9.15 ships no default ruin strategy and rejects the parameters
+            # ("ruin_strategies is empty"): the search then returns no solution at all.
+            sisr = rr.ruin_strategies.add().sisr
+            sisr.max_removed_sequence_size = ILS_SISR[0]
+            sisr.avg_num_removed_visits = ILS_SISR[1]
+            sisr.bypass_factor = ILS_SISR[2]
     if not params.cumul_scheduling:
         sp.disable_scheduling_beware_this_may_degrade_performance = True
     if params.lns_time_limit_s is not None:
@@ -469,11 +484,20 @@ def _search_parameters(
     return sp
 
 
+# SISR ruin of iterated local search: (max removed sequence, average removed visits, bypass
+# factor), the SISR paper's values (Christiaens & Vanden Berghe: L_max 10, c 10, blink 0.01);
+# not tuned (docs/performance.md: ILS gave nothing on the demo).
+ILS_SISR = (10, 10, 0.01)
+
 GREEDY_FROM_ORDER_VEHICLE_PAIRS = 20_000
+AUTO_CONSTRUCTION = "insertion"  # what initial="auto" builds: "greedy" | "insertion"
+INSERTION_FROM_LIMIT_S = 5.0  # below this time limit "auto" builds with the greedy
 
 
 def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
-    """Whether :func:`solve` starts from :func:`solver.construct.greedy_routes`.
+    """Whether :func:`solve` starts from a construction of :mod:`solver.construct`
+    (``insertion_routes`` for ``"auto"`` from :data:`INSERTION_FROM_LIMIT_S`, else
+    ``greedy_routes``).
 
     ``"auto"`` picks it for large problems (orders × vehicles at least
     :data:`GREEDY_FROM_ORDER_VEHICLE_PAIRS`) in which an order has several service windows:
@@ -481,7 +505,7 @@ def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
     100 vehicles), while on smaller ones they give a better start than the greedy
     (docs/performance.md).
     """
-    if params.initial == "greedy":
+    if params.initial in ("greedy", "insertion"):
         return True
     if params.initial == "ortools":
         return False
@@ -491,11 +515,13 @@ def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
     return any(len(data.windows[n]) > 1 for n in orders)
 
 
-def _greedy(m: _Model) -> list[list[int]]:
-    """:func:`solver.construct.greedy_routes` on the model as built (windows after the
-    break rewrite, boundary breaks, visit lengths)."""
+def _greedy(m: _Model, how: str = "greedy") -> list[list[int]]:
+    """:func:`solver.construct.greedy_routes` (or ``insertion_routes`` when ``how`` is
+    ``"insertion"``) on the model as built (windows after the break rewrite, boundary
+    breaks, visit lengths)."""
     d, tm = m.data, m.time
-    return greedy_routes(
+    construct = insertion_routes if how == "insertion" else greedy_routes
+    return construct(
         d.travel_s,
         d.arc_cost,
         d.service_s,
@@ -587,6 +613,10 @@ def solve(
         cannot reach its end within the horizon).
     """
     params = params or SearchParams()
+    if params.workers > 1:
+        from solver.portfolio import solve_portfolio  # imports this module
+
+        return solve_portfolio(data, params, on_progress, progress_every_s, initial_routes)
     t0 = time.perf_counter()
     try:
         m = build(data, params.holes_as_breaks)
@@ -624,11 +654,17 @@ def solve(
     if initial_routes is not None:
         candidates.append(("given", initial_routes))
     if wants_greedy(data, params):
-        candidates.append(("greedy", None))
+        how = params.initial
+        if how == "auto":
+            # The insertion takes ~0.7 s at 1,000 x 100 and ~1.9 s at 2,000 x 200: under a
+            # short limit it would eat the search, so the append-only greedy builds instead.
+            short = params.time_limit_s < INSERTION_FROM_LIMIT_S
+            how = "greedy" if short else AUTO_CONSTRUCTION
+        candidates.append((how, None))
     if candidates:
         m.routing.CloseModelWithParameters(search)
     for name, given in candidates:
-        start = _routes_assignment(m, _greedy(m) if given is None else given)
+        start = _routes_assignment(m, _greedy(m, name) if given is None else given)
         if start is None:
             continue
         remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))

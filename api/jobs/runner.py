@@ -1,6 +1,6 @@
 """The job runner: an asyncio front over a process pool of solver workers.
 
-Plan jobs wait in an in-process queue; ``job_workers`` asyncio tasks take them one by one,
+Plan and simulation jobs wait in one in-process queue; ``job_workers`` asyncio tasks take them one by one,
 claim them in the database (queued → running, so a cancelled job never starts), await the
 solve in the process pool, then store the plan or the failure. Progress reports arrive
 from the workers through a multiprocessing queue, drained by one thread into the database.
@@ -24,6 +24,7 @@ from api.errors import TooBusy
 from api.jobs import worker
 from api.observability import Metrics
 from api.services.plans import PlanService
+from api.services.simulations import SimulationService
 from api.settings import Settings
 
 log = logging.getLogger("api.jobs")
@@ -31,17 +32,25 @@ _STOP = "__stop__"
 
 
 class JobRunner:
-    def __init__(self, settings: Settings, plans: PlanService, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        plans: PlanService,
+        metrics: Metrics,
+        simulations: SimulationService | None = None,
+    ) -> None:
         self._settings = settings
         self._plans = plans
+        self._simulations = simulations
         self._metrics = metrics
         self._context = multiprocessing.get_context("spawn")
         self._progress: Any = self._context.Queue()
         self._pool: ProcessPoolExecutor | None = None
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (kind, job id)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[str] = set()
+        self._running_simulations: set[str] = set()
         self._stateless = 0
         self._drainer: threading.Thread | None = None
 
@@ -63,7 +72,10 @@ class JobRunner:
             for i in range(self._settings.job_workers)
         ]
         for job_id in await run_in_threadpool(self._plans.queued_ids):
-            self._queue.put_nowait(job_id)
+            self._queue.put_nowait(("plan", job_id))
+        if self._simulations is not None:
+            for job_id in await run_in_threadpool(self._simulations.queued_ids):
+                self._queue.put_nowait(("simulation", job_id))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -71,6 +83,8 @@ class JobRunner:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._running:
             await run_in_threadpool(self._plans.recover, sorted(self._running))
+        if self._running_simulations and self._simulations is not None:
+            await run_in_threadpool(self._simulations.recover, sorted(self._running_simulations))
         self._shutdown_pool()
         self._progress.put(_STOP)
         if self._drainer is not None:
@@ -101,17 +115,20 @@ class JobRunner:
 
     # ------------------------------------------------------------------ jobs
 
-    def submit(self, job_id: str) -> None:
-        """Queue a job (callable from any thread)."""
+    def submit(self, job_id: str, kind: str = "plan") -> None:
+        """Queue a job, ``kind`` ``plan`` or ``simulation`` (callable from any thread)."""
         if self._loop is None:
             raise RuntimeError("the job runner is not started")
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, job_id)
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, (kind, job_id))
 
     async def _work(self) -> None:
         while True:
-            job_id = await self._queue.get()
+            kind, job_id = await self._queue.get()
             try:
-                await self._run(job_id)
+                if kind == "simulation":
+                    await self._run_simulation(job_id)
+                else:
+                    await self._run(job_id)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - one job's bookkeeping error must not stop the worker
@@ -139,6 +156,38 @@ class JobRunner:
             log.info("job %s: %s", job_id, "done" if kept else "result dropped (cancelled)")
         finally:
             self._running.discard(job_id)
+
+    async def _run_simulation(self, job_id: str) -> None:
+        simulations = self._simulations
+        if simulations is None:
+            return
+        request = await run_in_threadpool(simulations.claim, job_id)
+        if request is None:
+            return
+        self._running_simulations.add(job_id)
+        log.info("simulation %s: running", job_id, extra={"job_id": job_id})
+        try:
+            if self._pool is None:
+                raise worker.SolveFailed("the job runner is stopped")
+            loop = asyncio.get_running_loop()
+            try:
+                result = await loop.run_in_executor(self._pool, worker.simulate, job_id, request)
+            except BrokenProcessPool:
+                self._pool = self._new_pool()
+                raise
+        except worker.SolveFailed as exc:
+            log.warning("simulation %s: failed: %s", job_id, exc, extra={"job_id": job_id})
+            await run_in_threadpool(simulations.fail, job_id, str(exc))
+        except BrokenProcessPool:
+            log.error("simulation %s: process died", job_id, extra={"job_id": job_id})
+            await run_in_threadpool(simulations.fail, job_id, "the simulation process died")
+        else:
+            await run_in_threadpool(
+                simulations.finish, job_id, result["results"], result["progress"]
+            )
+            log.info("simulation %s: done", job_id, extra={"job_id": job_id})
+        finally:
+            self._running_simulations.discard(job_id)
 
     async def _solve(
         self, job_id: str | None, problem: dict[str, Any], options: dict[str, Any]
@@ -177,8 +226,12 @@ class JobRunner:
                 return
             if item == _STOP:
                 return
-            job_id, progress = item
+            # A plan's report is (job id, progress); a simulation's ("simulation", id, progress).
+            *kind, job_id, progress = item
             try:
-                self._plans.record_progress(job_id, progress)
+                if not kind:
+                    self._plans.record_progress(job_id, progress)
+                elif self._simulations is not None:
+                    self._simulations.record_progress(job_id, progress)
             except Exception:  # noqa: BLE001 - progress is best effort
                 log.exception("job %s: could not record progress", job_id)

@@ -83,3 +83,41 @@ def solve(
         return {"plan": plan_to_dict(plan), "solve_seconds": seconds}
     except Exception as exc:  # noqa: BLE001 - every failure becomes the job's error text
         raise SolveFailed(f"{type(exc).__name__}: {exc}") from None
+
+
+def simulate(job_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Run one simulation request: ``{"results": results.json document, "progress": …}``.
+
+    The replications run one after another in this pool process (``workers=1``); each
+    finished replication is reported as ``("simulation", job_id, progress)``.
+    """
+    try:
+        from api.documents import scenario_from_request
+        from dispatcher.report import simulation_to_dict
+        from dispatcher.simulate import compare, headcount_search, run_tasks, tasks_for
+
+        scenario = scenario_from_request(request)
+        tasks = tasks_for(scenario)
+        progress = {"replications_done": 0, "replications_total": len(tasks)}
+        queue = _WorkerState.progress
+
+        def report(phase: str) -> None:
+            if queue is not None:
+                queue.put_nowait(("simulation", job_id, {**progress, "phase": phase}))
+
+        def one_done(_result: Any) -> None:
+            progress["replications_done"] += 1
+            report("replications")
+
+        results = run_tasks(tasks, 1, None, one_done)
+        comparison = compare(results)
+        search = None
+        if scenario.search is not None:
+            report("search")
+            search = headcount_search(scenario, 1)
+        return {
+            "results": simulation_to_dict(scenario, results, comparison, search),
+            "progress": {**progress, "phase": "done"},
+        }
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the job's error text
+        raise SolveFailed(f"{type(exc).__name__}: {exc}") from None

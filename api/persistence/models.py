@@ -167,3 +167,22 @@ class AuditEventRow(Base):
     subject_type: Mapped[str] = mapped_column(sa.String(32))
     subject_id: Mapped[str] = mapped_column(sa.String(200))
     detail: Mapped[dict[str, Any]]
+
+
+class SimulationJobRow(Base):
+    """A what-if simulation job: its request, lifecycle, progress and ``results.json``."""
+
+    __tablename__ = "simulation_jobs"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    request: Mapped[dict[str, Any]]
+    scenario_name: Mapped[str] = mapped_column(sa.String(200))
+    variants: Mapped[list[Any]]
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

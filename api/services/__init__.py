@@ -19,6 +19,7 @@ from api.services.keys import KeyService
 from api.services.orders import OrderService
 from api.services.plans import PlanService
 from api.services.policy import PolicyService
+from api.services.simulations import SimulationService
 from api.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -35,6 +36,7 @@ class Services:
     orders: OrderService
     engineers: EngineerService
     plans: PlanService
+    simulations: SimulationService
     audit: AuditLog
 
 
@@ -56,5 +58,6 @@ def build_services(
         ),
         engineers=EngineerService(sessions, clock),
         plans=PlanService(sessions, clock, policy, audit, settings),
+        simulations=SimulationService(sessions, clock, settings),
         audit=audit,
     )

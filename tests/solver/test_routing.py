@@ -382,3 +382,13 @@ def test_search_params_options_reach_or_tools() -> None:
     result = solve(data, params)
     assert result.status == "feasible"
     assert result.solutions == 20
+
+
+def test_iterated_local_search_finds_a_solution() -> None:
+    # OR-Tools 9.15 has no default ruin strategy; without one it rejects the parameters.
+    data = _random_instance(10, seed=4)
+    result = solve(
+        data, SearchParams(time_limit_s=60, solution_limit=20, iterated_local_search=True)
+    )
+    assert result.status == "feasible"
+    assert sorted(n for r in result.routes for n in r) == list(range(4, 14))

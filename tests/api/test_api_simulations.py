@@ -1,0 +1,119 @@
+"""What-if simulation jobs: submit a scenario, follow it to its results; bad input, roles."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+TINY_SCENARIO = """\
+name = "tiny"
+seed = 5
+
+[base]
+start = 2026-11-23T00:00:00+08:00
+
+[base.roster]
+engineers = 4
+seed = 7
+
+[base.demand]
+tickets_per_day = 4
+
+[simulation]
+days = 1
+drain_days = 0.5
+replan_every_hours = 6
+
+[simulation.solver]
+time_limit_s = 2
+solution_limit = 3
+
+[[variants]]
+name = "more demand"
+[[variants.modifications]]
+type = "demand"
+multiplier = 1.5
+"""
+
+
+def _wait_done(client: httpx.Client, location: str, timeout_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = client.get(location).json()
+        if body["state"] not in ("queued", "running"):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+
+
+def _invalid(r: httpx.Response) -> list[str]:
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"].endswith("/problems/invalid-input")
+    return [e["path"] for e in r.json()["errors"]]
+
+
+def test_a_tiny_scenario_runs_to_results_for_every_variant(coordinator: httpx.Client) -> None:
+    r = coordinator.post(
+        "/v1/simulations", json={"scenario": TINY_SCENARIO, "replications": 2, "seed": 11}
+    )
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert r.headers["location"] == f"/v1/simulations/{job['id']}"
+    assert job["state"] in ("queued", "running")
+    assert job["variants"] == ["base", "more demand"]
+    assert job["progress"] == {"replications_done": 0, "replications_total": 4}
+
+    done = _wait_done(coordinator, r.headers["location"])
+    assert done["state"] == "done", done
+    assert done["progress"]["replications_done"] == 4
+    results = done["results"]
+    assert results["scenario"]["seed"] == 11
+    assert results["scenario"]["simulation"]["replications"] == 2
+    variants = {v["name"]: v for v in results["comparison"]["variants"]}
+    assert set(variants) == {"base", "more demand"}
+    on_time = variants["more demand"]["metrics"]["on_time_rate"]
+    assert on_time["n"] == 2 and on_time["low"] is not None
+    assert "on_time_rate" in variants["more demand"]["difference_to_base"]
+    assert isinstance(results["comparison"]["warnings"], list)
+    assert len(results["replications"]) == 4
+
+
+def test_bad_scenarios_are_422_naming_the_field(coordinator: httpx.Client) -> None:
+    post = coordinator.post
+    assert _invalid(post("/v1/simulations", json={"scenario": "name = ["})) == ["scenario"]
+    bad_value = TINY_SCENARIO.replace("tickets_per_day = 4", "tickets_per_day = -4")
+    assert _invalid(post("/v1/simulations", json={"scenario": bad_value})) == [
+        "scenario.base.demand.tickets_per_day"
+    ]
+    bad_mod = TINY_SCENARIO.replace("multiplier = 1.5", "multiplier = 1.5\nshout = 1")
+    assert _invalid(post("/v1/simulations", json={"scenario": bad_mod}))[0].startswith(
+        "scenario.variants[0].modifications[0]"
+    )
+    file_base = '[base]\nproblem = "../small/two_engineers_four_orders.json"\n'
+    assert _invalid(post("/v1/simulations", json={"scenario": file_base})) == [
+        "scenario.base.problem"
+    ]
+    history = TINY_SCENARIO.replace("tickets_per_day = 4", 'history = "/etc/passwd"')
+    assert _invalid(post("/v1/simulations", json={"scenario": history})) == [
+        "scenario.base.demand.history"
+    ]
+    too_many = {"scenario": TINY_SCENARIO, "replications": 51}
+    assert _invalid(post("/v1/simulations", json=too_many)) == ["replications"]
+    warm = TINY_SCENARIO.replace("days = 1\n", "days = 1\nwarmup_days = 0.5\n")
+    assert _invalid(post("/v1/simulations", json={"scenario": warm, "days": 0.5})) == ["days"]
+
+
+def test_roles_and_unknown_ids(
+    ticketing: httpx.Client, coordinator: httpx.Client, admin: httpx.Client
+) -> None:
+    r = ticketing.post("/v1/simulations", json={"scenario": TINY_SCENARIO})
+    assert r.status_code == 403
+    assert r.headers["content-type"] == "application/problem+json"
+    assert ticketing.get("/v1/simulations/nope").status_code == 403
+    r = coordinator.get("/v1/simulations/0123456789abcdef")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+    assert admin.get("/v1/simulations/0123456789abcdef").status_code == 404
