@@ -85,8 +85,12 @@ def plan_problem(
     options: PlanOptions | None = None,
     on_progress: Callable[[PlanProgress], None] | None = None,
     travel: TravelTimes | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Plan:
-    """Solve ``problem`` and return the decoded, explained plan."""
+    """Solve ``problem`` and return the decoded, explained plan.
+
+    ``should_stop`` is asked at each solution; True ends the search with the best so far.
+    """
     options = options or PlanOptions()
     t0 = time.perf_counter()
     compiled = compile_problem(problem, travel)
@@ -110,7 +114,9 @@ def plan_problem(
             solutions=1,
         )
     else:
-        result = solve(compiled.data, params, relay if on_progress else None)
+        result = solve(
+            compiled.data, params, relay if on_progress else None, should_stop=should_stop
+        )
     t1 = time.perf_counter()
     meta: dict[str, object] = {
         "solver": "ortools-routing",

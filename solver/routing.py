@@ -587,6 +587,7 @@ def solve(
     on_progress: Callable[[Progress], None] | None = None,
     progress_every_s: float = 0.25,
     initial_routes: Sequence[Sequence[int]] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RoutingResult:
     """Build and solve; never raises on an infeasible problem (it reports it).
 
@@ -604,6 +605,9 @@ def solve(
     initial_routes
         Optional warm start: order nodes per vehicle (e.g. a published plan). Used as the
         first solution if OR-Tools accepts it, else ignored.
+    should_stop
+        Asked at each solution found; when it answers True the search ends and the best
+        solution so far is returned (a cancelled job stops instead of running to its limit).
 
     Returns
     -------
@@ -635,6 +639,8 @@ def solve(
 
     def at_solution() -> None:
         now = time.perf_counter() - t1
+        if should_stop is not None and should_stop():
+            m.routing.solver().FinishCurrentSearch()
         obj = int(m.routing.CostVar().Value())
         if state["first"] is None:
             state["first"] = now

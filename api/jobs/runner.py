@@ -97,7 +97,7 @@ class JobRunner:
             max_workers=self._settings.job_workers,
             mp_context=self._context,
             initializer=worker.init_worker,
-            initargs=(self._settings.planner, self._progress),
+            initargs=(self._settings.planner, self._progress, self._settings.database_url),
         )
 
     def _shutdown_pool(self) -> None:

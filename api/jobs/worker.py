@@ -8,6 +8,7 @@ a Plan document out, and errors as strings (domain exceptions are not all pickla
 from __future__ import annotations
 
 import importlib
+import inspect
 import time
 from collections.abc import Callable
 from multiprocessing.queues import Queue
@@ -22,16 +23,54 @@ class SolveFailed(Exception):
     """A solve failed; the message says why (always picklable)."""
 
 
+CANCEL_CHECK_EVERY_S = 1.0
+
+
 class _WorkerState:
     """Per-process state set by :func:`init_worker` (each pool process has its own)."""
 
     planner_path: str = "dispatcher.planner:plan_problem"
     progress: Queue | None = None
+    database_url: str | None = None
+    engine: Any = None
 
 
-def init_worker(planner_path: str, progress: Queue | None) -> None:
+def init_worker(planner_path: str, progress: Queue | None, database_url: str | None = None) -> None:
     _WorkerState.planner_path = planner_path
     _WorkerState.progress = progress
+    _WorkerState.database_url = database_url
+
+
+def _cancel_watch(job_id: str | None) -> Callable[[], bool] | None:
+    """True once the job's row says cancelled; asks the database at most once a second.
+
+    The database, not a signal, carries the cancel: the request may have reached another
+    uvicorn worker than the one whose pool runs the solve.
+    """
+    if job_id is None or _WorkerState.database_url is None:
+        return None
+    import sqlalchemy as sa
+
+    from api.persistence.db import create_db_engine
+    from api.persistence.models import PlanJobRow
+
+    if _WorkerState.engine is None:
+        _WorkerState.engine = create_db_engine(_WorkerState.database_url)
+    engine = _WorkerState.engine
+    query = sa.select(PlanJobRow.state).where(PlanJobRow.id == job_id)
+    last = [time.monotonic()]
+    stopped = [False]
+
+    def should_stop() -> bool:
+        now = time.monotonic()
+        if stopped[0] or now - last[0] < CANCEL_CHECK_EVERY_S:
+            return stopped[0]
+        last[0] = now
+        with engine.connect() as conn:
+            stopped[0] = conn.execute(query).scalar_one_or_none() == "cancelled"
+        return stopped[0]
+
+    return should_stop
 
 
 def load_planner(path: str) -> tuple[Callable[..., Any], type]:
@@ -78,7 +117,11 @@ def solve(
             solution_limit=options.get("solution_limit"),
         )
         started = time.perf_counter()
-        plan = plan_problem(problem, opts, _progress_reporter(job_id))
+        stop = _cancel_watch(job_id)
+        if stop is None or "should_stop" not in inspect.signature(plan_problem).parameters:
+            plan = plan_problem(problem, opts, _progress_reporter(job_id))
+        else:
+            plan = plan_problem(problem, opts, _progress_reporter(job_id), should_stop=stop)
         seconds = time.perf_counter() - started
         return {"plan": plan_to_dict(plan), "solve_seconds": seconds}
     except Exception as exc:  # noqa: BLE001 - every failure becomes the job's error text

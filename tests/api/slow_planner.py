@@ -25,11 +25,14 @@ def plan_problem(
     problem: Problem,
     options: PlanOptions | None = None,
     on_progress: Callable[[planner.PlanProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Plan:
     options = options or PlanOptions()
     started = time.monotonic()
     solutions = 0
     while time.monotonic() - started < options.time_limit_s:
+        if should_stop is not None and should_stop():
+            break
         time.sleep(0.1)
         solutions += 1
         if on_progress is not None:

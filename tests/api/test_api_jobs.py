@@ -90,3 +90,21 @@ def test_jobs_interrupted_by_a_crash_are_failed_on_restart(server_factory: Serve
             job = admin.get(f"/v1/plans/{job_id}").json()
             assert job["state"] == "failed"
             assert job["error"].startswith("interrupted")
+
+
+def test_cancelling_a_running_job_stops_its_solve_and_frees_the_solver_process(
+    server_factory: ServerFactory,
+) -> None:
+    # One solver process: job B can only run once job A's solve has actually stopped.
+    server = server_factory(planner="slow_planner:plan_problem", job_workers="1")
+    with server.client(server.admin_key) as admin:
+        admin.put("/v1/engineers/E1", json=engineer_doc())
+        admin.post("/v1/orders", json=order_doc("O-stop"))
+        a = admin.post("/v1/plans", json={"time_limit_s": 120}).json()["id"]
+        wait_for_state(admin, a, {"running"})
+        assert admin.delete(f"/v1/plans/{a}").status_code == 200
+        cancelled_at = time.monotonic()
+        b = admin.post("/v1/plans", json={"time_limit_s": 1}).json()["id"]
+        wait_for_state(admin, b, {"done"})
+        # Without the stop, A would hold the process for its full 120 s.
+        assert time.monotonic() - cancelled_at < 30

@@ -392,3 +392,22 @@ def test_iterated_local_search_finds_a_solution() -> None:
     )
     assert result.status == "feasible"
     assert sorted(n for r in result.routes for n in r) == list(range(4, 14))
+
+
+def test_should_stop_ends_a_time_bounded_search_at_the_next_solution() -> None:
+    # Six orders on a line: GLS would run to its 30 s limit; a stop request after the third
+    # solution must end the search at once and still return the best plan found.
+    import time
+
+    data = make_input(line([0, 0, 3, 7, 1, 9, 4, 6]), horizon=10_000)
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) >= 3
+
+    started = time.perf_counter()
+    result = solve(data, SearchParams(time_limit_s=30), should_stop=stop)
+    assert time.perf_counter() - started < 10
+    assert result.status in ("feasible", "optimal") and not result.dropped
+    assert len(asked) >= 3
