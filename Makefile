@@ -23,7 +23,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check dispatcher solver api tests bench
 	$(BIN)/ruff format --check dispatcher solver api tests bench
-	$(BIN)/mypy dispatcher solver
+	$(BIN)/mypy dispatcher solver api
 
 clean:
 	rm -rf $(VENV) demo-plan.json

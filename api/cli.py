@@ -12,6 +12,7 @@ import logging
 import logging.config
 import os
 from pathlib import Path
+from typing import Any
 
 from api.observability import logging_config
 from api.persistence import migrate
@@ -72,7 +73,7 @@ def _add_keys(subparsers: argparse._SubParsersAction) -> None:
     create.set_defaults(func=keys_create)
 
 
-def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     return Settings.from_env(database_url=getattr(args, "database_url", None), **overrides)
 
 

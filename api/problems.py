@@ -167,7 +167,8 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     slug = _STATUS_SLUGS.get(exc.status_code, "internal-error")
     detail = exc.detail if isinstance(exc.detail, str) else PROBLEM_TYPES[slug][2]
-    return problem_response(exc.status_code, slug, detail, headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(exc.status_code, slug, detail, headers=headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -333,7 +334,7 @@ class OrderService:
         }
 
     @staticmethod
-    def _history(session: Session, order_id: str) -> list[dict[str, Any]]:
+    def _history(session: Session, order_id: str) -> builtins.list[dict[str, Any]]:
         rows = session.scalars(
             sa.select(OrderStatusRow)
             .where(OrderStatusRow.order_id == order_id)

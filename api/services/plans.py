@@ -341,7 +341,7 @@ class PlanService:
             )
             if job_ids is not None:
                 query = query.where(PlanJobRow.id.in_(job_ids))
-            return int(session.execute(query).rowcount or 0)
+            return _rowcount(session.execute(query))
 
     def queued_ids(self) -> list[str]:
         with self._sessions() as session:
@@ -361,8 +361,13 @@ class PlanService:
             .values(state=to_state, **values)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)
+        return bool(_rowcount(result))
 
 
 def _fmt(value: datetime | None) -> str | None:
     return None if value is None else format_datetime(value)
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (``Result`` is typed without ``rowcount``; ``CursorResult`` has it)."""
+    return int(getattr(result, "rowcount", 0) or 0)

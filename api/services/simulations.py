@@ -124,7 +124,7 @@ class SimulationService:
             )
             if job_ids is not None:
                 query = query.where(SimulationJobRow.id.in_(job_ids))
-            return int(session.execute(query).rowcount or 0)
+            return _rowcount(session.execute(query))
 
     def queued_ids(self) -> list[str]:
         with self._sessions() as session:
@@ -144,7 +144,7 @@ def _move(session: Session, job_id: str, from_state: str, to_state: str, **value
         .values(state=to_state, **values)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(_rowcount(result))
 
 
 def _view(job: SimulationJobRow) -> dict[str, Any]:
@@ -165,3 +165,8 @@ def _view(job: SimulationJobRow) -> dict[str, Any]:
         "finished_at": None if job.finished_at is None else format_datetime(job.finished_at),
         "results": job.result if job.state == "done" else None,
     }
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (``Result`` is typed without ``rowcount``; ``CursorResult`` has it)."""
+    return int(getattr(result, "rowcount", 0) or 0)
