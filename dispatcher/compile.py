@@ -24,7 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from dispatcher.domain import Engineer, Order, Problem
-from dispatcher.timeline import Interval, first_work_instant, site_windows_s, to_s, work_windows
+from dispatcher.timeline import (
+    Interval,
+    first_work_instant,
+    merge_intervals,
+    site_windows_s,
+    to_s,
+    work_windows,
+)
 from dispatcher.travel import GeodesicTravelTimes, TravelMatrix, TravelTimes
 from solver.routing import NO_DEADLINE, RoutingInput
 
@@ -35,6 +42,7 @@ class WorkClock:
 
     windows: tuple[Interval, ...]  # reference work windows, wall-clock seconds, inside the horizon
     offsets: tuple[int, ...]  # work seconds elapsed at the start of each window
+    starts: tuple[int, ...]  # window starts, for bisection
 
     @staticmethod
     def of(windows: list[Interval]) -> WorkClock:
@@ -42,7 +50,7 @@ class WorkClock:
         for a, b in windows:
             offsets.append(total)
             total += b - a
-        return WorkClock(tuple(windows), tuple(offsets))
+        return WorkClock(tuple(windows), tuple(offsets), tuple(a for a, _ in windows))
 
     @property
     def total(self) -> int:
@@ -53,14 +61,14 @@ class WorkClock:
 
     def at(self, t: int) -> int:
         """Work seconds elapsed by wall-clock ``t``."""
-        k = bisect_right([a for a, _ in self.windows], t) - 1
+        k = bisect_right(self.starts, t) - 1
         if k < 0:
             return 0
         a, b = self.windows[k]
         return self.offsets[k] + min(t, b) - a
 
     def working(self, t: int) -> bool:
-        k = bisect_right([a for a, _ in self.windows], t) - 1
+        k = bisect_right(self.starts, t) - 1
         return k >= 0 and t < self.windows[k][1]
 
     def day_ends(self) -> list[int]:
@@ -176,13 +184,7 @@ def start_instant(problem: Problem, engineer: Engineer, work: list[Interval]) ->
 def _solver_calendar(true: list[Interval], ref: list[Interval], horizon_s: int) -> list[Interval]:
     """Inside the horizon, the engineer's time within the reference calendar; after it, all."""
     after = [(max(a, horizon_s), b) for a, b in true if b > horizon_s]
-    merged: list[list[int]] = []
-    for a, b in intersect(true, ref) + after:
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return [(a, b) for a, b in merged]
+    return merge_intervals(intersect(true, ref) + after)
 
 
 def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Compiled:

@@ -126,7 +126,7 @@ def plan_problem(
         "first_solution": options.first_solution,
         "metaheuristic": options.metaheuristic,
         "objective": result.objective,
-        "initial_solution": getattr(result, "initial", None),
+        "initial_solution": result.initial,
         "solutions": result.solutions,
         "compile_seconds": round(compile_s, 3),
         "build_seconds": round(result.build_s, 3),

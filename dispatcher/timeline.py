@@ -26,9 +26,15 @@ def from_s(s: float, origin: datetime) -> datetime:
 def work_windows(engineer: Engineer, origin: datetime) -> list[Interval]:
     """Shifts extended by the overtime allowance, merged, in seconds from ``origin``."""
     ot = engineer.max_overtime_minutes * 60
+    return merge_intervals(
+        [(to_s(shift.start, origin), to_s(shift.end, origin) + ot) for shift in engineer.shifts]
+    )
+
+
+def merge_intervals(intervals: Sequence[Interval]) -> list[Interval]:
+    """Sorted union of intervals; ones that overlap or touch become one."""
     merged: list[list[int]] = []
-    for shift in engineer.shifts:
-        a, b = to_s(shift.start, origin), to_s(shift.end, origin) + ot
+    for a, b in sorted(intervals):
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], b)
         else:
