@@ -348,6 +348,7 @@ def _policy(data: Any, path: str) -> Policy:
         with _at(w.path):
             weights = Weights(
                 unassigned=w.integer("unassigned", weights.unassigned),
+                late_per_breach=w.integer("late_per_breach", weights.late_per_breach),
                 late_per_minute=w.integer("late_per_minute", weights.late_per_minute),
                 travel_per_hour=w.integer("travel_per_hour", weights.travel_per_hour),
                 travel_per_km=w.integer("travel_per_km", weights.travel_per_km),
@@ -441,6 +442,7 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
             },
             "weights": {
                 "unassigned": pol.weights.unassigned,
+                "late_per_breach": pol.weights.late_per_breach,
                 "late_per_minute": pol.weights.late_per_minute,
                 "travel_per_hour": pol.weights.travel_per_hour,
                 "travel_per_km": pol.weights.travel_per_km,

@@ -237,6 +237,7 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
     drop = np.zeros(n, dtype=np.int64)
     deadline = np.full(n, NO_DEADLINE, dtype=np.int64)
     late_cost = np.zeros(n, dtype=np.int64)
+    breach = np.zeros(n, dtype=np.int64)
     windows: list[list[Interval]] = [[] for _ in range(n)]
     allowed_vehicles: list[list[int] | None] = [None] * n
     pref_cost = np.zeros((n_v, n), dtype=np.int64)
@@ -251,6 +252,7 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         # A deadline during rest is met only by a start before that rest began.
         deadline[node] = max(0, clock.at(dl) - (0 if clock.working(dl) else 1))
         late_cost[node] = max(1, w.late_per_minute * factor // 60)
+        breach[node] = w.late_per_breach * factor
         windows[node] = wins
         allowed_vehicles[node] = allowed if len(allowed) < n_v else None
         if order.preferred_engineers:
@@ -298,6 +300,7 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         late_cost_per_s=late_cost,
         breaks=breaks,
         vehicle_node_cost=pref_cost if pref_cost.any() else None,
+        breach_cost=breach if breach.any() else None,
     )
     return Compiled(
         problem=problem,

@@ -37,9 +37,10 @@ class PlanOptions:
 
     time_limit_s: float = 10.0
     solution_limit: int | None = None
-    # Local cheapest insertion: +9-15 on-time orders and -11 % travel on the demo at 10 s
-    # against parallel cheapest insertion (docs/performance.md).
-    first_solution: str = "LOCAL_CHEAPEST_INSERTION"
+    # Parallel cheapest insertion: with late twins (per-breach cost) local cheapest insertion
+    # needs 2.8 s for a first demo plan instead of 0.2 s (docs/performance.md, "Per-breach
+    # cost"). Without twins LCI had been the better start.
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
 
     def __post_init__(self) -> None:

@@ -76,6 +76,43 @@ def _earliest_start(
     return None
 
 
+def route_starts(
+    route: Sequence[int],
+    vehicle: int,
+    travel_s: np.ndarray,
+    service_s: np.ndarray,
+    starts: Sequence[int],
+    start_min_s: Sequence[int],
+    horizon_s: int,
+    windows: Sequence[Sequence[tuple[int, int]]],
+    breaks: Sequence[tuple[int, int]],
+    visit_s: np.ndarray,
+    boundaries: Sequence[int] = (),
+) -> list[int]:
+    """Earliest service start of each visit of ``route`` under the model's time rules.
+
+    Travel pauses across the vehicle's ``breaks`` and a second at each boundary, a visit of
+    ``visit_s`` seconds overlaps no rest, and service starts inside one of the node's
+    windows. A visit that cannot be timed gets ``horizon_s + 1`` (later than any deadline);
+    the model then rejects the route, as it would have anyway.
+    """
+    s0 = int(start_min_s[vehicle])
+    rests = sorted(
+        [(int(s), int(d)) for s, d in breaks] + [(int(t), 1) for t in boundaries if t >= s0 - 1]
+    )
+    out: list[int] = []
+    prev, t = int(starts[vehicle]), s0
+    for j in route:
+        arrival = _pass_breaks(t, int(travel_s[prev, j]), rests)
+        s = _earliest_start(arrival, int(visit_s[j]), windows[j], rests, horizon_s)
+        if s is None:
+            out.extend([horizon_s + 1] * (len(route) - len(out)))
+            return out
+        out.append(s)
+        prev, t = j, s + int(service_s[j])
+    return out
+
+
 def greedy_routes(
     travel_s: np.ndarray,
     arc_cost: np.ndarray,
@@ -95,6 +132,7 @@ def greedy_routes(
     capacity: Sequence[int] | None = None,
     visit_s: np.ndarray | None = None,
     boundaries: Sequence[int] = (),
+    breach_cost: np.ndarray | None = None,
 ) -> list[list[int]]:
     """Routes (order nodes per vehicle) that satisfy every hard constraint of the model.
 
@@ -102,8 +140,10 @@ def greedy_routes(
     ----------
     travel_s, arc_cost, service_s, starts, ends, start_min_s, horizon_s, windows,
     allowed_vehicles, drop_penalty, deadline_s, late_cost_per_s, breaks,
-    vehicle_node_cost, demand, capacity
+    vehicle_node_cost, demand, capacity, breach_cost
         The fields of :class:`solver.routing.RoutingInput` of the same names.
+    visit_s, boundaries
+        Visit lengths and boundaries of the model's time rewrite (solver/timemodel.py).
 
     Returns
     -------
@@ -193,6 +233,8 @@ def greedy_routes(
             - arc_cost[last[cand], end_node[cand]]
             + late * int(late_cost_per_s[j])
         )
+        if breach_cost is not None:
+            cost = cost + np.where(late > 0, int(breach_cost[j]), 0)
         if vehicle_node_cost is not None:
             cost = cost + vehicle_node_cost[cand, j]
         cost = np.where(feasible, cost, big)
@@ -228,6 +270,7 @@ def insertion_routes(
     boundaries: Sequence[int] = (),
     max_exact: int = 40,
     on_time_first: bool = True,
+    breach_cost: np.ndarray | None = None,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -244,7 +287,7 @@ def insertion_routes(
     ----------
     travel_s, arc_cost, service_s, starts, ends, start_min_s, horizon_s, windows,
     allowed_vehicles, drop_penalty, deadline_s, late_cost_per_s, breaks,
-    vehicle_node_cost, demand, capacity, visit_s, boundaries
+    vehicle_node_cost, demand, capacity, visit_s, boundaries, breach_cost
         As :func:`greedy_routes`.
     max_exact
         Most (vehicle, position) pairs simulated exactly per order.
@@ -308,8 +351,12 @@ def insertion_routes(
             return _pass_breaks(t_free, int(travel_s[last, ends[v]]), rests[v])
         return cross(t_free, int(travel_s[last, ends[v]]))
 
+    breach = np.zeros(n, dtype=np.int64) if breach_cost is None else breach_cost
+
     def lateness(node: int, s: int) -> int:
-        return max(0, s - int(dl[node])) * int(late_cost_per_s[node]) if dl[node] < big else 0
+        if dl[node] >= big or s <= dl[node]:
+            return 0
+        return (s - int(dl[node])) * int(late_cost_per_s[node]) + int(breach[node])
 
     routes: list[list[int]] = [[] for _ in range(n_v)]
     times: list[list[int]] = [[] for _ in range(n_v)]  # service starts, per route position
@@ -373,7 +420,8 @@ def insertion_routes(
             pending &= ~ok
         bound = (arc_cost[p_a, j] + arc_cost[j, n_a] - arc_cost[p_a, n_a]).astype(np.int64)
         if dl[j] < big:
-            bound = bound + np.maximum(0, start - dl[j]) * int(late_cost_per_s[j])
+            late = np.maximum(0, start - dl[j])
+            bound = bound + late * int(late_cost_per_s[j]) + np.where(late > 0, breach[j], 0)
         if vehicle_node_cost is not None:
             bound = bound + vehicle_node_cost[v_a, j]
         usable = (start >= 0) & ((start <= dl[j]) if strict else True)

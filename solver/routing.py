@@ -19,7 +19,7 @@ import numpy as np
 from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from solver.construct import greedy_routes, insertion_routes
+from solver.construct import greedy_routes, insertion_routes, route_starts
 from solver.timemodel import TimeModel, rewrite
 
 NO_DEADLINE = -1
@@ -71,6 +71,11 @@ class RoutingInput:
         Optional ``[n]`` loads and ``[v]`` capacities (a capacity dimension).
     vehicle_fixed_cost
         Optional ``[v]`` cost of using a vehicle at all.
+    breach_cost
+        Optional ``[n]`` fixed cost when an order's service starts after its deadline (on
+        top of ``late_cost_per_s``). Modelled with a *late twin* per order
+        (:func:`_with_late_twins`): the order itself gets a hard deadline, its twin the soft
+        one and this cost, and at most one of the two is served.
     """
 
     travel_s: np.ndarray
@@ -93,6 +98,7 @@ class RoutingInput:
     demand: np.ndarray | None = None
     capacity: Sequence[int] | None = None
     vehicle_fixed_cost: Sequence[int] | None = None
+    breach_cost: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -241,6 +247,124 @@ class _Model:
     time: TimeModel
     time_dim: pywrapcp.RoutingDimension | None = None
     keep: list[object] = field(default_factory=list)  # Python callbacks OR-Tools refers to
+    twins: _Twins | None = None  # late twins of the orders with a breach cost (``data`` has them)
+
+
+@dataclass(frozen=True)
+class _Twins:
+    """Late twins appended to a :class:`RoutingInput` (see :func:`_with_late_twins`).
+
+    Attributes
+    ----------
+    late
+        On-time node -> its late twin (nodes ``n ..`` of the expanded input).
+    source
+        ``[n + twins]`` original node of every expanded node.
+    deadline_s
+        ``[n + twins]`` the original soft deadlines (``NO_DEADLINE`` for none): what the
+        construction and the warm start compare service starts with.
+    breach_cost
+        ``[n + twins]`` the original breach costs.
+    """
+
+    late: dict[int, int]
+    source: np.ndarray
+    deadline_s: np.ndarray
+    breach_cost: np.ndarray
+
+    def place(
+        self, routes: Sequence[Sequence[int]], starts: Sequence[Sequence[int]]
+    ) -> list[list[int]]:
+        """Routes of original nodes as expanded nodes: a late visit goes to its twin."""
+        out = []
+        for route, times in zip(routes, starts, strict=True):
+            out.append(
+                [
+                    self.late[j] if j in self.late and s > self.deadline_s[j] else int(j)
+                    for j, s in zip(route, times, strict=True)
+                ]
+            )
+        return out
+
+
+def _with_late_twins(data: RoutingInput) -> tuple[RoutingInput, _Twins | None]:
+    """``data`` with a late twin for each order that has a deadline and a breach cost.
+
+    Why: OR-Tools' cumul soft bounds are linear, so a fixed cost per breach cannot sit on the
+    order's time variable. Instead the order node keeps only its on-time service starts (a
+    hard deadline, no lateness cost) and a copy — the twin, appended as node ``n + k`` —
+    keeps every start, the per-second lateness cost and, on every arc into it, the breach
+    cost. Both are in one disjunction (at most one served, the drop penalty if neither), so
+    a late visit costs ``breach + late seconds x rate`` and an on-time one nothing extra. An
+    order that cannot be on time at all (no window starts by its deadline) gets no twin; the
+    breach cost goes on the arcs into the order itself.
+    """
+    cost = data.breach_cost
+    if cost is None:
+        return data, None
+    n = data.n_nodes
+    late_on: list[int] = []  # orders that get a twin
+    always_late: list[int] = []
+    on_time_windows: dict[int, list[tuple[int, int]]] = {}
+    for node in data.order_nodes():
+        dl = int(data.deadline_s[node])
+        if dl == NO_DEADLINE or cost[node] <= 0:
+            continue
+        wins = list(data.windows[node]) or [(0, data.horizon_s)]
+        cut = [(a, min(b, dl)) for a, b in wins if a <= dl]
+        if cut:
+            late_on.append(node)
+            on_time_windows[node] = cut
+        else:
+            always_late.append(node)
+    if not late_on and not always_late:
+        return data, None
+    source = np.concatenate([np.arange(n), np.asarray(late_on, dtype=np.int64)]).astype(np.int64)
+    ix = np.ix_(source, source)
+    arc = data.arc_cost.astype(np.int64)[ix]
+    twin_nodes = np.arange(n, n + len(late_on))
+    arc[:, twin_nodes] += cost[source[twin_nodes]].astype(np.int64)
+    if always_late:
+        arc[:, always_late] += cost[always_late].astype(np.int64)
+    deadline = data.deadline_s.astype(np.int64)[source]
+    late_cost = data.late_cost_per_s.astype(np.int64)[source]
+    windows = [list(data.windows[int(i)]) for i in source]
+    for node, cut in on_time_windows.items():
+        windows[node] = cut
+        deadline[node] = NO_DEADLINE  # hard now: no soft bound on the on-time node
+        late_cost[node] = 0
+    expanded = RoutingInput(
+        travel_s=data.travel_s[ix],
+        arc_cost=arc,
+        service_s=data.service_s[source],
+        starts=data.starts,
+        ends=data.ends,
+        start_min_s=data.start_min_s,
+        start_max_s=data.start_max_s,
+        horizon_s=data.horizon_s,
+        windows=windows,
+        allowed_vehicles=[data.allowed_vehicles[int(i)] for i in source],
+        drop_penalty=data.drop_penalty[source],
+        deadline_s=deadline,
+        late_cost_per_s=late_cost,
+        breaks=data.breaks,
+        end_soft_max_s=data.end_soft_max_s,
+        end_late_cost_per_s=data.end_late_cost_per_s,
+        vehicle_node_cost=None
+        if data.vehicle_node_cost is None
+        else data.vehicle_node_cost[:, source],
+        demand=None if data.demand is None else data.demand[source],
+        capacity=data.capacity,
+        vehicle_fixed_cost=data.vehicle_fixed_cost,
+        breach_cost=None,
+    )
+    twins = _Twins(
+        late={int(node): n + k for k, node in enumerate(late_on)},
+        source=source,
+        deadline_s=data.deadline_s.astype(np.int64)[source],
+        breach_cost=cost.astype(np.int64)[source],
+    )
+    return expanded, twins
 
 
 # ------------------------------------------------------------------ constraints
@@ -366,10 +490,18 @@ def _add_deadline_penalties(m: _Model) -> None:
 
 
 def _add_drop_penalties(m: _Model) -> None:
-    """Every order is optional at a (priority-scaled) cost above any lateness."""
+    """Every order is optional at a (priority-scaled) cost above any lateness; an order and
+    its late twin (:func:`_with_late_twins`) are one choice: at most one of them is served."""
     d = m.data
+    late = m.twins.late if m.twins is not None else {}
+    twins = set(late.values())
     for node in d.order_nodes():
-        m.routing.AddDisjunction([m.manager.NodeToIndex(node)], int(d.drop_penalty[node]))
+        if node in twins:
+            continue
+        nodes = [node, late[node]] if node in late else [node]
+        m.routing.AddDisjunction(
+            [m.manager.NodeToIndex(x) for x in nodes], int(d.drop_penalty[node]), 1
+        )
 
 
 def _add_vehicle_node_costs(m: _Model) -> None:
@@ -415,6 +547,9 @@ CONSTRAINTS: tuple[Callable[[_Model], None], ...] = (
 def build(data: RoutingInput, holes_as_breaks: bool = True) -> _Model:
     """The OR-Tools model of ``data`` (every function of :data:`CONSTRAINTS` applied).
 
+    Orders with a ``breach_cost`` get late twins first (:func:`_with_late_twins`); the
+    model's ``data`` is then the expanded input and ``twins`` maps it back.
+
     Parameters
     ----------
     data
@@ -422,6 +557,7 @@ def build(data: RoutingInput, holes_as_breaks: bool = True) -> _Model:
     holes_as_breaks
         Rewrite window holes before common boundaries as breaks (solver/timemodel.py).
     """
+    data, twins = _with_late_twins(data)
     manager = pywrapcp.RoutingIndexManager(
         data.n_nodes, data.n_vehicles, [int(s) for s in data.starts], [int(e) for e in data.ends]
     )
@@ -437,7 +573,11 @@ def build(data: RoutingInput, holes_as_breaks: bool = True) -> _Model:
         enabled=holes_as_breaks,
     )
     model = _Model(
-        data=data, manager=manager, routing=pywrapcp.RoutingModel(manager), time=time_model
+        data=data,
+        manager=manager,
+        routing=pywrapcp.RoutingModel(manager),
+        time=time_model,
+        twins=twins,
     )
     for add in CONSTRAINTS:
         add(model)
@@ -521,7 +661,19 @@ def _greedy(m: _Model, how: str = "greedy") -> list[list[int]]:
     breaks, visit lengths)."""
     d, tm = m.data, m.time
     construct = insertion_routes if how == "insertion" else greedy_routes
-    return construct(
+    windows, visit, allowed = tm.windows, tm.visit_s, d.allowed_vehicles
+    deadline, late_cost, breach = d.deadline_s, d.late_cost_per_s, None
+    if m.twins is not None:
+        # Construct over the orders as they are (every start allowed, soft deadline), with
+        # the twins themselves switched off; then late visits move to their twins.
+        windows, visit, allowed = list(windows), visit.copy(), list(allowed)
+        deadline, late_cost = m.twins.deadline_s, late_cost.copy()
+        breach = np.zeros(d.n_nodes, dtype=np.int64)
+        for on, twin in m.twins.late.items():
+            windows[on], visit[on], late_cost[on] = windows[twin], visit[twin], late_cost[twin]
+            breach[on] = m.twins.breach_cost[twin]
+            allowed[twin] = []
+    routes = construct(
         d.travel_s,
         d.arc_cost,
         d.service_s,
@@ -529,18 +681,49 @@ def _greedy(m: _Model, how: str = "greedy") -> list[list[int]]:
         d.ends,
         d.start_min_s,
         d.horizon_s,
-        tm.windows,
-        d.allowed_vehicles,
+        windows,
+        allowed,
         d.drop_penalty,
-        d.deadline_s,
-        d.late_cost_per_s,
+        deadline,
+        late_cost,
         d.breaks or [[] for _ in d.starts],
         d.vehicle_node_cost,
         d.demand,
         d.capacity,
-        visit_s=tm.visit_s,
+        visit_s=visit,
         boundaries=tm.boundaries,
+        breach_cost=breach,
     )
+    return routes if m.twins is None else _to_twins(m, routes)
+
+
+def _to_twins(m: _Model, routes: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Routes of original order nodes as nodes of the twinned model: each visit that starts
+    after its deadline (timed exactly as the model does, :func:`route_starts`) becomes its
+    late twin."""
+    assert m.twins is not None
+    d, tm = m.data, m.time
+    windows = list(tm.windows)
+    visit = tm.visit_s.copy()
+    for on, twin in m.twins.late.items():
+        windows[on], visit[on] = windows[twin], visit[twin]
+    starts = [
+        route_starts(
+            [int(j) for j in route],
+            v,
+            d.travel_s,
+            d.service_s,
+            d.starts,
+            d.start_min_s,
+            d.horizon_s,
+            windows,
+            d.breaks[v] if v < len(d.breaks) else [],
+            visit,
+            tm.boundaries,
+        )
+        for v, route in enumerate(routes)
+    ]
+    return m.twins.place(routes, starts)
 
 
 def _routes_assignment(m: _Model, routes: Sequence[Sequence[int]]) -> pywrapcp.Assignment | None:
@@ -670,6 +853,8 @@ def solve(
     if candidates:
         m.routing.CloseModelWithParameters(search)
     for name, given in candidates:
+        if given is not None and m.twins is not None:
+            given = _to_twins(m, given)
         start = _routes_assignment(m, _greedy(m, name) if given is None else given)
         if start is None:
             continue
@@ -708,6 +893,8 @@ def solve(
         index = solution.Value(m.routing.NextVar(m.routing.Start(v)))
         while not m.routing.IsEnd(index):
             node = m.manager.IndexToNode(index)
+            if m.twins is not None:
+                node = int(m.twins.source[node])
             seq.append(node)
             times.append(int(solution.Min(m.time_dim.CumulVar(index))))
             served.add(node)

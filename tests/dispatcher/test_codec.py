@@ -156,6 +156,11 @@ def test_weekly_pattern_generates_absolute_shifts_in_the_engineer_timezone() -> 
             {"commitments": {"domestic": -3}},
             "policy.commitments.domestic: expected a number >= 0.01",
         ),
+        (
+            "policy",
+            {"weights": {"late_per_breach": -1}},
+            "policy.weights.late_per_breach: expected an integer",
+        ),
         ("engineers", {"E1": {}}, "engineers: expected a list"),
     ],
 )

@@ -111,6 +111,32 @@ def test_late_order_is_served_rather_than_dropped(
     assert late.order_id == "LATE" and late.minutes_late == pytest.approx(312, abs=1)
 
 
+@pytest.mark.parametrize(
+    ("late_per_breach", "order", "minutes_late"),
+    [
+        (None, ["B", "A"], {"A": 145.85}),  # default weights: one breach, 145.9 min
+        (0, ["A", "B"], {"A": 5.28, "B": 5.85}),  # minutes only: two breaches, 11.1 min
+    ],
+)
+def test_one_long_breach_beats_two_short_ones_unless_breaches_are_free(
+    solve_checked: Solve,
+    fixture_problem: Load,
+    late_per_breach: int | None,
+    order: list[str],
+    minutes_late: dict[str, float],
+) -> None:
+    from dataclasses import replace
+
+    problem = fixture_problem("small/breach_vs_minutes.json")
+    if late_per_breach is not None:
+        weights = replace(problem.policy.weights, late_per_breach=late_per_breach)
+        problem = replace(problem, policy=replace(problem.policy, weights=weights))
+    plan = solve_checked(problem)
+    (route,) = plan.routes
+    assert [v.order_id for v in route.visits] == order
+    assert {x.order_id: x.minutes_late for x in plan.late} == pytest.approx(minutes_late, abs=0.02)
+
+
 def test_plan_meta_records_solver_limits_and_input_hash(fixture_problem: Load) -> None:
     problem = fixture_problem("small/two_engineers_four_orders.json")
     options = PlanOptions(time_limit_s=5, solution_limit=10, metaheuristic="GREEDY_DESCENT")

@@ -259,6 +259,76 @@ def test_soft_deadline_trades_lateness_against_travel(late_cost: int, expected: 
     assert result.objective == min(40 + 5 * late_cost, 50)
 
 
+# Start 0, A = node 2, B = node 3; the end is free to reach (travel 0). Asymmetric travel:
+#   start->A 50, start->B 70, A->B 60, B->A 40; deadlines A 45, B 105.
+#   A then B: A at 50 (5 late), B at 110 (5 late): two breaches, 10 s late, travel 110.
+#   B then A: B at 70 (on time), A at 110 (65 late): one breach, 65 s late, travel 110.
+TWO_SMALL_OR_ONE_BIG = [
+    [0, 0, 50, 70],
+    [0, 0, 0, 0],
+    [0, 0, 0, 60],
+    [0, 0, 40, 0],
+]
+
+
+@pytest.mark.parametrize(
+    ("breach", "expected", "objective"),
+    [
+        (0, [2, 3], 110 + 10 * 1),  # minutes only: 10 s late beats 65 s late
+        (1000, [3, 2], 110 + 1000 + 65 * 1),  # one breach (1065) beats two (2010)
+    ],
+)
+def test_breach_cost_prefers_fewer_late_orders_over_fewer_late_seconds(
+    breach: int, expected: list[int], objective: int
+) -> None:
+    data = make_input(
+        TWO_SMALL_OR_ONE_BIG,
+        horizon=1000,
+        deadline={2: 45, 3: 105},
+        late_cost={2: 1, 3: 1},
+        breach_cost=np.array([0, 0, breach, breach]) if breach else None,
+    )
+    result = solve(data, EXACT)
+    assert result.routes == [expected]
+    assert result.objective == objective
+    assert result.dropped == []
+
+
+def test_breach_cost_of_an_order_that_cannot_be_on_time_is_paid_once() -> None:
+    # Order 2 at 50, its site opens at 20, its deadline is 10: no on-time start exists, so it
+    # gets no twin and the breach is paid on the arc into it.
+    # 50 there + 50 back + 1000 breach + 40 s late (served at 50).
+    data = make_input(
+        line([0, 0, 50]),
+        windows={2: [(20, 1000)]},
+        deadline={2: 10},
+        late_cost={2: 1},
+        breach_cost=np.array([0, 0, 1000]),
+    )
+    result = solve(data, EXACT)
+    assert result.routes == [[2]]
+    assert result.start_s == [[50]]
+    assert result.objective == 50 + 50 + 1000 + 40 * 1
+
+
+def test_breach_cost_keeps_warm_start_and_greedy_routes_in_original_nodes() -> None:
+    # A late warm-start visit is mapped onto the late twin and back: routes name node 3.
+    data = make_input(
+        TWO_SMALL_OR_ONE_BIG,
+        deadline={2: 45, 3: 105},
+        late_cost={2: 1, 3: 1},
+        breach_cost=np.array([0, 0, 1000, 1000]),
+    )
+    given = solve(data, SearchParams(time_limit_s=60, solution_limit=1), initial_routes=[[2, 3]])
+    assert given.initial == "given"
+    assert given.routes == [[2, 3]]
+    assert given.objective == 110 + 2 * 1000 + 10
+    greedy = solve(data, replace(EXACT, initial="insertion"))
+    assert greedy.initial == "insertion"
+    assert greedy.routes == [[3, 2]]
+    assert greedy.dropped == []
+
+
 # ------------------------------------------------------------------ search behaviour
 
 
