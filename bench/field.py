@@ -42,8 +42,9 @@ from bench.vrptw import bench_subparsers, default_out_dir, machine_info
 DEFAULT_SIZES = "200x30,1000x100,2000x200"
 DEMO_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "demo.json"
 VROOM_EXPLORATION_LEVEL = 5
-# PlanOptions.first_solution for our runs (None: the planner's default); --first-solution.
-FIRST_SOLUTION: str | None = None
+# PlanOptions fields for our runs beyond the time limit (--first-solution, --parts); empty:
+# the planner's defaults.
+PLAN_OPTIONS: dict[str, Any] = {}
 SOLVERS = ("ours", "vroom")
 CSV_COLUMNS = (
     "size",
@@ -127,9 +128,7 @@ def solve_ours(problem: Any, time_limit_s: float) -> dict[str, Any]:
         curve.append({"t": round(p.elapsed_s, 3), "objective": p.best_cost, "on_time": p.on_time})
 
     t0 = time.perf_counter()
-    options = PlanOptions(time_limit_s=time_limit_s)
-    if FIRST_SOLUTION is not None:
-        options = PlanOptions(time_limit_s=time_limit_s, first_solution=FIRST_SOLUTION)
+    options = PlanOptions(time_limit_s=time_limit_s, **PLAN_OPTIONS)
     plan = plan_problem(problem, options, record)
     total = time.perf_counter() - t0
     meta = plan.meta
@@ -295,8 +294,10 @@ def run_in_subprocess(
         "--time-limit",
         f"{time_limit_s:g}",
     ]
-    if FIRST_SOLUTION is not None:
-        cmd += ["--first-solution", FIRST_SOLUTION]
+    if "first_solution" in PLAN_OPTIONS:
+        cmd += ["--first-solution", PLAN_OPTIONS["first_solution"]]
+    if "parts" in PLAN_OPTIONS:
+        cmd += ["--parts", str(PLAN_OPTIONS["parts"])]
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env, check=False)
@@ -467,6 +468,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _sizes(text: str) -> str:
     for part in text.split(","):
         parse_size(part.strip())
@@ -494,6 +505,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="OR-Tools first-solution strategy for our plans (default: the planner's)",
     )
+    parser.add_argument(
+        "--parts",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="decomposition parts for our plans (1: none; default: the planner's)",
+    )
     parser.add_argument("--out", default=None, help="output folder (default: bench/results)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -504,12 +522,22 @@ def _command_line(args: argparse.Namespace) -> str:
     parts += ["--no-vroom"] * bool(args.no_vroom) + ["--demo"] * bool(args.demo)
     if args.first_solution:
         parts.append(f"--first-solution {args.first_solution}")
+    if args.parts is not None:
+        parts.append(f"--parts {args.parts}")
     return " ".join(parts)
 
 
+def _set_plan_options(args: argparse.Namespace) -> None:
+    """Copy --first-solution / --parts into :data:`PLAN_OPTIONS` (subprocesses get them too)."""
+    PLAN_OPTIONS.clear()
+    if getattr(args, "first_solution", None):
+        PLAN_OPTIONS["first_solution"] = args.first_solution
+    if getattr(args, "parts", None) is not None:
+        PLAN_OPTIONS["parts"] = args.parts
+
+
 def _run_from_cli(args: argparse.Namespace) -> int:
-    global FIRST_SOLUTION
-    FIRST_SOLUTION = getattr(args, "first_solution", None)
+    _set_plan_options(args)
     if not getattr(args, "command_line", None):
         args.command_line = _command_line(args)
     return run(args)
@@ -560,8 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solver", choices=SOLVERS, default="ours", help=argparse.SUPPRESS)
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    global FIRST_SOLUTION
-    FIRST_SOLUTION = args.first_solution
+    _set_plan_options(args)
     if args.one is not None:
         orders, engineers = args.one
         result = run_one(orders, engineers, args.seed, args.solver, args.time_limit)

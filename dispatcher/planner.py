@@ -42,6 +42,9 @@ class PlanOptions:
     # cost"). Without twins LCI had been the better start.
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    # Decomposition by geography (solver/decompose.py): None = the solver's default (split
+    # from 1,000 orders), 1 = never, N = N parts.
+    parts: int | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.time_limit_s, int | float) and 0 < self.time_limit_s <= 24 * 3600):
@@ -62,6 +65,7 @@ class PlanOptions:
                 solution_limit=self.solution_limit,
                 first_solution=self.first_solution,
                 metaheuristic=self.metaheuristic,
+                parts=self.parts,
                 # OR-Tools stops each insertion-LNS sub-search after lns_time_limit (100 ms),
                 # so under CPU load the same solution limit could give another plan. Without
                 # those operators a solution-limited run depends on the count only (measured:

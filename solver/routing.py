@@ -160,6 +160,10 @@ class SearchParams:
     workers
         Number of searches run in parallel, one process each (:mod:`solver.portfolio`);
         1 (the default) searches in the calling process only.
+    parts
+        Decomposition (:mod:`solver.decompose`): split the problem into this many parts by
+        geography, solve them in parallel processes, then polish the whole. ``None`` (the
+        default) splits from :data:`solver.decompose.DECOMPOSE_FROM_ORDERS` orders on; 1 never.
     """
 
     time_limit_s: float = 10.0
@@ -177,6 +181,7 @@ class SearchParams:
     extra: str = ""
     holes_as_breaks: bool = True
     workers: int = 1
+    parts: int | None = None
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -193,6 +198,8 @@ class SearchParams:
             raise ValueError(f"initial: expected one of {INITIAL_STRATEGIES}, got {self.initial!r}")
         if not (isinstance(self.workers, int) and self.workers >= 1):
             raise ValueError(f"workers: expected a positive integer, got {self.workers!r}")
+        if self.parts is not None and not (isinstance(self.parts, int) and self.parts >= 1):
+            raise ValueError(f"parts: expected a positive integer, got {self.parts!r}")
         if self.gls_lambda is not None and not self.gls_lambda > 0:
             raise ValueError(f"gls_lambda: expected a positive number, got {self.gls_lambda!r}")
         if self.ls_neighbors_ratio is not None and not 0 < self.ls_neighbors_ratio <= 1:
@@ -800,6 +807,10 @@ def solve(
         cannot reach its end within the horizon).
     """
     params = params or SearchParams()
+    from solver.decompose import n_parts, solve_decomposed  # imports this module
+
+    if initial_routes is None and n_parts(data, params) > 1:
+        return solve_decomposed(data, params, on_progress, progress_every_s, should_stop)
     if params.workers > 1:
         from solver.portfolio import solve_portfolio  # imports this module
 
