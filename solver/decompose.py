@@ -148,7 +148,7 @@ def subproblem(data: RoutingInput, vehicles: Sequence[int], orders: Sequence[int
         end_late_cost_per_s=data.end_late_cost_per_s,
         vehicle_node_cost=None
         if data.vehicle_node_cost is None
-        else data.vehicle_node_cost[np.ix_(vs, nodes)],
+        else data.vehicle_node_cost[np.ix_(np.asarray(vs, dtype=np.int64), nodes)],
         demand=None if data.demand is None else data.demand[nodes],
         capacity=pick(data.capacity),
         vehicle_fixed_cost=pick(data.vehicle_fixed_cost),
