@@ -42,9 +42,8 @@ class PlanOptions:
     # cost"). Without twins LCI had been the better start.
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
-    # Decomposition by geography (solver/decompose.py): None = the solver's default (split
-    # from 1,000 orders), 1 = never, N = N parts.
-    parts: int | None = None
+    # Decomposition by geography into this many parts (solver/decompose.py); 1 = none.
+    parts: int = 1
 
     def __post_init__(self) -> None:
         if not (isinstance(self.time_limit_s, int | float) and 0 < self.time_limit_s <= 24 * 3600):

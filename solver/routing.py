@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from google.protobuf import text_format
@@ -162,8 +162,13 @@ class SearchParams:
         1 (the default) searches in the calling process only.
     parts
         Decomposition (:mod:`solver.decompose`): split the problem into this many parts by
-        geography, solve them in parallel processes, then polish the whole. ``None`` (the
-        default) splits from :data:`solver.decompose.DECOMPOSE_FROM_ORDERS` orders on; 1 never.
+        geography, solve them in parallel processes, then polish the whole. 1 (the default)
+        never splits: at 1,000 orders / 100 engineers, 60 s, four parts gave a lower
+        objective but fewer on-time orders than the whole model (docs/performance.md).
+    on_time_phase
+        Share of the time limit spent first on a model with every deadline hard
+        (:func:`on_time_only`: the most orders on time, as VROOM plans), whose routes then
+        start the search on the whole objective. 0 (the default): one phase.
     """
 
     time_limit_s: float = 10.0
@@ -181,7 +186,8 @@ class SearchParams:
     extra: str = ""
     holes_as_breaks: bool = True
     workers: int = 1
-    parts: int | None = None
+    parts: int = 1
+    on_time_phase: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -198,7 +204,11 @@ class SearchParams:
             raise ValueError(f"initial: expected one of {INITIAL_STRATEGIES}, got {self.initial!r}")
         if not (isinstance(self.workers, int) and self.workers >= 1):
             raise ValueError(f"workers: expected a positive integer, got {self.workers!r}")
-        if self.parts is not None and not (isinstance(self.parts, int) and self.parts >= 1):
+        if not 0 <= self.on_time_phase < 1:
+            raise ValueError(
+                f"on_time_phase: expected a share in [0, 1), got {self.on_time_phase!r}"
+            )
+        if not (isinstance(self.parts, int) and self.parts >= 1):
             raise ValueError(f"parts: expected a positive integer, got {self.parts!r}")
         if self.gls_lambda is not None and not self.gls_lambda > 0:
             raise ValueError(f"gls_lambda: expected a positive number, got {self.gls_lambda!r}")
@@ -255,6 +265,19 @@ class _Model:
     time_dim: pywrapcp.RoutingDimension | None = None
     keep: list[object] = field(default_factory=list)  # Python callbacks OR-Tools refers to
     twins: _Twins | None = None  # late twins of the orders with a breach cost (``data`` has them)
+
+    def release(self) -> None:
+        """Drop the OR-Tools objects (the routing model first, then its manager).
+
+        Why: the model holds Python callbacks (OR-Tools keeps them alive from C++) and the
+        at-solution callback refers back to this object, a cycle the garbage collector cannot
+        see through, so without this every solve kept its model and matrices for good (4.8 GB
+        after a 30-replication simulation run in one process).
+        """
+        self.time_dim = None
+        self.routing = None  # type: ignore[assignment]
+        self.manager = None  # type: ignore[assignment]
+        self.keep.clear()
 
 
 @dataclass(frozen=True)
@@ -387,30 +410,80 @@ MATRIX_REGISTRATION = "auto"
 CALLBACK_FROM_NODES = 200
 
 
-def _register_matrix(m: _Model, matrix: np.ndarray) -> int:
-    """Register an ``[n, n]`` node matrix as a transit evaluator; returns its index."""
+def _register_matrix(
+    m: _Model, matrix: np.ndarray, column_costs: Sequence[np.ndarray | None] = (None,)
+) -> list[int]:
+    """Register an ``[n, n]`` node matrix as transit evaluators; returns their indices.
+
+    One evaluator per entry of ``column_costs``: the matrix plus that ``[n]`` cost added to
+    every arc *into* a node (a per-node visit cost), or the plain matrix for None. In callback
+    mode the evaluators share one flat copy of the matrix.
+    """
     mode = MATRIX_REGISTRATION
     if mode == "auto":
         mode = "matrix" if m.data.n_nodes < CALLBACK_FROM_NODES else "callback"
+    base = matrix.astype(np.int64)
     if mode == "matrix":
-        return int(m.routing.RegisterTransitMatrix(matrix.astype(np.int64).tolist()))
+        return [
+            int(
+                m.routing.RegisterTransitMatrix(
+                    (base if col is None else base + col.astype(np.int64)[None, :]).tolist()
+                )
+            )
+            for col in column_costs
+        ]
     size = m.routing.Size() + m.routing.vehicles()
     nodes = np.fromiter((m.manager.IndexToNode(i) for i in range(size)), np.int64, size)
-    flat = array("q", matrix.astype(np.int64)[np.ix_(nodes, nodes)].ravel().tobytes())
+    flat = array("q", base[np.ix_(nodes, nodes)].ravel().tobytes())
+    out = []
+    for col in column_costs:
+        if col is None:
 
-    def transit(i: int, j: int, flat: array[int] = flat, size: int = size) -> int:
-        return flat[i * size + j]
+            def transit(i: int, j: int, flat: array[int] = flat, size: int = size) -> int:
+                return flat[i * size + j]
 
-    m.keep.append(transit)  # OR-Tools holds a borrowed reference
-    return int(m.routing.RegisterTransitCallback(transit))
+        else:
+            extra = array("q", col.astype(np.int64)[nodes].tobytes())
+
+            def transit(
+                i: int, j: int, flat: array[int] = flat, size: int = size, extra: array[int] = extra
+            ) -> int:
+                return flat[i * size + j] + extra[j]
+
+        m.keep.append(transit)  # OR-Tools holds a borrowed reference
+        out.append(int(m.routing.RegisterTransitCallback(transit)))
+    return out
 
 
 def _add_arc_costs(m: _Model) -> None:
-    """Objective part 3: travel cost of every arc driven (no Python callback)."""
-    cb = _register_matrix(m, m.data.arc_cost)
-    m.routing.SetArcCostEvaluatorOfAllVehicles(cb)
-    if m.data.vehicle_fixed_cost is not None:
-        for v, cost in enumerate(m.data.vehicle_fixed_cost):
+    """Objective part 3: travel cost of every arc driven, plus part 4: the per-(vehicle, node)
+    cost (e.g. not a preferred engineer) on the arcs into the node, one evaluator per
+    distinct cost row.
+
+    Why not a dimension of per-vehicle unary transits for part 4: OR-Tools 9.15 finds no
+    solution at all — not even all orders unperformed — when such a dimension meets a
+    disjunction of two nodes (an order and its late twin); tests/solver/test_routing.py.
+    """
+    d = m.data
+    if d.vehicle_node_cost is None or not d.vehicle_node_cost.any():
+        (cb,) = _register_matrix(m, d.arc_cost)
+        m.routing.SetArcCostEvaluatorOfAllVehicles(cb)
+    else:
+        rows: dict[bytes, int] = {}  # distinct cost row -> its evaluator's position
+        distinct: list[np.ndarray | None] = []
+        of_vehicle = []
+        for v in range(d.n_vehicles):
+            row = d.vehicle_node_cost[v].astype(np.int64)
+            key = row.tobytes()
+            if key not in rows:
+                rows[key] = len(distinct)
+                distinct.append(row if row.any() else None)
+            of_vehicle.append(rows[key])
+        evaluators = _register_matrix(m, d.arc_cost, distinct)
+        for v, k in enumerate(of_vehicle):
+            m.routing.SetArcCostEvaluatorOfVehicle(evaluators[k], v)
+    if d.vehicle_fixed_cost is not None:
+        for v, cost in enumerate(d.vehicle_fixed_cost):
             m.routing.SetFixedCostOfVehicle(int(cost), v)
 
 
@@ -418,7 +491,7 @@ def _add_time_dimension(m: _Model) -> None:
     """Cumul = service start; transit = service at the origin + travel."""
     d = m.data
     transit = (d.travel_s + d.service_s[:, None]).astype(np.int64)
-    cb = _register_matrix(m, transit)
+    (cb,) = _register_matrix(m, transit)
     m.routing.AddDimension(cb, d.horizon_s, d.horizon_s, False, "time")
     m.time_dim = m.routing.GetDimensionOrDie("time")
     for v in range(d.n_vehicles):
@@ -511,24 +584,6 @@ def _add_drop_penalties(m: _Model) -> None:
         )
 
 
-def _add_vehicle_node_costs(m: _Model) -> None:
-    """Soft: a per-(vehicle, node) cost, counted by a per-vehicle unary dimension."""
-    d = m.data
-    if d.vehicle_node_cost is None or not d.vehicle_node_cost.any():
-        return
-    cache: dict[bytes, int] = {}
-    evaluators = []
-    for v in range(d.n_vehicles):
-        row = d.vehicle_node_cost[v].astype(np.int64)
-        key = row.tobytes()
-        if key not in cache:
-            cache[key] = m.routing.RegisterUnaryTransitVector(row.tolist())
-        evaluators.append(cache[key])
-    cap = int(d.vehicle_node_cost.sum(axis=1).max()) + 1
-    m.routing.AddDimensionWithVehicleTransits(evaluators, 0, cap, True, "vehicle_node_cost")
-    m.routing.GetDimensionOrDie("vehicle_node_cost").SetSpanCostCoefficientForAllVehicles(1)
-
-
 def _add_capacity_dimension(m: _Model) -> None:
     """Hard: the load carried never exceeds the vehicle's capacity."""
     d = m.data
@@ -546,7 +601,6 @@ CONSTRAINTS: tuple[Callable[[_Model], None], ...] = (
     _add_vehicle_restrictions,
     _add_deadline_penalties,
     _add_drop_penalties,
-    _add_vehicle_node_costs,
     _add_capacity_dimension,
 )
 
@@ -771,6 +825,61 @@ def _count_on_time(m: _Model) -> int | None:
     return count
 
 
+def on_time_only(data: RoutingInput) -> RoutingInput:
+    """``data`` with every deadline hard: an order with a deadline may only start by it (an
+    order that cannot is left to no vehicle), and there is no lateness cost."""
+    windows = list(data.windows)
+    allowed = list(data.allowed_vehicles)
+    for node in data.order_nodes():
+        dl = int(data.deadline_s[node])
+        if dl == NO_DEADLINE:
+            continue
+        wins = list(data.windows[node]) or [(0, data.horizon_s)]
+        cut = [(a, min(b, dl)) for a, b in wins if a <= dl]
+        windows[node] = cut
+        if not cut:
+            allowed[node] = []
+    return replace(
+        data,
+        windows=windows,
+        allowed_vehicles=allowed,
+        deadline_s=np.full(data.n_nodes, NO_DEADLINE, dtype=np.int64),
+        late_cost_per_s=np.zeros(data.n_nodes, dtype=np.int64),
+        breach_cost=None,
+    )
+
+
+def _solve_on_time_first(
+    data: RoutingInput,
+    params: SearchParams,
+    on_progress: Callable[[Progress], None] | None,
+    progress_every_s: float,
+    should_stop: Callable[[], bool] | None,
+) -> RoutingResult:
+    """Lexicographic in two phases: first the most orders on time (:func:`on_time_only`, for
+    ``on_time_phase`` of the time limit), then the whole objective from those routes (late
+    orders inserted, everything traded off) for the rest."""
+    t0 = time.perf_counter()
+    first = solve(
+        on_time_only(data),
+        replace(params, time_limit_s=max(0.05, params.time_limit_s * params.on_time_phase)),
+        should_stop=should_stop,
+    )
+    rest = max(0.05, params.time_limit_s - (time.perf_counter() - t0))
+    result = solve(
+        data,
+        replace(params, time_limit_s=rest, on_time_phase=0.0),
+        on_progress,
+        progress_every_s,
+        initial_routes=first.routes if first.status != "no_solution" else None,
+        should_stop=should_stop,
+    )
+    if result.initial == "given":
+        result.initial = "on_time_first"
+    result.solve_s = time.perf_counter() - t0 - result.build_s
+    return result
+
+
 def solve(
     data: RoutingInput,
     params: SearchParams | None = None,
@@ -811,6 +920,8 @@ def solve(
 
     if initial_routes is None and n_parts(data, params) > 1:
         return solve_decomposed(data, params, on_progress, progress_every_s, should_stop)
+    if initial_routes is None and params.on_time_phase > 0 and data.breach_cost is not None:
+        return _solve_on_time_first(data, params, on_progress, progress_every_s, should_stop)
     if params.workers > 1:
         from solver.portfolio import solve_portfolio  # imports this module
 
@@ -827,106 +938,109 @@ def solve(
         build_s = time.perf_counter() - t0
         return RoutingResult("no_solution", None, empty, [], build_s, 0.0, None, 0, [], empty)
     build_s = time.perf_counter() - t0
-    history: list[tuple[float, int]] = []
-    state: dict[str, float | None] = {"last": -1e9, "first": None, "count": 0}
-    t1 = time.perf_counter()
+    try:
+        history: list[tuple[float, int]] = []
+        state: dict[str, float | None] = {"last": -1e9, "first": None, "count": 0}
+        t1 = time.perf_counter()
 
-    def at_solution() -> None:
-        now = time.perf_counter() - t1
-        if should_stop is not None and should_stop():
-            m.routing.solver().FinishCurrentSearch()
-        obj = int(m.routing.CostVar().Value())
-        if state["first"] is None:
-            state["first"] = now
-        state["count"] = int(state.get("count") or 0) + 1  # type: ignore[call-overload]
-        if history and obj >= history[-1][1]:
-            return  # the metaheuristic also reports non-improving moves; keep the best-so-far curve
-        history.append((now, obj))
-        if on_progress is not None and now - float(state["last"]) >= progress_every_s:  # type: ignore[arg-type]
-            state["last"] = now
-            on_progress(Progress(now, obj, int(state["count"] or 0), _count_on_time(m)))
+        def at_solution() -> None:
+            now = time.perf_counter() - t1
+            if should_stop is not None and should_stop():
+                m.routing.solver().FinishCurrentSearch()
+            obj = int(m.routing.CostVar().Value())
+            if state["first"] is None:
+                state["first"] = now
+            state["count"] = int(state.get("count") or 0) + 1  # type: ignore[call-overload]
+            if history and obj >= history[-1][1]:
+                return  # the metaheuristic also reports non-improving moves; keep the best-so-far curve
+            history.append((now, obj))
+            if on_progress is not None and now - float(state["last"]) >= progress_every_s:  # type: ignore[arg-type]
+                state["last"] = now
+                on_progress(Progress(now, obj, int(state["count"] or 0), _count_on_time(m)))
 
-    m.routing.AddAtSolutionCallback(at_solution)
-    search = _search_parameters(params)
-    solution = None
-    initial = "ortools"
-    candidates: list[tuple[str, Sequence[Sequence[int]] | None]] = []
-    if initial_routes is not None:
-        candidates.append(("given", initial_routes))
-    if wants_greedy(data, params):
-        how = params.initial
-        if how == "auto":
-            # The insertion takes ~0.7 s at 1,000 x 100 and ~1.9 s at 2,000 x 200: under a
-            # short limit it would eat the search, so the append-only greedy builds instead.
-            short = params.time_limit_s < INSERTION_FROM_LIMIT_S
-            how = "greedy" if short else AUTO_CONSTRUCTION
-        candidates.append((how, None))
-    if candidates:
-        m.routing.CloseModelWithParameters(search)
-    for name, given in candidates:
-        if given is not None and m.twins is not None:
-            given = _to_twins(m, given)
-        start = _routes_assignment(m, _greedy(m, name) if given is None else given)
-        if start is None:
-            continue
-        remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))
-        solution = m.routing.SolveFromAssignmentWithParameters(
-            start, _search_parameters(params, remaining)
-        )
-        if solution is not None:
-            initial = name
-            break
-    if solution is None:
-        remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))
-        solution = m.routing.SolveWithParameters(_search_parameters(params, remaining))
-    solve_s = time.perf_counter() - t1
-    if solution is None:
+        m.routing.AddAtSolutionCallback(at_solution)
+        search = _search_parameters(params)
+        solution = None
+        initial = "ortools"
+        candidates: list[tuple[str, Sequence[Sequence[int]] | None]] = []
+        if initial_routes is not None:
+            candidates.append(("given", initial_routes))
+        if wants_greedy(data, params):
+            how = params.initial
+            if how == "auto":
+                # The insertion takes ~0.7 s at 1,000 x 100 and ~1.9 s at 2,000 x 200: under a
+                # short limit it would eat the search, so the append-only greedy builds instead.
+                short = params.time_limit_s < INSERTION_FROM_LIMIT_S
+                how = "greedy" if short else AUTO_CONSTRUCTION
+            candidates.append((how, None))
+        if candidates:
+            m.routing.CloseModelWithParameters(search)
+        for name, given in candidates:
+            if given is not None and m.twins is not None:
+                given = _to_twins(m, given)
+            start = _routes_assignment(m, _greedy(m, name) if given is None else given)
+            if start is None:
+                continue
+            remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))
+            solution = m.routing.SolveFromAssignmentWithParameters(
+                start, _search_parameters(params, remaining)
+            )
+            if solution is not None:
+                initial = name
+                break
+        if solution is None:
+            remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))
+            solution = m.routing.SolveWithParameters(_search_parameters(params, remaining))
+        solve_s = time.perf_counter() - t1
+        if solution is None:
+            return RoutingResult(
+                "no_solution",
+                None,
+                [[] for _ in data.starts],
+                [],
+                build_s,
+                solve_s,
+                None,
+                0,
+                history,
+                [[] for _ in data.starts],
+                initial,
+            )
+        assert m.time_dim is not None
+        routes: list[list[int]] = []
+        starts_s: list[list[int]] = []
+        served: set[int] = set()
+        for v in range(data.n_vehicles):
+            seq: list[int] = []
+            times: list[int] = []
+            index = solution.Value(m.routing.NextVar(m.routing.Start(v)))
+            while not m.routing.IsEnd(index):
+                node = m.manager.IndexToNode(index)
+                if m.twins is not None:
+                    node = int(m.twins.source[node])
+                seq.append(node)
+                times.append(int(solution.Min(m.time_dim.CumulVar(index))))
+                served.add(node)
+                index = solution.Value(m.routing.NextVar(index))
+            routes.append(seq)
+            starts_s.append(times)
+        dropped = [n for n in data.order_nodes() if n not in served]
+        status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(m.routing.status())
+        status = "optimal" if status_name == "ROUTING_OPTIMAL" else "feasible"
+        if on_progress is not None and history:
+            on_progress(Progress(solve_s, history[-1][1], int(state["count"] or 0), None))
         return RoutingResult(
-            "no_solution",
-            None,
-            [[] for _ in data.starts],
-            [],
-            build_s,
-            solve_s,
-            None,
-            0,
-            history,
-            [[] for _ in data.starts],
-            initial,
+            status=status,
+            objective=int(solution.ObjectiveValue()),
+            routes=routes,
+            dropped=dropped,
+            build_s=build_s,
+            solve_s=solve_s,
+            first_solution_s=state["first"],  # type: ignore[arg-type]
+            solutions=int(state["count"] or 0),
+            history=history,
+            start_s=starts_s,
+            initial=initial,
         )
-    assert m.time_dim is not None
-    routes: list[list[int]] = []
-    starts_s: list[list[int]] = []
-    served: set[int] = set()
-    for v in range(data.n_vehicles):
-        seq: list[int] = []
-        times: list[int] = []
-        index = solution.Value(m.routing.NextVar(m.routing.Start(v)))
-        while not m.routing.IsEnd(index):
-            node = m.manager.IndexToNode(index)
-            if m.twins is not None:
-                node = int(m.twins.source[node])
-            seq.append(node)
-            times.append(int(solution.Min(m.time_dim.CumulVar(index))))
-            served.add(node)
-            index = solution.Value(m.routing.NextVar(index))
-        routes.append(seq)
-        starts_s.append(times)
-    dropped = [n for n in data.order_nodes() if n not in served]
-    status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(m.routing.status())
-    status = "optimal" if status_name == "ROUTING_OPTIMAL" else "feasible"
-    if on_progress is not None and history:
-        on_progress(Progress(solve_s, history[-1][1], int(state["count"] or 0), None))
-    return RoutingResult(
-        status=status,
-        objective=int(solution.ObjectiveValue()),
-        routes=routes,
-        dropped=dropped,
-        build_s=build_s,
-        solve_s=solve_s,
-        first_solution_s=state["first"],  # type: ignore[arg-type]
-        solutions=int(state["count"] or 0),
-        history=history,
-        start_s=starts_s,
-        initial=initial,
-    )
+    finally:
+        m.release()

@@ -193,3 +193,19 @@ def test_visit_longer_than_any_shift_is_beyond_horizon_with_the_lengths_named(
     (u,) = plan.unassigned
     assert u.order_id == "B" and u.reason == Reason.BEYOND_HORIZON
     assert "600-minute" in u.detail and "540 min" in u.detail
+
+
+def test_decomposed_plan_passes_the_checker_and_keeps_every_order(solve_checked: Solve) -> None:
+    from dispatcher.codec import problem_from_dict
+    from dispatcher.generate import generate_problem
+
+    problem = problem_from_dict(generate_problem(60, 8, seed=3))
+    options = PlanOptions(
+        time_limit_s=60, solution_limit=30, metaheuristic="GREEDY_DESCENT", parts=2
+    )
+    plan = solve_checked(problem, options)
+    assert plan.meta["initial_solution"] == "parts"
+    seen = [v.order_id for r in plan.routes for v in r.visits] + [
+        u.order_id for u in plan.unassigned
+    ]
+    assert sorted(seen) == sorted(o.id for o in problem.orders)

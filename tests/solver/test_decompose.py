@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver.decompose import DECOMPOSE_FROM_ORDERS, n_parts, partition, subproblem
+from solver.decompose import n_parts, partition, subproblem
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
 
 
@@ -76,12 +76,11 @@ def test_decomposed_solve_serves_every_order_once_from_the_parts_routes() -> Non
     assert result.objective == cost
 
 
-def test_small_problems_are_not_split_unless_asked() -> None:
+def test_problems_are_not_split_unless_asked() -> None:
     data = _two_cities()
     assert n_parts(data, SearchParams()) == 1
     assert n_parts(data, SearchParams(parts=3)) == 3
     assert n_parts(data, SearchParams(parts=9)) == 4  # never more parts than vehicles
-    assert DECOMPOSE_FROM_ORDERS >= 1000
 
 
 @pytest.mark.parametrize("parts", [0, -2])

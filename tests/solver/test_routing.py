@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from solver import routing
 from solver.construct import greedy_routes
 from solver.routing import (
     CONSTRAINTS,
@@ -87,7 +88,6 @@ def test_constraints_are_listed_in_one_place() -> None:
         "_add_vehicle_restrictions",
         "_add_deadline_penalties",
         "_add_drop_penalties",
-        "_add_vehicle_node_costs",
         "_add_capacity_dimension",
     ]
 
@@ -327,6 +327,30 @@ def test_breach_cost_keeps_warm_start_and_greedy_routes_in_original_nodes() -> N
     assert greedy.initial == "insertion"
     assert greedy.routes == [[3, 2]]
     assert greedy.dropped == []
+
+
+@pytest.mark.parametrize("registration", ["matrix", "callback"])
+def test_vehicle_node_cost_and_late_twins_still_leave_a_solution(
+    registration: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OR-Tools 9.15 returned no solution for this model when the per-vehicle cost was a
+    # dimension of vehicle transits (it meets the order/late-twin disjunction). Order 4 costs
+    # 300 on either vehicle, order 5 costs 3000 on vehicle 1: both go to vehicle 0 along the
+    # line (10 + 10 there, 20 back) = 40 + 300; serving 5 on vehicle 1 would add 3000.
+    # Both ways of registering the matrices (C++ matrix, Python callback) price it alike.
+    monkeypatch.setattr(routing, "MATRIX_REGISTRATION", registration)
+    data = make_input(
+        line([0, 0, 0, 0, 10, 20]),
+        n_vehicles=2,
+        deadline={4: 50},
+        late_cost={4: 1},
+        breach_cost=np.array([0, 0, 0, 0, 100, 0]),
+        vehicle_node_cost=np.array([[0, 0, 0, 0, 300, 0], [0, 0, 0, 0, 300, 3000]]),
+    )
+    result = solve(data, EXACT)
+    assert result.status != "no_solution"
+    assert result.routes == [[4, 5], []]
+    assert result.objective == 40 + 300
 
 
 # ------------------------------------------------------------------ search behaviour
