@@ -436,13 +436,13 @@ def _register_matrix(
     nodes = np.fromiter((m.manager.IndexToNode(i) for i in range(size)), np.int64, size)
     flat = array("q", base[np.ix_(nodes, nodes)].ravel().tobytes())
     out = []
+
+    def plain(i: int, j: int, flat: array[int] = flat, size: int = size) -> int:
+        return flat[i * size + j]
+
     for col in column_costs:
-        if col is None:
-
-            def transit(i: int, j: int, flat: array[int] = flat, size: int = size) -> int:
-                return flat[i * size + j]
-
-        else:
+        transit: Callable[[int, int], int] = plain
+        if col is not None:
             extra = array("q", col.astype(np.int64)[nodes].tobytes())
 
             def transit(

@@ -20,6 +20,7 @@ from solver.routing import (
     Progress,
     RoutingInput,
     SearchParams,
+    on_time_only,
     solve,
 )
 
@@ -329,6 +330,37 @@ def test_breach_cost_keeps_warm_start_and_greedy_routes_in_original_nodes() -> N
     assert greedy.dropped == []
 
 
+def test_on_time_only_makes_every_deadline_hard() -> None:
+    # A (node 2, deadline 45) cannot be reached by 45 from anywhere (start->A is 50); B
+    # (node 3, deadline 105) can. With hard deadlines only B is served.
+    data = make_input(
+        TWO_SMALL_OR_ONE_BIG,
+        deadline={2: 45, 3: 105},
+        late_cost={2: 1, 3: 1},
+        breach_cost=np.array([0, 0, 1000, 1000]),
+    )
+    strict = on_time_only(data)
+    assert strict.windows[2] == [(0, 45)] and strict.windows[3] == [(0, 105)]
+    assert strict.breach_cost is None and not strict.late_cost_per_s.any()
+    result = solve(strict, EXACT)
+    assert result.routes == [[3]] and result.dropped == [2]
+
+
+def test_on_time_phase_starts_the_whole_search_from_the_on_time_routes() -> None:
+    # Phase 1 serves B on time; phase 2 inserts A after it (one breach, 65 s late), the
+    # optimum of test_breach_cost_prefers_fewer_late_orders_over_fewer_late_seconds.
+    data = make_input(
+        TWO_SMALL_OR_ONE_BIG,
+        deadline={2: 45, 3: 105},
+        late_cost={2: 1, 3: 1},
+        breach_cost=np.array([0, 0, 1000, 1000]),
+    )
+    result = solve(data, replace(EXACT, on_time_phase=0.5))
+    assert result.initial == "on_time_first"
+    assert result.routes == [[3, 2]]
+    assert result.objective == 110 + 1000 + 65
+
+
 @pytest.mark.parametrize("registration", ["matrix", "callback"])
 def test_vehicle_node_cost_and_late_twins_still_leave_a_solution(
     registration: str, monkeypatch: pytest.MonkeyPatch
@@ -454,6 +486,8 @@ def test_greedy_routes_respect_windows_breaks_and_allowed_vehicles() -> None:
         ({"gls_lambda": 0}, "gls_lambda"),
         ({"ls_neighbors_ratio": 1.5}, "ls_neighbors_ratio"),
         ({"extra": "no_such_field: 1"}, "extra"),
+        ({"on_time_phase": 1.0}, "on_time_phase"),
+        ({"on_time_phase": -0.1}, "on_time_phase"),
     ],
 )
 def test_search_params_reject_bad_values(kwargs: dict[str, object], field: str) -> None:
