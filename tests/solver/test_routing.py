@@ -272,6 +272,17 @@ TWO_SMALL_OR_ONE_BIG = [
 ]
 
 
+def two_small_or_one_big(breach: int = 1000) -> RoutingInput:
+    """TWO_SMALL_OR_ONE_BIG with its deadlines, 1/s lateness and ``breach`` per late order
+    (0: no breach cost at all)."""
+    return make_input(
+        TWO_SMALL_OR_ONE_BIG,
+        deadline={2: 45, 3: 105},
+        late_cost={2: 1, 3: 1},
+        breach_cost=np.array([0, 0, breach, breach]) if breach else None,
+    )
+
+
 @pytest.mark.parametrize(
     ("breach", "expected", "objective"),
     [
@@ -282,13 +293,7 @@ TWO_SMALL_OR_ONE_BIG = [
 def test_breach_cost_prefers_fewer_late_orders_over_fewer_late_seconds(
     breach: int, expected: list[int], objective: int
 ) -> None:
-    data = make_input(
-        TWO_SMALL_OR_ONE_BIG,
-        horizon=1000,
-        deadline={2: 45, 3: 105},
-        late_cost={2: 1, 3: 1},
-        breach_cost=np.array([0, 0, breach, breach]) if breach else None,
-    )
+    data = two_small_or_one_big(breach)
     result = solve(data, EXACT)
     assert result.routes == [expected]
     assert result.objective == objective
@@ -314,12 +319,7 @@ def test_breach_cost_of_an_order_that_cannot_be_on_time_is_paid_once() -> None:
 
 def test_breach_cost_keeps_warm_start_and_greedy_routes_in_original_nodes() -> None:
     # A late warm-start visit is mapped onto the late twin and back: routes name node 3.
-    data = make_input(
-        TWO_SMALL_OR_ONE_BIG,
-        deadline={2: 45, 3: 105},
-        late_cost={2: 1, 3: 1},
-        breach_cost=np.array([0, 0, 1000, 1000]),
-    )
+    data = two_small_or_one_big()
     given = solve(data, SearchParams(time_limit_s=60, solution_limit=1), initial_routes=[[2, 3]])
     assert given.initial == "given"
     assert given.routes == [[2, 3]]
@@ -333,12 +333,7 @@ def test_breach_cost_keeps_warm_start_and_greedy_routes_in_original_nodes() -> N
 def test_on_time_only_makes_every_deadline_hard() -> None:
     # A (node 2, deadline 45) cannot be reached by 45 from anywhere (start->A is 50); B
     # (node 3, deadline 105) can. With hard deadlines only B is served.
-    data = make_input(
-        TWO_SMALL_OR_ONE_BIG,
-        deadline={2: 45, 3: 105},
-        late_cost={2: 1, 3: 1},
-        breach_cost=np.array([0, 0, 1000, 1000]),
-    )
+    data = two_small_or_one_big()
     strict = on_time_only(data)
     assert strict.windows[2] == [(0, 45)] and strict.windows[3] == [(0, 105)]
     assert strict.breach_cost is None and not strict.late_cost_per_s.any()
@@ -349,12 +344,7 @@ def test_on_time_only_makes_every_deadline_hard() -> None:
 def test_on_time_phase_starts_the_whole_search_from_the_on_time_routes() -> None:
     # Phase 1 serves B on time; phase 2 inserts A after it (one breach, 65 s late), the
     # optimum of test_breach_cost_prefers_fewer_late_orders_over_fewer_late_seconds.
-    data = make_input(
-        TWO_SMALL_OR_ONE_BIG,
-        deadline={2: 45, 3: 105},
-        late_cost={2: 1, 3: 1},
-        breach_cost=np.array([0, 0, 1000, 1000]),
-    )
+    data = two_small_or_one_big()
     result = solve(data, replace(EXACT, on_time_phase=0.5))
     assert result.initial == "on_time_first"
     assert result.routes == [[3, 2]]
