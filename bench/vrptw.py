@@ -402,11 +402,10 @@ class RunOutcome:
     note: str = ""
 
 
-# Search parameters for this problem shape (distance-only VRPTW, one window per customer):
-# GLS lambda 0.5 instead of OR-Tools' 0.1. Solomon R2/RC2 at 10 s, same machine and hour,
-# one run each: R202 4.32 -> 3.78 %, R207 6.11 -> 5.71 %, R211 16.00 -> 9.07 %,
-# RC204 14.05 -> 7.86 % (docs/performance.md, "GLS lambda").
-VRPTW_GLS_LAMBDA = 0.5
+# GLS lambda for this problem shape: None = OR-Tools' own (0.1). 0.5 helped R2/RC2 in a probe
+# but made the whole Solomon set worse (4.26 % against 3.90 % average gap, 10 s, 2026-12-01;
+# docs/performance.md).
+VRPTW_GLS_LAMBDA: float | None = None
 
 
 def run_ours(
@@ -873,7 +872,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive_float,
         default=VRPTW_GLS_LAMBDA,
         metavar="X",
-        help="guided local search lambda coefficient (default %(default)s; OR-Tools' is 0.1)",
+        help="guided local search lambda coefficient (default: OR-Tools' own, 0.1)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-solve progress on stderr")
 
@@ -890,7 +889,7 @@ def _command_line(args: argparse.Namespace) -> str:
         parts.append(f"--first-solution {args.first_solution}")
     if args.metaheuristic != SearchParams.metaheuristic:
         parts.append(f"--metaheuristic {args.metaheuristic}")
-    if args.gls_lambda != VRPTW_GLS_LAMBDA:
+    if args.gls_lambda is not None:
         parts.append(f"--gls-lambda {args.gls_lambda:g}")
     return " ".join(parts)
 
