@@ -20,6 +20,7 @@ from solver.routing import (
     Progress,
     RoutingInput,
     SearchParams,
+    _with_late_twins,
     on_time_only,
     solve,
 )
@@ -315,6 +316,22 @@ def test_breach_cost_of_an_order_that_cannot_be_on_time_is_paid_once() -> None:
     assert result.routes == [[2]]
     assert result.start_s == [[50]]
     assert result.objective == 50 + 50 + 1000 + 40 * 1
+
+
+def test_order_that_cannot_be_late_gets_no_twin() -> None:
+    # Order 2's window closes at 40, before its deadline 60: served at all means on time.
+    # Order 3 (window to 100, deadline 60) can be late: it alone gets a twin (node 4).
+    data = make_input(
+        line([0, 0, 10, 20]),
+        windows={2: [(0, 40)], 3: [(0, 100)]},
+        deadline={2: 60, 3: 60},
+        late_cost={2: 1, 3: 1},
+        breach_cost=np.array([0, 0, 1000, 1000]),
+    )
+    expanded, twins = _with_late_twins(data)
+    assert twins is not None and twins.late == {3: 4}
+    assert expanded.n_nodes == 5
+    assert expanded.windows[2] == [(0, 40)] and expanded.windows[3] == [(0, 60)]
 
 
 def test_breach_cost_keeps_warm_start_and_greedy_routes_in_original_nodes() -> None:
