@@ -317,6 +317,14 @@ class _Twins:
         return out
 
 
+def _starts_by(
+    data: RoutingInput, node: int, deadline: int
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The node's allowed start intervals, and the part of them by ``deadline``."""
+    wins = [(int(a), int(b)) for a, b in data.windows[node]] or [(0, data.horizon_s)]
+    return wins, [(a, min(b, deadline)) for a, b in wins if a <= deadline]
+
+
 def _with_late_twins(data: RoutingInput) -> tuple[RoutingInput, _Twins | None]:
     """``data`` with a late twin for each order that has a deadline and a breach cost.
 
@@ -341,8 +349,7 @@ def _with_late_twins(data: RoutingInput) -> tuple[RoutingInput, _Twins | None]:
         dl = int(data.deadline_s[node])
         if dl == NO_DEADLINE or cost[node] <= 0:
             continue
-        wins = list(data.windows[node]) or [(0, data.horizon_s)]
-        cut = [(a, min(b, dl)) for a, b in wins if a <= dl]
+        wins, cut = _starts_by(data, node, dl)
         if cut == wins:
             continue  # every allowed start is by the deadline: it cannot be late, no twin
         if cut:
@@ -837,8 +844,7 @@ def on_time_only(data: RoutingInput) -> RoutingInput:
         dl = int(data.deadline_s[node])
         if dl == NO_DEADLINE:
             continue
-        wins = list(data.windows[node]) or [(0, data.horizon_s)]
-        cut = [(a, min(b, dl)) for a, b in wins if a <= dl]
+        _, cut = _starts_by(data, node, dl)
         windows[node] = cut
         if not cut:
             allowed[node] = []
