@@ -732,16 +732,17 @@ def _greedy(m: _Model, how: str = "greedy") -> list[list[int]]:
     breaks, visit lengths)."""
     d, tm = m.data, m.time
     construct = insertion_routes if how == "insertion" else greedy_routes
-    windows, visit, allowed = tm.windows, tm.visit_s, d.allowed_vehicles
+    windows, visit = _all_starts(m)
+    allowed = d.allowed_vehicles
     deadline, late_cost, breach = d.deadline_s, d.late_cost_per_s, None
     if m.twins is not None:
         # Construct over the orders as they are (every start allowed, soft deadline), with
         # the twins themselves switched off; then late visits move to their twins.
-        windows, visit, allowed = list(windows), visit.copy(), list(allowed)
+        allowed = list(allowed)
         deadline, late_cost = m.twins.deadline_s, late_cost.copy()
         breach = np.zeros(d.n_nodes, dtype=np.int64)
         for on, twin in m.twins.late.items():
-            windows[on], visit[on], late_cost[on] = windows[twin], visit[twin], late_cost[twin]
+            late_cost[on] = late_cost[twin]
             breach[on] = m.twins.breach_cost[twin]
             allowed[twin] = []
     routes = construct(
@@ -768,16 +769,23 @@ def _greedy(m: _Model, how: str = "greedy") -> list[list[int]]:
     return routes if m.twins is None else _to_twins(m, routes)
 
 
+def _all_starts(m: _Model) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
+    """Allowed starts and visit lengths of the model (after the break rewrite) with every
+    twinned order given its late twin's, i.e. all of its starts, not only the on-time ones."""
+    windows, visit = [list(w) for w in m.time.windows], m.time.visit_s.copy()
+    if m.twins is not None:
+        for on, twin in m.twins.late.items():
+            windows[on], visit[on] = windows[twin], visit[twin]
+    return windows, visit
+
+
 def _to_twins(m: _Model, routes: Sequence[Sequence[int]]) -> list[list[int]]:
     """Routes of original order nodes as nodes of the twinned model: each visit that starts
     after its deadline (timed exactly as the model does, :func:`route_starts`) becomes its
     late twin."""
     assert m.twins is not None
     d, tm = m.data, m.time
-    windows = list(tm.windows)
-    visit = tm.visit_s.copy()
-    for on, twin in m.twins.late.items():
-        windows[on], visit[on] = windows[twin], visit[twin]
+    windows, visit = _all_starts(m)
     starts = [
         route_starts(
             [int(j) for j in route],
