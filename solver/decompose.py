@@ -32,7 +32,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from solver.routing import Progress, RoutingInput, RoutingResult, SearchParams, solve
+from solver.routing import (
+    Progress,
+    RoutingInput,
+    RoutingResult,
+    SearchParams,
+    finish_from,
+    solve,
+)
 
 PART_SHARE = 0.5  # share of the time limit the parts get; the whole model gets the rest
 START_METHOD = "spawn"  # OR-Tools is not fork-safe once its solver exists
@@ -193,17 +200,14 @@ def solve_decomposed(
     for part, sub_routes in zip(parts, local_routes, strict=True):
         for k, route in enumerate(sub_routes):
             routes[part.vehicles[k]] = [int(part.nodes[j]) for j in route]
-    spent = time.perf_counter() - t0
-    whole = replace(
-        params,
-        time_limit_s=max(0.5, params.time_limit_s - spent),
-        workers=1,
-        parts=1,
+    return finish_from(
+        data,
+        replace(params, workers=1, parts=1),
+        t0,
+        routes,
+        "parts",
+        on_progress,
+        progress_every_s,
+        should_stop,
+        min_s=0.5,
     )
-    result = solve(
-        data, whole, on_progress, progress_every_s, initial_routes=routes, should_stop=should_stop
-    )
-    if result.initial == "given":
-        result.initial = "parts"
-    result.solve_s = time.perf_counter() - t0 - result.build_s
-    return result

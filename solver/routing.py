@@ -882,17 +882,44 @@ def _solve_on_time_first(
         replace(params, time_limit_s=max(0.05, params.time_limit_s * params.on_time_phase)),
         should_stop=should_stop,
     )
-    rest = max(0.05, params.time_limit_s - (time.perf_counter() - t0))
-    result = solve(
+    return finish_from(
         data,
-        replace(params, time_limit_s=rest, on_time_phase=0.0),
+        replace(params, on_time_phase=0.0),
+        t0,
+        first.routes if first.status != "no_solution" else None,
+        "on_time_first",
         on_progress,
         progress_every_s,
-        initial_routes=first.routes if first.status != "no_solution" else None,
+        should_stop,
+    )
+
+
+def finish_from(
+    data: RoutingInput,
+    params: SearchParams,
+    t0: float,
+    routes: Sequence[Sequence[int]] | None,
+    label: str,
+    on_progress: Callable[[Progress], None] | None,
+    progress_every_s: float,
+    should_stop: Callable[[], bool] | None,
+    min_s: float = 0.05,
+) -> RoutingResult:
+    """The last phase of a phased search: the whole model from a first phase's ``routes``,
+    for what is left of ``params.time_limit_s`` since ``t0`` (at least ``min_s``). The result
+    says ``initial == label`` when it started from those routes, and its ``solve_s`` covers
+    every phase."""
+    rest = max(min_s, params.time_limit_s - (time.perf_counter() - t0))
+    result = solve(
+        data,
+        replace(params, time_limit_s=rest),
+        on_progress,
+        progress_every_s,
+        initial_routes=routes,
         should_stop=should_stop,
     )
     if result.initial == "given":
-        result.initial = "on_time_first"
+        result.initial = label
     result.solve_s = time.perf_counter() - t0 - result.build_s
     return result
 
