@@ -6,14 +6,19 @@ permission, no usable site window) are kept out of the model; :mod:`dispatcher.e
 gives them their reason.
 
 **The work clock.** The solver's time axis is not wall-clock time but *work time* of a
-reference calendar ``R`` (the engineers' most widely shared work windows): rest is simply
-absent from the axis, so travel pauses overnight for free and no OR-Tools break interval
-is needed for an engineer who works to ``R``. OR-Tools break intervals are slow (a 200-order
-model took 2.5-5 s to find a first solution with a rest break per engineer and night, against
-0.5 s without), so they are kept for the few engineers whose calendar differs: the parts of
-``R`` in which they do not work become breaks on the work clock. Work they do outside ``R``
-(overtime, another shift pattern) is not offered to the solver, which keeps every plan
+reference calendar ``R`` (the engineers' most widely shared work windows), extended past
+the end of each of its windows by the work time some engineer has there (overtime, a longer
+shift): rest is simply absent from the axis, so travel pauses overnight for free and no
+OR-Tools break interval is needed for an engineer who works to it. Break intervals are kept
+for the engineers whose calendar differs: the parts of the clock in which they do not work
+(e.g. the overtime band of a colleague) become breaks. Work done outside it (another shift
+pattern, time before ``R`` opens) is not offered to the solver, which keeps every plan
 feasible but leaves that time unused (docs/model.md, "Solver calendar").
+
+**Overtime** is offered this way but not priced: OR-Tools can price a cumul only by a
+non-decreasing function, and a copy of each order for its starts in overtime bands (tried,
+docs/performance.md "Overtime") made the demo model 27 % larger, its first plan 40x slower
+and its 10-second plan serve fewer orders on time.
 """
 
 from __future__ import annotations
@@ -104,6 +109,16 @@ def _reference_calendar(calendars: list[list[Interval]]) -> list[Interval]:
 
     best: tuple[Interval, ...] = max(distinct, key=coverage)
     return list(best)
+
+
+def _offered_calendar(ref: list[Interval], calendars: list[list[Interval]]) -> list[Interval]:
+    """``ref`` extended past the end of each of its windows by the work time some engineer
+    has right there (an overtime band, a longer shift)."""
+    out = list(ref)
+    for cal in calendars:
+        for a, b in cal:
+            out.extend((rb, b) for _, rb in ref if a < rb < b)
+    return merge_intervals(out)
 
 
 def _allowed_starts(
@@ -198,7 +213,7 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
 
     true_work = [work_windows(e, origin) for e in engs]
     inside = [intersect(w, [(0, horizon_s)]) for w in true_work]
-    clock = WorkClock.of(_reference_calendar(inside))
+    clock = WorkClock.of(_offered_calendar(_reference_calendar(inside), inside))
     work = [_solver_calendar(true_work[v], list(clock.windows), horizon_s) for v in range(n_v)]
     start_s = [start_instant(problem, e, work[v]) for v, e in enumerate(engs)]
     for v in range(n_v):

@@ -209,3 +209,25 @@ def test_decomposed_plan_passes_the_checker_and_keeps_every_order(solve_checked:
         u.order_id for u in plan.unassigned
     ]
     assert sorted(seen) == sorted(o.id for o in problem.orders)
+
+
+def test_overtime_band_of_one_engineer_is_offered_to_the_solver(
+    solve_checked: Solve, fixture_problem: Load
+) -> None:
+    # Site EVE opens 17:00-18:00, after every shift: only E1's overtime band holds the visit
+    # (fixture comment has the arithmetic). E2, who has no overtime, must not be sent.
+    from dataclasses import replace
+
+    problem = fixture_problem("small/overtime_evening.json")
+    plan = solve_checked(problem)
+    served = {v.order_id: (r.engineer_id, v) for r in plan.routes for v in r.visits}
+    engineer, visit = served["EVE"]
+    assert engineer == "E1"
+    assert visit.start == _t("2026-11-23T17:00:00Z") and visit.end == _t("2026-11-23T17:30:00Z")
+    assert visit.overtime_minutes == pytest.approx(30.0)
+    assert plan.kpis.overtime_minutes == pytest.approx(30.0)
+
+    (eve,) = problem.orders
+    without_e1 = replace(problem, orders=(replace(eve, excluded_engineers=("E1",)),))
+    plan = solve_checked(without_e1)
+    assert [u.order_id for u in plan.unassigned] == ["EVE"]
