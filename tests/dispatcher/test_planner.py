@@ -231,3 +231,18 @@ def test_overtime_band_of_one_engineer_is_offered_to_the_solver(
     without_e1 = replace(problem, orders=(replace(eve, excluded_engineers=("E1",)),))
     plan = solve_checked(without_e1)
     assert [u.order_id for u in plan.unassigned] == ["EVE"]
+
+
+def test_a_plan_stopped_at_once_still_has_the_quick_start_plan() -> None:
+    # 120 orders: solve() first restores the greedy construction as a plan of its own; a job
+    # cancelled at its first solution keeps that plan instead of ending with none.
+    from dispatcher.check import check_plan
+    from dispatcher.codec import problem_from_dict
+    from dispatcher.generate import generate_problem
+
+    problem = problem_from_dict(generate_problem(orders=120, engineers=12, seed=3))
+    plan = plan_problem(problem, PlanOptions(time_limit_s=30), should_stop=lambda: True)
+    assert plan.meta["initial_solution"] == "quick"
+    assert plan.meta["solve_seconds"] < 5  # stopped, not run to the 30-s limit
+    assert plan.kpis.assigned > 0
+    assert [v for v in check_plan(problem, plan) if v.hard] == []
