@@ -622,13 +622,18 @@ def _model_parameters() -> pywrapcp.DefaultRoutingModelParameters:
     engineers a profile of the local search showed 25 % of the time in zlib (the restore of
     each accepted move saves and backtracks many variables). Without it: 113 instead of 75
     solutions in 30 s, a lower objective, and more memory only for the trail
-    (docs/performance.md, "Search trail").
+    (docs/performance.md, "Search trail without zlib").
     """
     p = pywrapcp.DefaultRoutingModelParameters()
     p.solver_parameters.compress_trail = (
-        solver_parameters_pb2.ConstraintSolverParameters.NO_COMPRESSION
+        solver_parameters_pb2.ConstraintSolverParameters.TrailCompression.Value(TRAIL_COMPRESSION)
     )
     return p
+
+
+# Trail compression of the CP solver: "NO_COMPRESSION" or OR-Tools' default
+# "COMPRESS_WITH_ZLIB". Module-level so benchmarks can compare.
+TRAIL_COMPRESSION = "NO_COMPRESSION"
 
 
 def build(data: RoutingInput, holes_as_breaks: bool = True) -> _Model:
