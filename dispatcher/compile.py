@@ -17,8 +17,8 @@ feasible but leaves that time unused (docs/model.md, "Solver calendar").
 
 **Overtime** is offered this way but not priced: OR-Tools can price a cumul only by a
 non-decreasing function, and a copy of each order for its starts in overtime bands (tried,
-docs/performance.md "Overtime") made the demo model 27 % larger, its first plan 40x slower
-and its 10-second plan serve fewer orders on time.
+docs/performance.md "Overtime offered to the solver") made the demo model 27 % larger,
+its first plan 40x slower and its 10-second plan serve fewer orders on time.
 """
 
 from __future__ import annotations

@@ -1060,6 +1060,10 @@ def solve(
                 short = params.time_limit_s < INSERTION_FROM_LIMIT_S
                 how = "greedy" if short else AUTO_CONSTRUCTION
             candidates.append((how, None))
+
+        def remaining() -> float:
+            return max(0.001, params.time_limit_s - (time.perf_counter() - t1))
+
         if candidates:
             m.routing.CloseModelWithParameters(search)
         for name, given in candidates:
@@ -1068,9 +1072,8 @@ def solve(
             start = _routes_assignment(m, _greedy(m, name) if given is None else given)
             if start is None:
                 continue
-            remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))
             solution = m.routing.SolveFromAssignmentWithParameters(
-                start, _search_parameters(params, remaining)
+                start, _search_parameters(params, remaining())
             )
             if solution is not None:
                 initial = name
@@ -1082,16 +1085,15 @@ def solve(
             m.routing.CloseModelWithParameters(search)
             start = _routes_assignment(m, _greedy(m, "greedy"))
             if start is not None:
-                remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))
                 found = m.routing.SolveFromAssignmentWithParameters(
-                    start, _search_parameters(replace(params, solution_limit=1), remaining)
+                    start, _search_parameters(replace(params, solution_limit=1), remaining())
                 )
                 if found is not None:
-                    quick = m.routing.solver().Assignment(found)  # a copy: the next solve reuses
+                    # A copy: the next solve writes into the assignment the model returned.
+                    quick = m.routing.solver().Assignment(found)
         stopped = should_stop is not None and quick is not None and should_stop()
         if solution is None and not stopped:
-            remaining = max(0.001, params.time_limit_s - (time.perf_counter() - t1))
-            solution = m.routing.SolveWithParameters(_search_parameters(params, remaining))
+            solution = m.routing.SolveWithParameters(_search_parameters(params, remaining()))
         if quick is not None and (
             solution is None or quick.ObjectiveValue() < solution.ObjectiveValue()
         ):
