@@ -5,15 +5,14 @@ Orders that no engineer may serve at all (skills, exclusions, pins, overseas
 permission, no usable site window) are kept out of the model; :mod:`dispatcher.explain`
 gives them their reason.
 
-**The work clock.** The solver's time axis is not wall-clock time but *work time* of a
-reference calendar ``R`` (the engineers' most widely shared work windows), extended past
-the end of each of its windows by the work time some engineer has there (overtime, a longer
-shift): rest is simply absent from the axis, so travel pauses overnight for free and no
-OR-Tools break interval is needed for an engineer who works to it. Break intervals are kept
-for the engineers whose calendar differs: the parts of the clock in which they do not work
-(e.g. the overtime band of a colleague) become breaks. Work done outside it (another shift
-pattern, time before ``R`` opens) is not offered to the solver, which keeps every plan
-feasible but leaves that time unused (docs/model.md, "Solver calendar").
+**The work clock.** The solver's time axis is not wall-clock time but *work time*: the
+instants at which some engineer works (the union of everyone's shifts and overtime bands in
+the horizon). Time nobody works is simply absent from the axis, so travel pauses overnight
+for free and no OR-Tools break interval is needed for an engineer who works all of it.
+Everybody else gets break intervals for the parts of the clock they do not work (a
+colleague's overtime band, another time zone's shift) — docs/model.md, "Solver calendar".
+Until 2026-12-02 the clock was the calendar most engineers share (plus overtime bands right
+after it), which left an engineer whose shifts never overlapped it without any usable time.
 
 **Overtime** is offered this way but not priced: OR-Tools can price a cumul only by a
 non-decreasing function, and a copy of each order for its starts in overtime bands (tried,
@@ -43,9 +42,9 @@ from solver.routing import NO_DEADLINE, RoutingInput
 
 @dataclass(frozen=True)
 class WorkClock:
-    """Maps wall-clock seconds to work seconds of the reference calendar."""
+    """Maps wall-clock seconds to work seconds of the offered calendar."""
 
-    windows: tuple[Interval, ...]  # reference work windows, wall-clock seconds, inside the horizon
+    windows: tuple[Interval, ...]  # offered work windows, wall-clock seconds, inside the horizon
     offsets: tuple[int, ...]  # work seconds elapsed at the start of each window
     starts: tuple[int, ...]  # window starts, for bisection
 
@@ -77,7 +76,7 @@ class WorkClock:
         return k >= 0 and t < self.windows[k][1]
 
     def day_ends(self) -> list[int]:
-        """Work-clock instants at which a reference window closes (service may not straddle)."""
+        """Work-clock instants at which a clock window closes (service may not straddle)."""
         return [o + b - a for o, (a, b) in zip(self.offsets, self.windows, strict=True)]
 
 
@@ -94,31 +93,11 @@ def intersect(xs: list[Interval], ys: list[Interval]) -> list[Interval]:
     return out
 
 
-def _reference_calendar(calendars: list[list[Interval]]) -> list[Interval]:
-    """The calendar that the most engineers work in full (they need no break intervals);
-    ties go to the one covering most of everyone's work time."""
-    distinct: set[tuple[Interval, ...]] = {tuple(c) for c in calendars if c}
-    if not distinct:
-        return []
-
-    def coverage(ref: tuple[Interval, ...]) -> tuple[int, int, tuple[Interval, ...]]:
-        inside = [intersect(list(ref), c) for c in calendars]
-        full = sum(1 for piece in inside if piece == list(ref))
-        covered = sum(b - a for piece in inside for a, b in piece)
-        return full, covered, ref
-
-    best: tuple[Interval, ...] = max(distinct, key=coverage)
-    return list(best)
-
-
-def _offered_calendar(ref: list[Interval], calendars: list[list[Interval]]) -> list[Interval]:
-    """``ref`` extended past the end of each of its windows by the work time some engineer
-    has right there (an overtime band, a longer shift)."""
-    out = list(ref)
-    for cal in calendars:
-        for a, b in cal:
-            out.extend((rb, b) for _, rb in ref if a < rb < b)
-    return merge_intervals(out)
+def _offered_calendar(calendars: list[list[Interval]]) -> list[Interval]:
+    """The work clock's windows: every instant at which some engineer works (the union of
+    their work windows, shifts and overtime bands). An engineer who works all of it needs no
+    break interval; everybody else rests in the parts they do not work."""
+    return merge_intervals([window for calendar in calendars for window in calendar])
 
 
 def _allowed_starts(
@@ -137,7 +116,7 @@ def _allowed_starts(
             if lo <= hi and end > lo:
                 base.append((lo, hi))
     if service > 0:
-        # A service may not straddle the close of a reference window (the engineer rests).
+        # A service may not straddle the close of a clock window (nobody works past it).
         for end in clock.day_ends():
             cut: Interval = (end - service + 1, end - 1)
             base = [piece for a, b in base for piece in _subtract((a, b), cut)]
@@ -197,7 +176,7 @@ def start_instant(problem: Problem, engineer: Engineer, work: list[Interval]) ->
 
 
 def _solver_calendar(true: list[Interval], ref: list[Interval], horizon_s: int) -> list[Interval]:
-    """Inside the horizon, the engineer's time within the reference calendar; after it, all."""
+    """Inside the horizon, the engineer's time within the offered calendar; after it, all."""
     after = [(max(a, horizon_s), b) for a, b in true if b > horizon_s]
     return merge_intervals(intersect(true, ref) + after)
 
@@ -213,7 +192,7 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
 
     true_work = [work_windows(e, origin) for e in engs]
     inside = [intersect(w, [(0, horizon_s)]) for w in true_work]
-    clock = WorkClock.of(_offered_calendar(_reference_calendar(inside), inside))
+    clock = WorkClock.of(_offered_calendar(inside))
     work = [_solver_calendar(true_work[v], list(clock.windows), horizon_s) for v in range(n_v)]
     start_s = [start_instant(problem, e, work[v]) for v, e in enumerate(engs)]
     for v in range(n_v):
@@ -288,7 +267,7 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
             start_min.append(0)
             continue
         start_min.append(clock.at(s_v))
-        # Reference time this engineer does not work becomes rest on the work clock.
+        # Clock time this engineer does not work becomes rest on the work clock.
         own = [(clock.at(a), clock.at(b)) for a, b in intersect(work[v], list(clock.windows))]
         gaps, t = [], clock.at(s_v)
         for a, b in own:

@@ -233,6 +233,24 @@ def test_overtime_band_of_one_engineer_is_offered_to_the_solver(
     assert [u.order_id for u in plan.unassigned] == ["EVE"]
 
 
+def test_engineers_whose_shifts_never_overlap_all_get_their_working_time(
+    solve_checked: Solve, fixture_problem: Load
+) -> None:
+    # fixtures/small/two_timezones.json: E1 works 03:30-12:30Z, E2 and E3 12:30-21:30Z. The
+    # old work clock was the calendar most engineers share, so E1 had no time at all and A
+    # went late by air; every engineer's work time is on the clock now.
+    problem = fixture_problem("small/two_timezones.json")
+    plan = solve_checked(problem)
+    served = {v.order_id: (r.engineer_id, v) for r in plan.routes for v in r.visits}
+    engineer, visit = served["A"]
+    assert engineer == "E1"
+    assert visit.start == _t("2026-11-23T04:25:17Z") and visit.on_time
+    engineer, visit = served["B"]
+    assert engineer in ("E2", "E3")
+    assert visit.start == _t("2026-11-23T13:25:40Z")
+    assert plan.late == () and plan.unassigned == ()
+
+
 def test_a_plan_stopped_at_once_still_has_the_quick_start_plan() -> None:
     # 120 orders: solve() first restores the greedy construction as a plan of its own; a job
     # cancelled at its first solution keeps that plan instead of ending with none.
