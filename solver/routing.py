@@ -748,6 +748,7 @@ def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
 
 
 QUICK_START_FROM_ORDERS = 100
+FALLBACK_S = 1.0  # most seconds the greedy fallback of solve() may take past a tiny limit
 
 
 def wants_quick_start(data: RoutingInput, params: SearchParams) -> bool:
@@ -1094,6 +1095,20 @@ def solve(
         stopped = should_stop is not None and quick is not None and should_stop()
         if solution is None and not stopped:
             solution = m.routing.SolveWithParameters(_search_parameters(params, remaining()))
+        if solution is None and quick is None and not stopped and data.order_nodes():
+            # The limit ran out before any first solution (a sub-second limit): restore the
+            # greedy construction, milliseconds on small problems, so that a plan comes back;
+            # this may run past a limit shorter than FALLBACK_S.
+            start = _routes_assignment(m, _greedy(m, "greedy"))
+            if start is not None:
+                solution = m.routing.SolveFromAssignmentWithParameters(
+                    start,
+                    _search_parameters(
+                        replace(params, solution_limit=1), max(remaining(), FALLBACK_S)
+                    ),
+                )
+                if solution is not None:
+                    initial = "greedy"
         if quick is not None and (
             solution is None or quick.ObjectiveValue() < solution.ObjectiveValue()
         ):

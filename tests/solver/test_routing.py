@@ -546,3 +546,15 @@ def test_should_stop_ends_a_time_bounded_search_at_the_next_solution() -> None:
     assert time.perf_counter() - started < 10
     assert result.status in ("feasible", "optimal") and not result.dropped
     assert len(asked) >= 3
+
+
+def test_a_limit_too_short_for_any_first_solution_still_returns_the_greedy_plan() -> None:
+    # 60 orders on a line, 2 vehicles, 1 ms: OR-Tools closes the model and finds no first
+    # solution in that time; solve() then restores the greedy construction (FALLBACK_S).
+    positions = [0, 0, 0, 0] + list(range(1, 61))
+    data = make_input(line(positions), n_vehicles=2, horizon=10_000)
+    result = solve(data, SearchParams(time_limit_s=0.001))
+    assert result.status == "feasible"
+    assert result.initial == "greedy"
+    assert sorted(j for r in result.routes for j in r) == list(range(4, 64))
+    assert result.solve_s < routing.FALLBACK_S + 1
