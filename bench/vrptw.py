@@ -744,6 +744,7 @@ def run(args: argparse.Namespace) -> int:
         first_solution=args.first_solution,
         metaheuristic=args.metaheuristic,
         gls_lambda=args.gls_lambda,
+        parts=getattr(args, "parts", 0),
     )
     runners: dict[str, Callable[[Instance, np.ndarray], RunOutcome]] = {
         "ours": lambda i, m: run_ours(i, m, args.time_limit, params),
@@ -874,7 +875,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="X",
         help="guided local search lambda coefficient (default: OR-Tools' own, 0.1)",
     )
+    parser.add_argument(
+        "--parts",
+        type=_parts_arg,
+        default=0,
+        metavar="N",
+        help="decomposition of our solves (solver/decompose.py): 0 = automatic (from 1,000 "
+        "customers, two processes), 1 = none (one thread, like the peers), N = N parts "
+        "(default %(default)s)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-solve progress on stderr")
+
+
+def _parts_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected 0 (automatic) or a positive integer, got {text!r}"
+        )
+    return value
 
 
 def _command_line(args: argparse.Namespace) -> str:
@@ -891,6 +913,8 @@ def _command_line(args: argparse.Namespace) -> str:
         parts.append(f"--metaheuristic {args.metaheuristic}")
     if args.gls_lambda is not None:
         parts.append(f"--gls-lambda {args.gls_lambda:g}")
+    if getattr(args, "parts", 0) != 0:
+        parts.append(f"--parts {args.parts}")
     return " ".join(parts)
 
 

@@ -1,22 +1,27 @@
-"""Decomposition of large problems: split by geography, solve the parts in parallel, polish
-the whole.
+"""Decomposition of large problems: improve groups of nearby routes in parallel, polish the
+whole.
 
-Why: OR-Tools' local search slows down with the size of the model (every move is checked
-against every route's time dimension, and GLS penalties spread thin), while the orders of a
-field-service problem cluster around the engineers' stations. At 1,000 orders the parts of a
-few hundred orders each reach good routes much faster than the whole model does, and two
-parts run at once on two cores. The whole model then starts from the union of the parts'
-routes and repairs what the split got wrong (orders better served from another part, orders a
-part could not place).
+Why: OR-Tools' local search slows down with the size of the model — every accepted move is
+restored and propagated over the whole model (77 % of the search at 1,000 × 100 is that
+restore), and the operators scan all pairs of nodes. A part of ~100–300 orders reaches good
+routes many times faster per second than the whole model does, and two parts run at once on
+two cores.
 
-The split (:func:`partition`):
+The method (:func:`solve_decomposed`), a route-based decomposition in the spirit of
+POPMUSIC / the decomposition phase of hybrid genetic search:
 
-1. vehicles are grouped by where they start: farthest-point seeds over the start nodes, each
-   vehicle to its nearest seed (travel time both ways);
-2. each order goes to the group of the nearest vehicle that may serve it.
+1. the whole model is solved for a short first phase (:data:`FIRST_SHARE` of the limit);
+2. rounds: the used routes are grouped into parts of nearby routes (:func:`route_groups`,
+   farthest-point seeds over the routes' medoids, a different first seed every round); each
+   part is a :class:`~solver.routing.RoutingInput` of its own (:func:`subproblem`, every
+   constraint of the product) with its routes, a share of the idle vehicles and the orders left
+   unserved nearest to it, solved from its routes for a few seconds; a part's result replaces
+   its routes only when that search started from them (so it is never worse: the objective is a
+   sum over vehicles plus the penalties of unserved orders);
+3. the whole model from the merged routes for the rest of the limit (:data:`FINAL_SHARE`).
 
-Every part is a :class:`~solver.routing.RoutingInput` of its own (:func:`subproblem`), so it is
-solved by the same :func:`~solver.routing.solve` with every constraint of the product.
+Measured on Gehring–Homberger 1000 at 60 s: R1_10_1 17–22 % → 9–10 % gap, RC2_10_1 26 % → 10 %,
+R2_10_2 40 % → 16 %, C1_10_2 17 % → 4 % (docs/performance.md, "Route-based decomposition").
 
 This module imports nothing from ``dispatcher`` or ``api``.
 """
@@ -54,64 +59,117 @@ class Part:
     vehicles: list[int]  # local vehicle -> vehicle of the whole problem
 
 
-def n_parts(data: RoutingInput, params: SearchParams) -> int:
-    """How many parts :func:`solve_decomposed` makes: ``params.parts``, never more parts than
-    vehicles (1: no split)."""
-    return max(1, min(params.parts, data.n_vehicles))
+FIRST_SHARE = 0.05  # of the limit: the whole model's first phase (at least FIRST_MIN_S)
+FIRST_MIN_S = 2.0
+FINAL_SHARE = 0.25  # of the limit: the whole model from the merged routes
+ORDERS_PER_PART = 100  # parts of about this many orders ...
+ROUTES_PER_PART = 6  # ... and at least this many routes each
+PART_S_PER_ORDER = 0.015  # seconds of search per order of a part (1-5 s)
+AUTO_FROM_ORDERS = 1000  # SearchParams.parts == 0 splits from this many orders
 
 
-def _vehicle_groups(data: RoutingInput, parts: int) -> list[list[int]]:
-    """Vehicles grouped by start node into ``parts`` groups of at most ``ceil(v / parts)``.
+def n_parts(data: RoutingInput, params: SearchParams, used_routes: int | None = None) -> int:
+    """How many parts :func:`solve_decomposed` makes (1: no split).
 
-    Farthest-point seeds over the start nodes (travel time both ways), then vehicles are
-    given to seeds closest pair first while a seed's group has room: without the cap an
-    outlying station made a part of two vehicles and a neighbouring one of fifty.
+    ``params.parts`` when it is 2 or more (never more than the vehicles); ``0`` = automatic:
+    from :data:`AUTO_FROM_ORDERS` orders, about :data:`ORDERS_PER_PART` orders and at least
+    :data:`ROUTES_PER_PART` routes per part (``used_routes``, the first phase's, when known).
     """
-    starts = np.asarray(data.starts, dtype=np.int64)
-    t = data.travel_s[np.ix_(starts, starts)].astype(np.int64)
+    if params.parts >= 1:
+        return max(1, min(params.parts, data.n_vehicles))
+    orders = len(data.order_nodes())
+    if orders < AUTO_FROM_ORDERS:
+        return 1
+    routes = data.n_vehicles if used_routes is None else used_routes
+    return max(2, min(orders // ORDERS_PER_PART, routes // ROUTES_PER_PART))
+
+
+def _medoids(data: RoutingInput, routes: Sequence[Sequence[int]]) -> np.ndarray:
+    """Per route, the node with the least travel to and from the route's other nodes."""
+    out = []
+    for route in routes:
+        r = np.asarray(route, dtype=np.int64)
+        t = data.travel_s[np.ix_(r, r)].astype(np.int64)
+        out.append(int(r[np.argmin((t + t.T).sum(axis=1))]))
+    return np.asarray(out, dtype=np.int64)
+
+
+def route_groups(
+    data: RoutingInput, routes: Sequence[Sequence[int]], parts: int, first: int = 0
+) -> list[list[int]]:
+    """The vehicles of the used routes in ``parts`` groups of nearby routes, idle vehicles
+    spread over the groups.
+
+    Farthest-point seeds over the routes' medoids (travel both ways), the first one the used
+    route number ``first`` (modulo their count): every round starts from another one so the
+    borders move. Routes join their nearest seed, closest pair first, while the group holds
+    fewer than its share of the orders (plus one route). Each group gets idle vehicles, about
+    a fifth of its route count and at least two, while there are some.
+    """
+    used = [v for v, r in enumerate(routes) if r]
+    idle = [v for v, r in enumerate(routes) if not r]
+    if not used:
+        return [list(range(data.n_vehicles))]
+    parts = max(1, min(parts, len(used)))
+    med = _medoids(data, [routes[v] for v in used])
+    t = data.travel_s[np.ix_(med, med)].astype(np.int64)
     d = t + t.T
-    seeds = [0]
-    dist = d[0].copy()
+    seeds = [first % len(used)]
+    dist = d[seeds[0]].copy()
     while len(seeds) < parts:
         nxt = int(np.argmax(dist))
-        if dist[nxt] == 0:
-            break  # fewer distinct start places than parts
+        if dist[nxt] == 0 and nxt in seeds:
+            break
         seeds.append(nxt)
         dist = np.minimum(dist, d[nxt])
-    room = [math.ceil(len(starts) / len(seeds))] * len(seeds)
-    owner = np.full(len(starts), -1, dtype=np.int64)
-    pairs = d[:, seeds]
-    for flat in np.argsort(pairs, axis=None, kind="stable"):
-        v, g = divmod(int(flat), len(seeds))
-        if owner[v] < 0 and room[g] > 0:
-            owner[v] = g
-            room[g] -= 1
-    groups = [[int(v) for v in np.flatnonzero(owner == g)] for g in range(len(seeds))]
+    size = np.asarray([len(routes[v]) for v in used], dtype=np.int64)
+    room = [int(math.ceil(size.sum() / len(seeds)) + size.max())] * len(seeds)
+    owner = np.full(len(used), -1, dtype=np.int64)
+    for flat in np.argsort(d[:, seeds], axis=None, kind="stable"):
+        k, g = divmod(int(flat), len(seeds))
+        if owner[k] < 0 and room[g] >= size[k]:
+            owner[k] = g
+            room[g] -= int(size[k])
+    for k in np.flatnonzero(owner < 0).tolist():
+        owner[k] = int(np.argmin(d[k, seeds]))
+    groups = [[used[k] for k in np.flatnonzero(owner == g)] for g in range(len(seeds))]
+    for group in groups:
+        take = max(2, len(group) // 5)
+        group.extend(idle[:take])
+        idle = idle[take:]
     return [g for g in groups if g]
 
 
-def partition(data: RoutingInput, parts: int) -> list[tuple[list[int], list[int]]]:
-    """``(vehicles, orders)`` of each part; every order is in exactly one part.
-
-    An order goes to the part of the nearest vehicle start among the vehicles allowed to
-    serve it (all vehicles when it has no restriction); an order no vehicle may serve goes
-    to the first part, where it is dropped like in the whole model.
-    """
-    groups = _vehicle_groups(data, parts)
-    group_of = np.empty(data.n_vehicles, dtype=np.int64)
+def left_orders(
+    data: RoutingInput, routes: Sequence[Sequence[int]], groups: Sequence[Sequence[int]]
+) -> list[list[int]]:
+    """The unserved orders of each group: an order goes to the group of the served node
+    nearest to it (travel both ways) among the groups with a vehicle allowed to serve it;
+    an order no group may serve stays out of every part."""
+    served = np.asarray(sorted({j for r in routes for j in r}), dtype=np.int64)
+    out: list[list[int]] = [[] for _ in groups]
+    left = [j for j in data.order_nodes() if j not in set(served.tolist())]
+    if not left:
+        return out
+    group_of = np.full(data.n_vehicles, -1, dtype=np.int64)
     for g, vs in enumerate(groups):
-        group_of[vs] = g
-    starts = np.asarray(data.starts, dtype=np.int64)
-    orders: list[list[int]] = [[] for _ in groups]
-    for j in data.order_nodes():
+        group_of[list(vs)] = g
+    node_group = np.full(data.n_nodes, -1, dtype=np.int64)
+    for v, r in enumerate(routes):
+        node_group[list(r)] = group_of[v]
+    for j in left:
         allowed = data.allowed_vehicles[j]
-        cand = np.arange(data.n_vehicles) if allowed is None else np.asarray(allowed, np.int64)
-        if cand.size == 0:
-            orders[0].append(j)
+        ok = set(range(len(groups))) if allowed is None else {int(group_of[v]) for v in allowed}
+        ok.discard(-1)
+        if not ok:
             continue
-        near = int(cand[np.argmin(data.travel_s[starts[cand], j])])
-        orders[int(group_of[near])].append(j)
-    return [(vs, os) for vs, os in zip(groups, orders, strict=True)]
+        cand = served[np.isin(node_group[served], list(ok))] if served.size else served
+        if cand.size == 0:
+            out[min(ok)].append(j)
+            continue
+        near = cand[np.argmin(data.travel_s[cand, j] + data.travel_s[j, cand])]
+        out[int(node_group[near])].append(j)
+    return out
 
 
 def subproblem(data: RoutingInput, vehicles: Sequence[int], orders: Sequence[int]) -> Part:
@@ -164,9 +222,26 @@ def subproblem(data: RoutingInput, vehicles: Sequence[int], orders: Sequence[int
     return Part(sub, nodes, vs)
 
 
-def _solve_part(data: RoutingInput, params: SearchParams) -> list[list[int]]:
-    """Process-pool body: the part's routes (local nodes)."""
-    return solve(data, params).routes
+def _solve_part(
+    data: RoutingInput, params: SearchParams, routes: list[list[int]]
+) -> list[list[int]] | None:
+    """Process-pool body: the part's routes (local nodes) when its search started from the
+    given ``routes`` (so it is no worse than them), else None."""
+    result = solve(data, params, initial_routes=routes)
+    return result.routes if result.initial == "given" else None
+
+
+def _round_parts(
+    data: RoutingInput, routes: list[list[int]], parts: int, first: int
+) -> list[tuple[Part, list[list[int]]]]:
+    """The parts of one round with their routes in local node numbers."""
+    groups = route_groups(data, routes, parts, first)
+    out = []
+    for vs, extra in zip(groups, left_orders(data, routes, groups), strict=True):
+        part = subproblem(data, vs, [j for v in vs for j in routes[v]] + extra)
+        local = {int(g): k for k, g in enumerate(part.nodes)}
+        out.append((part, [[local[j] for j in routes[v]] for v in vs]))
+    return out
 
 
 def solve_decomposed(
@@ -176,38 +251,47 @@ def solve_decomposed(
     progress_every_s: float = 0.25,
     should_stop: Callable[[], bool] | None = None,
 ) -> RoutingResult:
-    """Solve the parts (``params.workers`` processes, at least 2) for :data:`PART_SHARE` of
-    the time limit, then the whole model from their routes for the rest.
+    """First phase on the whole model, rounds of parts (``params.workers`` processes, at
+    least 2), then the whole model from the merged routes (see the module docstring).
 
-    With ``solution_limit`` set, each part and the whole search use it (deterministic).
-    The result is the whole model's, with ``initial == "parts"`` when it started from the
-    parts' routes.
+    With ``solution_limit`` set, every phase uses it and there are exactly two rounds
+    (deterministic). The result is the whole model's, ``initial == "parts"`` when the last
+    phase started from the merged routes.
     """
     t0 = time.perf_counter()
-    parts = [subproblem(data, vs, os) for vs, os in partition(data, n_parts(data, params)) if vs]
+    limit = params.time_limit_s
+    whole = replace(params, workers=1, parts=1)
+    first_s = min(limit, max(FIRST_MIN_S, limit * FIRST_SHARE))
+    first = solve(data, replace(whole, time_limit_s=first_s), on_progress, progress_every_s)
+    routes = [list(r) for r in first.routes]
+    used = sum(1 for r in routes if r)
+    parts = max(2, n_parts(data, params, used)) if params.parts == 0 else n_parts(data, params)
     workers = max(2, params.workers)
-    rounds = math.ceil(len(parts) / workers)
-    part_s = max(0.5, params.time_limit_s * PART_SHARE / rounds)
-    # The parts start from the insertion construction whatever their size: OR-Tools' own
-    # insertion took 4.9 s for a first plan of a 459-order part with late twins.
-    initial = "insertion" if params.initial == "auto" else params.initial
-    part_params = replace(params, time_limit_s=part_s, workers=1, parts=1, initial=initial)
+    end_rounds = t0 + limit * (1 - FINAL_SHARE)
     ctx = mp.get_context(START_METHOD)
-    with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=ctx) as pool:
-        futures = [pool.submit(_solve_part, p.data, part_params) for p in parts]
-        local_routes = [f.result() for f in futures]
-    routes: list[list[int]] = [[] for _ in range(data.n_vehicles)]
-    for part, sub_routes in zip(parts, local_routes, strict=True):
-        for k, route in enumerate(sub_routes):
-            routes[part.vehicles[k]] = [int(part.nodes[j]) for j in route]
+    rounds = 0
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        while True:
+            if params.solution_limit is not None:
+                if rounds == 2:
+                    break
+            elif should_stop is not None and should_stop():
+                break
+            batch = _round_parts(data, routes, parts, first=rounds * 7)
+            orders = max(len(p.data.order_nodes()) for p, _ in batch)
+            part_s = min(5.0, max(1.0, orders * PART_S_PER_ORDER))
+            waves = math.ceil(len(batch) / workers)
+            if params.solution_limit is None and time.perf_counter() + waves * part_s > end_rounds:
+                break
+            part_params = replace(whole, time_limit_s=part_s, initial="auto")
+            futures = [pool.submit(_solve_part, p.data, part_params, lr) for p, lr in batch]
+            for (part, _), future in zip(batch, futures, strict=True):
+                new = future.result()
+                if new is None:
+                    continue
+                for k, route in enumerate(new):
+                    routes[part.vehicles[k]] = [int(part.nodes[j]) for j in route]
+            rounds += 1
     return finish_from(
-        data,
-        replace(params, workers=1, parts=1),
-        t0,
-        routes,
-        "parts",
-        on_progress,
-        progress_every_s,
-        should_stop,
-        min_s=0.5,
+        data, whole, t0, routes, "parts", on_progress, progress_every_s, should_stop, min_s=0.5
     )

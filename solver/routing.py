@@ -161,10 +161,11 @@ class SearchParams:
         Number of searches run in parallel, one process each (:mod:`solver.portfolio`);
         1 (the default) searches in the calling process only.
     parts
-        Decomposition (:mod:`solver.decompose`): split the problem into this many parts by
-        geography, solve them in parallel processes, then polish the whole. 1 (the default)
-        never splits: at 1,000 orders / 100 engineers, 60 s, four parts gave a lower
-        objective but fewer on-time orders than the whole model (docs/performance.md).
+        Decomposition (:mod:`solver.decompose`): after a first phase on the whole model,
+        rounds that improve groups of nearby routes in parallel processes, then the whole
+        model again. 1 (the default) never splits; 2 or more: that many parts; 0: automatic
+        (from 1,000 orders, about 100 orders per part; docs/performance.md, "Route-based
+        decomposition").
     on_time_phase
         Share of the time limit spent first on a model with every deadline hard
         (:func:`on_time_only`: the most orders on time, as VROOM plans), whose routes then
@@ -208,8 +209,10 @@ class SearchParams:
             raise ValueError(
                 f"on_time_phase: expected a share in [0, 1), got {self.on_time_phase!r}"
             )
-        if not (isinstance(self.parts, int) and self.parts >= 1):
-            raise ValueError(f"parts: expected a positive integer, got {self.parts!r}")
+        if not (isinstance(self.parts, int) and self.parts >= 0):
+            raise ValueError(
+                f"parts: expected 0 (automatic) or a positive integer, got {self.parts!r}"
+            )
         if self.gls_lambda is not None and not self.gls_lambda > 0:
             raise ValueError(f"gls_lambda: expected a positive number, got {self.gls_lambda!r}")
         if self.ls_neighbors_ratio is not None and not 0 < self.ls_neighbors_ratio <= 1:
@@ -823,13 +826,24 @@ def _all_starts(m: _Model) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
     return windows, visit
 
 
-def _to_twins(m: _Model, routes: Sequence[Sequence[int]]) -> list[list[int]]:
+def _to_twins(
+    m: _Model, routes: Sequence[Sequence[int]], optimistic: bool = False
+) -> list[list[int]]:
     """Routes of original order nodes as nodes of the twinned model: each visit that starts
-    after its deadline (timed exactly as the model does, :func:`route_starts`) becomes its
-    late twin."""
+    after its deadline (timed as the model does, :func:`route_starts`) becomes its late twin.
+
+    The timing holds each visit to its longest visit length (the twin's), so that routes
+    built by the construction stay feasible. OR-Tools checks a visit length only against a
+    break placed right after that visit, so routes of an OR-Tools solution can be timed
+    earlier than that: ``optimistic`` times with the bare service durations instead (a lower
+    bound of the model's starts), which keeps such a visit on its on-time node — the only one
+    whose shorter visit length lets the break fit (:func:`solve` tries both).
+    """
     assert m.twins is not None
     d, tm = m.data, m.time
     windows, visit = _all_starts(m)
+    if optimistic:
+        visit = d.service_s
     starts = [
         route_starts(
             [int(j) for j in route],
@@ -1068,14 +1082,24 @@ def solve(
         if candidates:
             m.routing.CloseModelWithParameters(search)
         for name, given in candidates:
-            if given is not None and m.twins is not None:
-                given = _to_twins(m, given)
-            start = _routes_assignment(m, _greedy(m, name) if given is None else given)
-            if start is None:
-                continue
-            solution = m.routing.SolveFromAssignmentWithParameters(
-                start, _search_parameters(params, remaining())
-            )
+            if given is None:
+                variants = [_greedy(m, name)]
+            elif m.twins is None:
+                variants = [[list(r) for r in given]]
+            else:
+                # Late twins chosen by the model's lower-bound timing first, then by the
+                # construction's conservative one (:func:`_to_twins`).
+                variants = [_to_twins(m, given, optimistic=True)]
+                variants += [v for v in [_to_twins(m, given)] if v != variants[0]]
+            for variant in variants:
+                start = _routes_assignment(m, variant)
+                if start is None:
+                    continue
+                solution = m.routing.SolveFromAssignmentWithParameters(
+                    start, _search_parameters(params, remaining())
+                )
+                if solution is not None:
+                    break
             if solution is not None:
                 initial = name
                 break

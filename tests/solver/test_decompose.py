@@ -1,11 +1,13 @@
-"""Decomposition (solver/decompose.py): split by geography, parts in parallel, polish."""
+"""Decomposition (solver/decompose.py): groups of nearby routes improved in parallel, polish."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from solver.decompose import n_parts, partition, subproblem
+from solver.decompose import left_orders, n_parts, route_groups, subproblem
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
 
 
@@ -39,14 +41,31 @@ def _two_cities(orders_per_city: int = 6) -> RoutingInput:
     )
 
 
-def test_orders_go_to_the_part_of_their_nearest_allowed_vehicle() -> None:
+def test_nearby_routes_form_a_group_and_idle_vehicles_are_shared() -> None:
+    # Routes of vehicles 0 and 2 lie near A (x 1..3, 4..6), vehicle 3's near B; vehicle 1
+    # is idle. Two groups: the routes near A together, B's alone; each group gets an idle
+    # vehicle while there are some (here the only one goes to the first group).
     data = _two_cities()
-    parts = partition(data, 2)
-    assert sorted(vs for vs, _ in parts) == [[0, 1], [2, 3]]
-    by_vehicles = {tuple(vs): sorted(os) for vs, os in parts}
-    # Order 8 is near A but only vehicle 3 (in B) may serve it.
-    assert by_vehicles[(0, 1)] == [9, 10, 11, 12, 13]
-    assert by_vehicles[(2, 3)] == [8, 14, 15, 16, 17, 18, 19]
+    routes = [[9, 10, 11], [], [12, 13], [14, 15, 16]]
+    groups = route_groups(data, routes, 2)
+    assert sorted(sorted(g) for g in groups) == [[0, 1, 2], [3]]
+    assert sorted(v for g in groups for v in g) == [0, 1, 2, 3]
+    # Starting from the third used route (vehicle 3's): the same clusters, but B's group is
+    # the first one now and takes the idle vehicle.
+    assert sorted(sorted(g) for g in route_groups(data, routes, 2, first=2)) == [[0, 2], [1, 3]]
+
+
+def test_unserved_orders_join_the_group_nearest_to_them_that_may_serve_them() -> None:
+    # Order 8 (x=1, near A) may only go to vehicle 3 (in B's group); 17 (x=1004) is near B.
+    data = _two_cities()
+    routes = [[9, 10, 11], [], [12, 13], [14, 15, 16, 18, 19]]
+    groups = [[0, 1, 2], [3]]
+    assert left_orders(data, routes, groups) == [[], [8, 17]]
+    # Nobody may serve order 8 at all: it stays out of every part.
+    allowed = list(data.allowed_vehicles)
+    allowed[8] = []
+    blocked = replace(data, allowed_vehicles=allowed)
+    assert left_orders(blocked, routes, groups) == [[], [17]]
 
 
 def test_subproblem_renumbers_nodes_and_vehicles_consistently() -> None:
@@ -76,14 +95,38 @@ def test_decomposed_solve_serves_every_order_once_from_the_parts_routes() -> Non
     assert result.objective == cost
 
 
-def test_problems_are_not_split_unless_asked() -> None:
+def test_problems_are_not_split_unless_asked_or_large() -> None:
     data = _two_cities()
     assert n_parts(data, SearchParams()) == 1
     assert n_parts(data, SearchParams(parts=3)) == 3
     assert n_parts(data, SearchParams(parts=9)) == 4  # never more parts than vehicles
+    assert n_parts(data, SearchParams(parts=0)) == 1  # automatic: 12 orders are not split
 
 
-@pytest.mark.parametrize("parts", [0, -2])
+def test_automatic_parts_hold_about_100_orders_and_6_routes_each() -> None:
+    n = 4 + 1200
+    big = RoutingInput(
+        travel_s=np.zeros((n, n), dtype=np.int64),
+        arc_cost=np.zeros((n, n), dtype=np.int64),
+        service_s=np.zeros(n, dtype=np.int64),
+        starts=[0, 1],
+        ends=[2, 3],
+        start_min_s=[0, 0],
+        start_max_s=[0, 0],
+        horizon_s=10,
+        windows=[[] for _ in range(n)],
+        allowed_vehicles=[None] * n,
+        drop_penalty=np.ones(n, dtype=np.int64),
+        deadline_s=np.full(n, NO_DEADLINE, dtype=np.int64),
+        late_cost_per_s=np.zeros(n, dtype=np.int64),
+    )
+    auto = SearchParams(parts=0)
+    assert n_parts(big, auto, used_routes=120) == 12  # 1,200 orders / 100
+    assert n_parts(big, auto, used_routes=20) == 3  # 20 long routes / 6
+    assert n_parts(big, auto, used_routes=5) == 2  # at least two
+
+
+@pytest.mark.parametrize("parts", [-1, -2])
 def test_parts_must_be_positive(parts: int) -> None:
     with pytest.raises(ValueError, match="parts"):
         SearchParams(parts=parts)
