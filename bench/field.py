@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.vrptw import bench_subparsers, default_out_dir, machine_info
+from bench.vrptw import bench_subparsers, default_out_dir, machine_info, parts_arg
 
 DEFAULT_SIZES = "200x30,1000x100,2000x200"
 DEMO_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "demo.json"
@@ -507,10 +507,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--parts",
-        type=_positive_int,
+        type=parts_arg,
         default=None,
         metavar="N",
-        help="decomposition parts for our plans (1: none; default: the planner's)",
+        help="decomposition parts for our plans (0: automatic, 1: none; default: the planner's)",
     )
     parser.add_argument("--out", default=None, help="output folder (default: bench/results)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")

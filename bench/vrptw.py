@@ -877,7 +877,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--parts",
-        type=_parts_arg,
+        type=parts_arg,
         default=0,
         metavar="N",
         help="decomposition of our solves (solver/decompose.py): 0 = automatic (from 1,000 "
@@ -887,7 +887,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no per-solve progress on stderr")
 
 
-def _parts_arg(text: str) -> int:
+def parts_arg(text: str) -> int:
     try:
         value = int(text)
     except ValueError:

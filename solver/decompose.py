@@ -38,12 +38,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from solver.routing import (
+    AUTO_CONSTRUCTION,
     Progress,
     RoutingInput,
     RoutingResult,
     SearchParams,
     finish_from,
     solve,
+    wants_greedy,
 )
 
 PART_SHARE = 0.5  # share of the time limit the parts get; the whole model gets the rest
@@ -262,7 +264,15 @@ def solve_decomposed(
     limit = params.time_limit_s
     whole = replace(params, workers=1, parts=1)
     first_s = min(limit, max(FIRST_MIN_S, limit * FIRST_SHARE))
-    first = solve(data, replace(whole, time_limit_s=first_s), on_progress, progress_every_s)
+    # The first phase is short: under INSERTION_FROM_LIMIT_S "auto" would build with the
+    # append-only greedy, a far worse start at field scale than the insertion construction.
+    initial = AUTO_CONSTRUCTION if whole.initial == "auto" and wants_greedy(data, whole) else None
+    first = solve(
+        data,
+        replace(whole, time_limit_s=first_s, initial=initial or whole.initial),
+        on_progress,
+        progress_every_s,
+    )
     routes = [list(r) for r in first.routes]
     used = sum(1 for r in routes if r)
     parts = max(2, n_parts(data, params, used)) if params.parts == 0 else n_parts(data, params)
