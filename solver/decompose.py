@@ -20,8 +20,8 @@ POPMUSIC / the decomposition phase of hybrid genetic search:
    sum over vehicles plus the penalties of unserved orders);
 3. the whole model from the merged routes for the rest of the limit (:data:`FINAL_SHARE`).
 
-Measured on Gehring–Homberger 1000 at 60 s: R1_10_1 17–22 % → 9–10 % gap, RC2_10_1 26 % → 10 %,
-R2_10_2 40 % → 16 %, C1_10_2 17 % → 4 % (docs/performance.md, "Route-based decomposition").
+Measured on Gehring–Homberger 1000, 12 instances at 60 s: average gap 20.2 % (whole model) →
+10.1 % (docs/performance.md, "Route-based decomposition").
 
 This module imports nothing from ``dispatcher`` or ``api``.
 """
@@ -105,8 +105,9 @@ def route_groups(
     Farthest-point seeds over the routes' medoids (travel both ways), the first one the used
     route number ``first`` (modulo their count): every round starts from another one so the
     borders move. Routes join their nearest seed, closest pair first, while the group holds
-    fewer than its share of the orders (plus one route). Each group gets idle vehicles, about
-    a fifth of its route count and at least two, while there are some.
+    fewer than its share of the orders (plus one route). Idle vehicles go to the group whose
+    seed route is nearest to their start, about a fifth of its route count (at least two)
+    each; the rest sit this round out.
     """
     used = [v for v, r in enumerate(routes) if r]
     idle = [v for v, r in enumerate(routes) if not r]
@@ -135,10 +136,20 @@ def route_groups(
     for k in np.flatnonzero(owner < 0).tolist():
         owner[k] = int(np.argmin(d[k, seeds]))
     groups = [[used[k] for k in np.flatnonzero(owner == g)] for g in range(len(seeds))]
-    for group in groups:
-        take = max(2, len(group) // 5)
-        group.extend(idle[:take])
-        idle = idle[take:]
+    if idle:
+        # Idle vehicles to the group whose seed route is nearest to their start, closest
+        # pair first, up to a fifth of the group's routes (at least two) each.
+        starts = np.asarray([data.starts[v] for v in idle], dtype=np.int64)
+        anchor = med[seeds]
+        near = data.travel_s[np.ix_(starts, anchor)] + data.travel_s[np.ix_(anchor, starts)].T
+        room = [max(2, len(g) // 5) for g in groups]
+        taken = np.zeros(len(idle), dtype=bool)
+        for flat in np.argsort(near, axis=None, kind="stable").tolist():
+            k, g = divmod(flat, len(seeds))
+            if not taken[k] and room[g] > 0:
+                taken[k] = True
+                room[g] -= 1
+                groups[g].append(idle[k])
     return [g for g in groups if g]
 
 
@@ -148,9 +159,10 @@ def left_orders(
     """The unserved orders of each group: an order goes to the group of the served node
     nearest to it (travel both ways) among the groups with a vehicle allowed to serve it;
     an order no group may serve stays out of every part."""
-    served = np.asarray(sorted({j for r in routes for j in r}), dtype=np.int64)
+    served_set = {j for r in routes for j in r}
+    served = np.asarray(sorted(served_set), dtype=np.int64)
     out: list[list[int]] = [[] for _ in groups]
-    left = [j for j in data.order_nodes() if j not in set(served.tolist())]
+    left = [j for j in data.order_nodes() if j not in served_set]
     if not left:
         return out
     group_of = np.full(data.n_vehicles, -1, dtype=np.int64)

@@ -41,18 +41,16 @@ def _two_cities(orders_per_city: int = 6) -> RoutingInput:
     )
 
 
-def test_nearby_routes_form_a_group_and_idle_vehicles_are_shared() -> None:
-    # Routes of vehicles 0 and 2 lie near A (x 1..3, 4..6), vehicle 3's near B; vehicle 1
-    # is idle. Two groups: the routes near A together, B's alone; each group gets an idle
-    # vehicle while there are some (here the only one goes to the first group).
+def test_nearby_routes_form_a_group_and_idle_vehicles_join_the_nearest_one() -> None:
+    # Routes of vehicles 0 and 2 lie near A (x 1..3, 4..5), vehicle 3's near B; vehicle 1
+    # (based in A) is idle. Two groups: the routes near A together, B's alone, and the idle
+    # vehicle joins A's group whichever route seeds first.
     data = _two_cities()
     routes = [[9, 10, 11], [], [12, 13], [14, 15, 16]]
-    groups = route_groups(data, routes, 2)
-    assert sorted(sorted(g) for g in groups) == [[0, 1, 2], [3]]
-    assert sorted(v for g in groups for v in g) == [0, 1, 2, 3]
-    # Starting from the third used route (vehicle 3's): the same clusters, but B's group is
-    # the first one now and takes the idle vehicle.
-    assert sorted(sorted(g) for g in route_groups(data, routes, 2, first=2)) == [[0, 2], [1, 3]]
+    assert sorted(sorted(g) for g in route_groups(data, routes, 2)) == [[0, 1, 2], [3]]
+    assert sorted(sorted(g) for g in route_groups(data, routes, 2, first=2)) == [[0, 1, 2], [3]]
+    # One group only: everything together.
+    assert sorted(sorted(g) for g in route_groups(data, routes, 1)) == [[0, 1, 2, 3]]
 
 
 def test_unserved_orders_join_the_group_nearest_to_them_that_may_serve_them() -> None:
