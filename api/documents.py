@@ -122,8 +122,13 @@ def build_problem(
 ) -> Problem:
     """The Problem a plan job solves: stored documents, with absences cut out of shifts.
 
-    ``engineers`` pairs each stored Engineer document with its absences.
+    ``engineers`` pairs each stored Engineer document with its absences. A stored ticket may
+    prefer or exclude an engineer who has since left the roster: such a reference is dropped
+    here (an exclusion of nobody excludes nobody) rather than failing the whole plan job —
+    the file format rejects it as a likely typo (``dispatcher.codec``).
     """
+    roster = {doc.get("id") for doc, _ in engineers if isinstance(doc, dict)}
+    orders = [_known_engineers_only(o, roster) for o in orders]
     problem = problem_from_dict(
         {
             "planning_start": format_datetime(planning_start),
@@ -138,6 +143,18 @@ def build_problem(
         windows = parse_windows(absences, f"engineers[{i}].absences")
         cut.append(replace(engineer, shifts=tuple(subtract_windows(engineer.shifts, windows))))
     return replace(problem, engineers=tuple(cut))
+
+
+def _known_engineers_only(order: Any, roster: set[Any]) -> Any:
+    """``order`` with its preferred / excluded engineers limited to ``roster``."""
+    if not isinstance(order, dict) or not roster:
+        return order
+    out = dict(order)
+    for key in ("preferred_engineers", "excluded_engineers"):
+        refs = order.get(key)
+        if isinstance(refs, list):
+            out[key] = [r for r in refs if r in roster]
+    return out
 
 
 def subtract_windows(shifts: tuple[Window, ...], absences: list[Window]) -> list[Window]:

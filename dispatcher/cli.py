@@ -82,17 +82,40 @@ def format_summary(problem: Problem, plan: Plan) -> str:
         for u in plan.unassigned:
             lines.append(f"  {u.order_id:<12} {u.reason.value}: {u.detail}")
     meta = plan.meta
+    first = meta.get("first_solution_seconds")
+    found = (
+        "no plan found within the time limit" if first is None else f"first plan after {first} s"
+    )
     lines += [
         "",
         f"Solved by {meta.get('solver')} {meta.get('solver_version')} in {meta.get('solve_seconds')} s "
-        f"(limit {meta.get('time_limit_s')} s), first plan after {meta.get('first_solution_seconds')} s",
+        f"(limit {meta.get('time_limit_s')} s), {found}",
     ]
     return "\n".join(lines)
+
+
+def check_out_path(out: str) -> Path:
+    """The ``--out`` file, checked before any work: not a directory, in an existing one."""
+    path = Path(out)
+    if path.is_dir():
+        raise InputError("--out", f"expected a file path, got the directory {out}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise InputError("--out", f"expected a file in an existing directory, found no {parent}")
+    return path
+
+
+def _write_out(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError("--out", f"could not write {path}: {exc.strerror or exc}") from None
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from dispatcher.planner import PlanOptions, plan_problem
 
+    out = check_out_path(args.out) if args.out else None
     problem = load_problem(args.problem)
     options = PlanOptions(time_limit_s=args.time_limit, solution_limit=args.solution_limit)
     show = None if args.json or args.quiet else _progress_printer(len(problem.orders), sys.stderr)
@@ -100,10 +123,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if show is not None:
         sys.stderr.write("\n")
     doc = plan_to_dict(plan)
-    if args.out:
-        Path(args.out).write_text(
-            json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+    if out is not None:
+        _write_out(out, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     else:
@@ -132,13 +153,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from dispatcher.codec import parse_datetime
     from dispatcher.generate import generate_problem
 
+    out = check_out_path(args.out) if args.out else None
     start: datetime | None = parse_datetime(args.start, "--start") if args.start else None
     doc = generate_problem(
         orders=args.orders, engineers=args.engineers, seed=args.seed, planning_start=start
     )
     text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+    if out is not None:
+        _write_out(out, text)
         print(
             f"Wrote {args.out}: {args.orders} orders, {args.engineers} engineers, "
             f"planning start {doc['planning_start']}"
@@ -157,6 +179,26 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def bounded_int(hi: int) -> Any:
+    """argparse type: an integer in [1, ``hi``]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= hi:
+            raise argparse.ArgumentTypeError(f"expected an integer in [1, {hi}], got {text!r}")
+        return value
+
+    return parse
+
+
+# The largest sizes `dispatch generate` accepts (the largest of both takes about 30 s).
+MAX_GENERATED_ORDERS = 100_000
+MAX_GENERATED_ENGINEERS = 10_000
 
 
 def positive_float(text: str) -> float:
@@ -203,8 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_check)
 
     g = sub.add_parser("generate", help="write a realistic generated problem")
-    g.add_argument("--orders", type=positive_int, required=True)
-    g.add_argument("--engineers", type=positive_int, required=True)
+    g.add_argument("--orders", type=bounded_int(MAX_GENERATED_ORDERS), required=True)
+    g.add_argument("--engineers", type=bounded_int(MAX_GENERATED_ENGINEERS), required=True)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--start", help="planning start, RFC 3339 with offset")
     g.add_argument("--out", help="file to write (default stdout)")

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatcher.domain import (
+    COMMITMENT_CLASSES,
+    PRIORITIES,
     CurrentPosition,
     Engineer,
     Kpis,
@@ -40,6 +45,20 @@ from dispatcher.errors import InputError
 T = TypeVar("T")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# Upper bounds of the numeric policy fields, checked at load so that nothing overflows later.
+# Dates: planning_start + horizon (at most 60 days) and received_at + a commitment (at most
+# MAX_COMMITMENT_HOURS) stay far inside datetime's years 1-9999.
+MIN_YEAR, MAX_YEAR = 1970, 9000
+MAX_COMMITMENT_HOURS = 87_660  # 10 years of hours
+# dispatcher/compile.py multiplies each weight by a priority factor (drop, breach, not
+# preferred) and the lateness rate by up to a 1440-hour horizon of late minutes: with
+# weight x factor <= 1e12 one order's lateness costs at most 1e12 x 86,400 min = 8.6e16,
+# and 100,000 dropped orders 1e17, both far below the solver's int64 limit of 2**62 = 4.6e18.
+MAX_WEIGHT = 100_000_000
+MAX_PRIORITY_FACTOR = 10_000
+# Integers longer than this are not converted (Python refuses beyond 4300 digits anyway).
+_MAX_INT_DIGITS = 4000
+
 
 @contextmanager
 def _at(path: str) -> Iterator[None]:
@@ -58,8 +77,24 @@ def _at(path: str) -> Iterator[None]:
         raise InputError(joined, exc.message) from None
 
 
+class HugeInteger:
+    """A JSON integer literal too long to convert; rejected where a number is expected."""
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+
+def _parse_int(text: str) -> int | HugeInteger:
+    return HugeInteger(text) if len(text) > _MAX_INT_DIGITS else int(text)
+
+
 def _describe(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, HugeInteger):
+        return f"an integer of {value.digits} digits"
+    try:
+        text = json.dumps(value) if not isinstance(value, datetime) else value.isoformat()
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -106,6 +141,7 @@ class _Obj:
             self.req(key)
         value = self.data[key]
         ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)
         ok = ok and (lo is None or value >= lo) and (hi is None or value <= hi)
         if not ok:
             rng = (
@@ -158,6 +194,12 @@ class _Obj:
             raise InputError(self.sub(key), f"expected a list, got {_describe(value)}")
         return [(f"{self.sub(key)}[{i}]", item) for i, item in enumerate(value)]
 
+    def req_items(self, key: str) -> list[tuple[str, Any]]:
+        """Like :meth:`items`, but the list must be there (``[]`` is fine)."""
+        if not self.has(key):
+            raise InputError(self.sub(key), "expected a list, got nothing")
+        return self.items(key)
+
     def str_list(self, key: str) -> list[str]:
         out = []
         for path, item in self.items(key):
@@ -170,21 +212,59 @@ class _Obj:
         return _Obj(self.req(key), self.sub(key))
 
 
+# RFC 3339 date-time: full date, "T" (or "t" or a space), full time with seconds, optional
+# fraction of any length, and an offset. Python's fromisoformat accepts much more (week
+# dates, basic format, hours only, "+0800", "08:00:00,5"), none of which is the contract.
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,
+)
+# The same without an offset (seconds optional): a local time, which the contract refuses.
+_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?", re.ASCII)
+
+
 def parse_datetime(value: Any, path: str) -> datetime:
-    """Parse an RFC 3339 timestamp that must carry a UTC offset."""
+    """Parse an RFC 3339 timestamp that must carry a UTC offset.
+
+    Fractions beyond microseconds are truncated. Years outside
+    [``MIN_YEAR``, ``MAX_YEAR``] are refused, so that adding a horizon or a commitment
+    can never leave the range of :class:`datetime`.
+    """
     if not isinstance(value, str):
         raise InputError(path, f"expected an RFC 3339 datetime string, got {_describe(value)}")
+    m = _RFC3339.fullmatch(value)
+    if m is None:
+        if _LOCAL.fullmatch(value):
+            raise InputError(
+                path,
+                f"expected a datetime with a UTC offset (e.g. +08:00 or Z), got {_describe(value)}",
+            )
+        raise InputError(
+            path,
+            "expected an RFC 3339 datetime with offset like 2026-11-23T08:00:00+08:00, "
+            f"got {_describe(value)}",
+        )
+    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
+    micro = int((m.group(7) or "").ljust(6, "0")[:6])
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+        if m.group(8):
+            tz = UTC
+        else:
+            off_h, off_m = int(m.group(10)), int(m.group(11))
+            if off_h > 23 or off_m > 59:
+                raise ValueError("offset must be within -23:59 and +23:59")
+            sign = -1 if m.group(9) == "-" else 1
+            tz = timezone(sign * timedelta(hours=off_h, minutes=off_m))
+        parsed = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    except ValueError as exc:
         raise InputError(
-            path,
-            f"expected an RFC 3339 datetime like 2026-11-23T08:00:00+08:00, got {_describe(value)}",
+            path, f"expected an RFC 3339 datetime with offset ({exc}), got {_describe(value)}"
         ) from None
-    if parsed.tzinfo is None:
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise InputError(
             path,
-            f"expected a datetime with a UTC offset (e.g. +08:00 or Z), got {_describe(value)}",
+            f"expected a datetime between {MIN_YEAR} and {MAX_YEAR}, got {_describe(value)}",
         )
     return parsed
 
@@ -211,11 +291,54 @@ def _windows(obj: _Obj, key: str) -> list:
     return out
 
 
+_SPAN = re.compile(r"\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*", re.ASCII)
+
+
+def _span(text: Any, path: str) -> tuple[time, time]:
+    m = _SPAN.fullmatch(text) if isinstance(text, str) else None
+    try:
+        if m is None:
+            raise ValueError
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        return time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise InputError(path, f'expected "HH:MM-HH:MM", got {_describe(text)}') from None
+
+
+def _resolve(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The instant a wall-clock time on ``day`` names in ``tz``, as a fixed-offset datetime.
+
+    An ambiguous time (clocks set back) is its first occurrence. A time that does not exist
+    (clocks set forward) is the instant the gap ends, the first wall-clock time that does:
+    work "from 02:30" on a day when 02:00-03:00 is skipped starts when the clocks show 03:00.
+    The result carries a fixed offset, not ``tz``: Python compares and subtracts two
+    datetimes sharing one tzinfo by wall clock, which is wrong across a transition.
+    """
+    local = datetime.combine(day, at)
+    utc = local.replace(tzinfo=tz).astimezone(UTC)  # fold=0: a gap time maps forward
+    if utc.astimezone(tz).replace(tzinfo=None) != local:
+        # In a gap: the transition lies in (local - offset after, utc]; find it by bisection.
+        lo = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
+        after = utc.astimezone(tz).utcoffset()
+        lo_s, hi_s = 0, int((utc - lo).total_seconds())
+        while lo_s + 1 < hi_s:
+            mid = (lo_s + hi_s) // 2
+            if (lo + timedelta(seconds=mid)).astimezone(tz).utcoffset() == after:
+                hi_s = mid
+            else:
+                lo_s = mid
+        utc = lo + timedelta(seconds=hi_s)
+    offset = utc.astimezone(tz).utcoffset()
+    return utc.astimezone(timezone(offset) if offset else UTC)
+
+
 def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: datetime) -> list:
     """Absolute shifts from a weekly pattern in the engineer's own timezone.
 
     ``pattern`` maps weekday names (``mon`` … ``sun``) to lists of ``"HH:MM-HH:MM"``;
-    an end at or before the start runs past midnight.
+    an end at or before the start runs past midnight. Wall-clock times are resolved to
+    instants with :func:`_resolve`, so a shift across a clock change lasts the time really
+    worked, and an occurrence lying wholly in a skipped hour (no time at all) is left out.
     """
     from dispatcher.domain import Window
 
@@ -231,19 +354,14 @@ def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: d
         if key not in WEEKDAYS:
             raise InputError(pat.sub(key), f"expected a weekday name ({', '.join(WEEKDAYS)})")
         for ipath, text in pat.items(key):
-            try:
-                first, last = str(text).split("-")
-                span = (time.fromisoformat(first.strip()), time.fromisoformat(last.strip()))
-                spans.setdefault(WEEKDAYS.index(key), []).append(span)
-            except ValueError:
-                raise InputError(ipath, f'expected "HH:MM-HH:MM", got {_describe(text)}') from None
+            spans.setdefault(WEEKDAYS.index(key), []).append(_span(text, ipath))
     out = []
     day: date = (start.astimezone(tz) - timedelta(days=1)).date()
     while True:
         for t_on, t_off in spans.get(day.weekday(), []):
-            s = datetime.combine(day, t_on, tz)
-            e = datetime.combine(day + timedelta(days=1) if t_off <= t_on else day, t_off, tz)
-            if e > start and s < end:
+            s = _resolve(day, t_on, tz)
+            e = _resolve(day + timedelta(days=1) if t_off <= t_on else day, t_off, tz)
+            if e > s and e > start and s < end:
                 out.append(Window(start=s, end=e))
         if datetime.combine(day, time(0), tz) > end:
             break
@@ -299,14 +417,22 @@ def _order(obj: _Obj) -> Order:
             country=site.text("country"),
             name=site.text("name", required=False),
         )
+    received_at = obj.instant("received_at")
+    deadline = obj.maybe_instant("deadline")
+    if deadline is not None and deadline < received_at:
+        raise InputError(
+            obj.sub("deadline"),
+            f"expected a datetime at or after received_at ({format_datetime(received_at)}), "
+            f"got {_describe(obj.data['deadline'])}",
+        )
     with _at(obj.path):
         return Order(
             id=obj.text("id"),
             site=site_value,
-            received_at=obj.instant("received_at"),
+            received_at=received_at,
             service_minutes=obj.integer("service_minutes", hi=7 * 24 * 60),
             commitment=obj.text("commitment", required=False),
-            deadline=obj.maybe_instant("deadline"),
+            deadline=deadline,
             priority=obj.text("priority", default="normal"),
             required_skills=frozenset(obj.str_list("required_skills")),
             site_windows=tuple(_windows(obj, "site_windows")),
@@ -314,6 +440,11 @@ def _order(obj: _Obj) -> Order:
             preferred_engineers=tuple(obj.str_list("preferred_engineers")),
             excluded_engineers=tuple(obj.str_list("excluded_engineers")),
         )
+
+
+def _known_key(obj: _Obj, key: str, allowed: tuple[str, ...]) -> None:
+    if key not in allowed:
+        raise InputError(obj.sub(key), f"expected one of {', '.join(allowed)}, got {key!r}")
 
 
 def _policy(data: Any, path: str) -> Policy:
@@ -325,17 +456,20 @@ def _policy(data: Any, path: str) -> Policy:
     if obj.has("commitments"):
         c = obj.obj("commitments")
         for key in c.data:
-            commitments[key] = c.num(key, lo=0.01)
+            _known_key(c, key, COMMITMENT_CLASSES)
+            commitments[key] = c.num(key, lo=0.01, hi=MAX_COMMITMENT_HOURS)
     travel = TravelParams()
     if obj.has("travel"):
         t = obj.obj("travel")
         with _at(t.path):
             travel = TravelParams(
-                circuity=t.num("circuity", travel.circuity, lo=1),
-                max_drive_km=t.num("max_drive_km", travel.max_drive_km, lo=0),
-                drive_kmh=t.num("drive_kmh", travel.drive_kmh, lo=0.1),
-                flight_overhead_h=t.num("flight_overhead_h", travel.flight_overhead_h, lo=0),
-                flight_kmh=t.num("flight_kmh", travel.flight_kmh, lo=0.1),
+                circuity=t.num("circuity", travel.circuity, lo=1, hi=10),
+                max_drive_km=t.num("max_drive_km", travel.max_drive_km, lo=0, hi=40_000),
+                drive_kmh=t.num("drive_kmh", travel.drive_kmh, lo=0.1, hi=1_000),
+                flight_overhead_h=t.num(
+                    "flight_overhead_h", travel.flight_overhead_h, lo=0, hi=240
+                ),
+                flight_kmh=t.num("flight_kmh", travel.flight_kmh, lo=0.1, hi=5_000),
             )
     weights = Weights()
     if obj.has("weights"):
@@ -344,16 +478,23 @@ def _policy(data: Any, path: str) -> Policy:
         if w.has("priority_factor"):
             pf = w.obj("priority_factor")
             for key in pf.data:
-                factors[key] = pf.integer(key, lo=1)
+                _known_key(pf, key, PRIORITIES)
+                factors[key] = pf.integer(key, lo=1, hi=MAX_PRIORITY_FACTOR)
+
+        default_weights = weights
+
+        def weight(key: str) -> int:
+            return w.integer(key, getattr(default_weights, key), hi=MAX_WEIGHT)
+
         with _at(w.path):
             weights = Weights(
-                unassigned=w.integer("unassigned", weights.unassigned),
-                late_per_breach=w.integer("late_per_breach", weights.late_per_breach),
-                late_per_minute=w.integer("late_per_minute", weights.late_per_minute),
-                travel_per_hour=w.integer("travel_per_hour", weights.travel_per_hour),
-                travel_per_km=w.integer("travel_per_km", weights.travel_per_km),
-                overtime_per_hour=w.integer("overtime_per_hour", weights.overtime_per_hour),
-                not_preferred=w.integer("not_preferred", weights.not_preferred),
+                unassigned=weight("unassigned"),
+                late_per_breach=weight("late_per_breach"),
+                late_per_minute=weight("late_per_minute"),
+                travel_per_hour=weight("travel_per_hour"),
+                travel_per_km=weight("travel_per_km"),
+                overtime_per_hour=weight("overtime_per_hour"),
+                not_preferred=weight("not_preferred"),
                 priority_factor=factors,
             )
     with _at(path):
@@ -365,6 +506,27 @@ def _policy(data: Any, path: str) -> Policy:
         )
 
 
+def _check_engineer_refs(root: _Obj, engineers: list[Engineer]) -> None:
+    """Preferred and excluded engineers must be in the roster: a typo in an exclusion
+    would otherwise silently let the excluded engineer be sent.
+
+    A pin to an absent engineer stays allowed (it is the reason
+    ``pinned_engineer_unavailable``). With an empty roster nothing is checked: nobody can be
+    sent, and a lone order is validated that way (``api.documents.parse_order``).
+    """
+    if not engineers:
+        return
+    roster = {e.id for e in engineers}
+    for opath, item in root.items("orders"):
+        o = _Obj(item, opath)
+        for key in ("preferred_engineers", "excluded_engineers"):
+            for path, ref in o.items(key):
+                if ref not in roster:
+                    raise InputError(
+                        path, f"expected the id of an engineer in the roster, got {ref!r}"
+                    )
+
+
 def problem_from_dict(data: Any) -> Problem:
     """Validate and convert a Problem document (DESIGN.md section 4)."""
     root = _Obj(data, "")
@@ -374,9 +536,10 @@ def problem_from_dict(data: Any) -> Problem:
     policy = _policy(root.data.get("policy"), "policy")
     engineers = [
         _engineer(_Obj(item, path), planning_start, horizon_end)
-        for path, item in root.items("engineers")
+        for path, item in root.req_items("engineers")
     ]
-    orders = [_order(_Obj(item, path)) for path, item in root.items("orders")]
+    orders = [_order(_Obj(item, path)) for path, item in root.req_items("orders")]
+    _check_engineer_refs(root, engineers)
     return Problem(
         planning_start=planning_start,
         engineers=tuple(engineers),
@@ -397,11 +560,16 @@ def _read_json(path: str | Path) -> Any:
             str(path), f"expected a readable UTF-8 file ({exc.__class__.__name__})"
         ) from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise InputError(
             str(path),
             f"expected JSON, got a syntax error at line {exc.lineno} column {exc.colno}: {exc.msg}",
+        ) from None
+    except RecursionError:
+        raise InputError(
+            str(path),
+            f"expected JSON nested less deeply (the limit is about {sys.getrecursionlimit()} levels)",
         ) from None
 
 

@@ -22,6 +22,7 @@ class Solo:
     engineer: Engineer
     arrival_s: int | None  # None: cannot arrive while working in the horizon
     start_s: int | None  # None: cannot start service inside the horizon
+    open_start_s: int | None = None  # the same ignoring site windows
 
 
 def _fmt(problem: Problem, s: int) -> str:
@@ -41,11 +42,15 @@ def _solo(c: Compiled, v: int, order: Order) -> Solo:
     arrival = advance(c.work[v], start, int(round(secs)))
     if arrival is None or arrival > horizon_s:
         return Solo(e, arrival, None)
+    service = order.service_minutes * 60
+
+    def inside(fit: int | None) -> int | None:
+        return fit if fit is not None and fit + service <= horizon_s else None
+
     site = site_windows_s(order.site_windows, problem.planning_start)
-    fit = earliest_fit(c.work[v], site, arrival, order.service_minutes * 60)
-    if fit is not None and fit + order.service_minutes * 60 > horizon_s:
-        fit = None
-    return Solo(e, arrival, fit)
+    fit = inside(earliest_fit(c.work[v], site, arrival, service))
+    open_fit = fit if not site else inside(earliest_fit(c.work[v], [], arrival, service))
+    return Solo(e, arrival, fit, open_fit)
 
 
 def _static_reason(problem: Problem, order: Order) -> tuple[Reason, str] | None:
@@ -109,6 +114,36 @@ def _window_reason(c: Compiled, order: Order, solos: list[Solo]) -> tuple[Reason
     )
 
 
+def _window_reach_reason(
+    problem: Problem, order: Order, solos: list[Solo]
+) -> tuple[Reason, str] | None:
+    """With travel: the windows hold the visit, but nobody can get there while one is open.
+
+    Only when some eligible engineer could finish the visit in the horizon without the
+    windows; otherwise the horizon, not the windows, is the binding fact (``beyond_horizon``).
+    """
+    if not order.site_windows or any(s.start_s is not None for s in solos):
+        return None
+    if not any(s.open_start_s is not None for s in solos):
+        return None
+    first = min(
+        (s for s in solos if s.arrival_s is not None),
+        key=lambda s: s.arrival_s,  # type: ignore[arg-type,return-value]
+    )
+    site = site_windows_s(order.site_windows, problem.planning_start)
+    # The window to name: the last one still open at the earliest arrival, else the last.
+    open_then = [w for w in site if w[1] > first.arrival_s]  # type: ignore[operator]
+    a, b = open_then[-1] if open_then else site[-1]
+    return (
+        Reason.SITE_WINDOW_CLOSED,
+        f"no eligible engineer, leaving at once and travelling in work time, can start the "
+        f"{order.service_minutes}-minute visit inside a site window: the earliest arrival is "
+        f"{first.engineer.id} at {_fmt(problem, first.arrival_s)}, and the "  # type: ignore[arg-type]
+        f"{'last window open then' if open_then else 'last window'} is "
+        f"{_fmt(problem, a)} to {_fmt(problem, b)}",
+    )
+
+
 def explain_unassigned(c: Compiled, order: Order) -> tuple[Reason, str]:
     """Why ``order`` is not in the plan."""
     problem = c.problem
@@ -117,7 +152,7 @@ def explain_unassigned(c: Compiled, order: Order) -> tuple[Reason, str]:
         return static
     eligible = eligible_engineers(problem, order)
     solos = [_solo(c, v, order) for v in eligible]
-    window = _window_reason(c, order, solos)
+    window = _window_reason(c, order, solos) or _window_reach_reason(problem, order, solos)
     if window:
         return window
     feasible = [s for s in solos if s.start_s is not None]

@@ -152,7 +152,8 @@ def test_filters_by_status_commitment_and_risk(ticketing: httpx.Client) -> None:
     assert doc["id"] in ids(status="in_progress,done", commitment="remote")
     assert doc["id"] not in ids(status="open")
     assert doc["id"] not in ids(at_risk="true")  # being worked on: not at risk
-    urgent = order_doc(deadline="2020-01-01T00:00:00Z")
+    # Long overdue; received before its deadline (a deadline before received_at is refused).
+    urgent = order_doc(received_at="2019-12-31T00:00:00Z", deadline="2020-01-01T00:00:00Z")
     ticketing.post("/v1/orders", json=urgent)
     assert urgent["id"] in ids(at_risk="true")
     assert urgent["id"] not in ids(at_risk="false")

@@ -69,6 +69,13 @@ def test_check_exits_1_and_names_the_violation_of_a_hand_edited_plan(tmp_path: P
             lambda d: d.__setitem__("planning_start", "2026-11-23 08:00"),
             "planning_start: expected a datetime with a UTC offset",
         ),
+        # These crashed with a traceback or were accepted before (2026-12-02 input sweep).
+        (lambda d: d.__setitem__("planning_start", "9999-12-31T23:00:00Z"), "planning_start:"),
+        (lambda d: d.pop("engineers"), "engineers: expected a list, got nothing"),
+        (
+            lambda d: d["orders"][0].__setitem__("excluded_engineers", ["E9"]),
+            "orders[0].excluded_engineers[0]: expected the id of an engineer in the roster",
+        ),
     ],
 )
 def test_bad_problem_file_exits_2_with_one_line_naming_the_field(
@@ -107,3 +114,65 @@ def test_generate_writes_a_loadable_problem_of_the_requested_size(tmp_path: Path
     doc = json.loads(out.read_text())
     assert len(doc["orders"]) == 25 and len(doc["engineers"]) == 4
     assert main(["plan", str(out), "--solution-limit", "20", "--quiet"]) == 0
+
+
+def _one_line_exit_2(done: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert expected in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "out,expected",
+    [
+        ("/nonexistent_dir/p.json", "--out: expected a file in an existing directory"),
+        ("{tmp}", "--out: expected a file path, got the directory"),
+    ],
+)
+def test_bad_out_path_exits_2_before_solving(tmp_path: Path, out: str, expected: str) -> None:
+    # Checked before the problem is even read: a missing problem file is not what is reported.
+    done = _run("plan", str(tmp_path / "missing.json"), "--out", out.format(tmp=tmp_path))
+    _one_line_exit_2(done, expected)
+    done = _run("plan", str(SMALL), "--solution-limit", "5", "--out", out.format(tmp=tmp_path))
+    _one_line_exit_2(done, expected)
+
+
+def test_generate_to_a_missing_directory_exits_2() -> None:
+    done = _run("generate", "--orders", "5", "--engineers", "2", "--out", "/nonexistent_dir/x.json")
+    _one_line_exit_2(done, "--out: expected a file in an existing directory")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_failed_write_of_out_exits_2_with_one_line() -> None:
+    done = _run("generate", "--orders", "5", "--engineers", "2", "--out", "/dev/full")
+    _one_line_exit_2(done, "--out: could not write /dev/full")
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (
+            ["--orders", "1000000000", "--engineers", "3"],
+            "--orders: expected an integer in [1, 100000]",
+        ),
+        (
+            ["--orders", "3", "--engineers", "10001"],
+            "--engineers: expected an integer in [1, 10000]",
+        ),
+        (["--orders", "0", "--engineers", "3"], "--orders: expected an integer in [1, 100000]"),
+    ],
+)
+def test_generate_sizes_are_bounded(args: list[str], expected: str) -> None:
+    _one_line_exit_2(_run("generate", *args), expected)
+
+
+def test_summary_without_a_plan_says_none_was_found() -> None:
+    from dispatcher.cli import format_summary
+    from dispatcher.codec import load_problem
+    from dispatcher.domain import Kpis, Plan
+
+    kpis = Kpis(4, 0, 0, 0, 4, 0.0, 0.0, 0.0, 0.0, 0, 0)
+    meta = {"solver": "ortools-routing", "solve_seconds": 10.0, "time_limit_s": 10.0}
+    plan = Plan("no_solution", kpis, (), (), (), {**meta, "first_solution_seconds": None})
+    text = format_summary(load_problem(SMALL), plan)
+    assert "no plan found within the time limit" in text and "None s" not in text

@@ -150,11 +150,15 @@ def test_weekly_pattern_generates_absolute_shifts_in_the_engineer_timezone() -> 
         ),
         ("horizon_hours", 0, "horizon_hours: expected an integer in [1, 1440]"),
         ("planning_start", None, "planning_start: expected a value"),
-        ("policy", {"travel": {"circuity": 0.5}}, "policy.travel.circuity: expected a number >= 1"),
+        (
+            "policy",
+            {"travel": {"circuity": 0.5}},
+            "policy.travel.circuity: expected a number in [1, 10]",
+        ),
         (
             "policy",
             {"commitments": {"domestic": -3}},
-            "policy.commitments.domestic: expected a number >= 0.01",
+            "policy.commitments.domestic: expected a number in [0.01, 87660]",
         ),
         (
             "policy",

@@ -284,3 +284,66 @@ def test_the_solvers_own_routes_are_accepted_as_a_warm_start() -> None:
     assert again.initial == "given"
     assert again.objective is not None and first.objective is not None
     assert again.objective <= first.objective
+
+
+def _window_out_of_reach(site_windows: list[dict[str, str]]) -> Problem:
+    """E1 at (0,0) works 08:00-17:00 UTC; order A at (1.0, 0) is a 60-minute visit.
+
+    Default travel: 110.57 km x 1.3 circuity at 65 km/h = 132.7 min, so E1 arrives at 10:12
+    at the earliest; a window 08:00-09:30 is in working time but out of reach.
+    """
+    from dispatcher.codec import problem_from_dict
+
+    return problem_from_dict(
+        {
+            "planning_start": "2026-11-23T08:00:00Z",
+            "horizon_hours": 24,
+            "policy": {"home_country": "KE"},
+            "engineers": [
+                {
+                    "id": "E1",
+                    "home": {"lat": 0.0, "lon": 0.0},
+                    "skills": ["mechanical"],
+                    "shifts": [{"start": "2026-11-23T08:00:00Z", "end": "2026-11-23T17:00:00Z"}],
+                }
+            ],
+            "orders": [
+                {
+                    "id": "A",
+                    "site": {"lat": 1.0, "lon": 0.0, "country": "KE"},
+                    "received_at": "2026-11-23T07:00:00Z",
+                    "service_minutes": 60,
+                    "required_skills": ["mechanical"],
+                    "site_windows": site_windows,
+                }
+            ],
+        }
+    )
+
+
+def test_site_window_nobody_can_reach_in_time_is_site_window_closed_not_beyond_horizon(
+    solve_checked: Solve,
+) -> None:
+    plan = solve_checked(
+        _window_out_of_reach([{"start": "2026-11-23T08:00:00Z", "end": "2026-11-23T09:30:00Z"}])
+    )
+    (u,) = plan.unassigned
+    assert u.reason == Reason.SITE_WINDOW_CLOSED, u.detail
+    assert "E1 at 2026-11-23 10:12" in u.detail
+    assert "2026-11-23 08:00 +0000 to 2026-11-23 09:30 +0000" in u.detail
+
+
+def test_visit_that_cannot_finish_in_the_horizon_even_without_windows_stays_beyond_horizon(
+    solve_checked: Solve,
+) -> None:
+    from dataclasses import replace
+
+    problem = _window_out_of_reach(
+        [{"start": "2026-11-23T08:00:00Z", "end": "2026-11-23T16:30:00Z"}]
+    )
+    (order,) = problem.orders
+    # Ignoring travel, 420 minutes fit the window (08:00-15:00); from the 10:12 arrival they
+    # end at 17:12, after the only shift in the horizon, windows or not.
+    plan = solve_checked(replace(problem, orders=(replace(order, service_minutes=420),)))
+    (u,) = plan.unassigned
+    assert u.reason == Reason.BEYOND_HORIZON, u.detail
