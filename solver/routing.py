@@ -877,6 +877,16 @@ def _routes_assignment(m: _Model, routes: Sequence[Sequence[int]]) -> pywrapcp.A
     return assignment
 
 
+def _restore_greedy(m: _Model, params: SearchParams, limit_s: float) -> pywrapcp.Assignment | None:
+    """The greedy construction as one solution of the closed model (or None)."""
+    start = _routes_assignment(m, _greedy(m, "greedy"))
+    if start is None:
+        return None
+    return m.routing.SolveFromAssignmentWithParameters(
+        start, _search_parameters(replace(params, solution_limit=1), limit_s)
+    )
+
+
 def _count_on_time(m: _Model) -> int | None:
     """Orders served by their deadline in the solution being reported.
 
@@ -1108,14 +1118,10 @@ def solve(
             # An immediate plan first (the greedy, restored, one solution), then OR-Tools' own
             # first-solution heuristic and the metaheuristic from scratch; the better wins.
             m.routing.CloseModelWithParameters(search)
-            start = _routes_assignment(m, _greedy(m, "greedy"))
-            if start is not None:
-                found = m.routing.SolveFromAssignmentWithParameters(
-                    start, _search_parameters(replace(params, solution_limit=1), remaining())
-                )
-                if found is not None:
-                    # A copy: the next solve writes into the assignment the model returned.
-                    quick = m.routing.solver().Assignment(found)
+            found = _restore_greedy(m, params, remaining())
+            if found is not None:
+                # A copy: the next solve writes into the assignment the model returned.
+                quick = m.routing.solver().Assignment(found)
         stopped = should_stop is not None and quick is not None and should_stop()
         if solution is None and not stopped:
             solution = m.routing.SolveWithParameters(_search_parameters(params, remaining()))
@@ -1123,16 +1129,9 @@ def solve(
             # The limit ran out before any first solution (a sub-second limit): restore the
             # greedy construction, milliseconds on small problems, so that a plan comes back;
             # this may run past a limit shorter than FALLBACK_S.
-            start = _routes_assignment(m, _greedy(m, "greedy"))
-            if start is not None:
-                solution = m.routing.SolveFromAssignmentWithParameters(
-                    start,
-                    _search_parameters(
-                        replace(params, solution_limit=1), max(remaining(), FALLBACK_S)
-                    ),
-                )
-                if solution is not None:
-                    initial = "greedy"
+            solution = _restore_greedy(m, params, max(remaining(), FALLBACK_S))
+            if solution is not None:
+                initial = "greedy"
         if quick is not None and (
             solution is None or quick.ObjectiveValue() < solution.ObjectiveValue()
         ):
