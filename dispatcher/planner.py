@@ -42,7 +42,8 @@ class PlanOptions:
     # cost"). Without twins LCI had been the better start.
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
-    # Decomposition by geography into this many parts (solver/decompose.py); 1 = none.
+    # Decomposition into this many parts of nearby routes (solver/decompose.py); 1 = none,
+    # 0 = automatic from 1,000 orders.
     parts: int = 1
 
     def __post_init__(self) -> None:

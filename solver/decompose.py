@@ -287,7 +287,7 @@ def solve_decomposed(
     )
     routes = [list(r) for r in first.routes]
     used = sum(1 for r in routes if r)
-    parts = max(2, n_parts(data, params, used)) if params.parts == 0 else n_parts(data, params)
+    parts = n_parts(data, params, used)
     workers = max(2, params.workers)
     end_rounds = t0 + limit * (1 - FINAL_SHARE)
     ctx = mp.get_context(START_METHOD)
