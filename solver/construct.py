@@ -23,6 +23,7 @@ time after 60 s instead of 470; docs/performance.md).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -72,7 +73,7 @@ def _earliest_start(
                 moved = True
                 break
         if not moved:
-            return s if s <= horizon and any(a <= s <= b for a, b in wins) else None
+            return s if s <= horizon else None  # s lies in the window the loop stopped at
     return None
 
 
@@ -271,6 +272,8 @@ def insertion_routes(
     max_exact: int = 40,
     on_time_first: bool = True,
     breach_cost: np.ndarray | None = None,
+    improve_s: float = 0.0,
+    seed: int = 0,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -281,7 +284,8 @@ def insertion_routes(
     are bounded by their rest-free arrival). Pairs are then simulated exactly in ascending
     bound order — the order and every later visit of the route re-timed (breaks, windows,
     horizon, the way back), adding the later visits' extra lateness — until the next bound
-    cannot beat the best exact cost or ``max_exact`` pairs were simulated.
+    cannot beat the best exact cost or ``max_exact`` pairs were simulated. An order whose
+    cheapest place costs at least its drop penalty stays out.
 
     Parameters
     ----------
@@ -294,6 +298,10 @@ def insertion_routes(
     on_time_first
         Two passes: first insert each order only where it and every later visit stay on
         time (VROOM's hard deadlines), then insert the rest anywhere feasible.
+    improve_s
+        Seconds of ruin and recreate after the construction (:meth:`_Insertion.improve`).
+    seed
+        Seed of the ruin and recreate's random choices.
 
     Returns
     -------
@@ -301,162 +309,366 @@ def insertion_routes(
         Per vehicle, the order nodes in visiting order; orders no vehicle could take are
         absent.
     """
-    n_v = len(starts)
-    n = int(travel_s.shape[0])
-    depots = set(starts) | set(ends)
-    orders = [i for i in range(n) if i not in depots]
-    big = np.iinfo(np.int64).max // 4
-    dl = np.where(deadline_s == NO_DEADLINE, big, deadline_s)
-    orders.sort(key=lambda i: (int(dl[i]), -int(drop_penalty[i]), i))
-    visit = service_s if visit_s is None else visit_s
-    bounds = sorted(int(t) for t in boundaries)
-    bounds_arr = np.asarray(bounds, dtype=np.int64)
-    padded = list(breaks) + [[]] * (n_v - len(breaks))
-    rests = [
-        sorted([(int(s), int(d)) for s, d in b] + [(t, 1) for t in bounds if t >= int(s0) - 1])
-        if b
-        else []
-        for b, s0 in zip(padded, start_min_s, strict=True)
-    ]
-    wins_of = [sorted(windows[i]) if windows[i] else [(0, horizon_s)] for i in range(n)]
-    cap = None if capacity is None or demand is None else np.asarray(capacity, dtype=np.int64)
-    load = np.zeros(n_v, dtype=np.int64)
+    ins = _Insertion(
+        travel_s,
+        arc_cost,
+        service_s,
+        starts,
+        ends,
+        start_min_s,
+        horizon_s,
+        windows,
+        allowed_vehicles,
+        drop_penalty,
+        deadline_s,
+        late_cost_per_s,
+        breaks,
+        vehicle_node_cost,
+        demand,
+        capacity,
+        visit_s,
+        boundaries,
+        max_exact,
+        breach_cost,
+    )
+    ins.place(ins.orders, on_time_first)
+    if improve_s > 0:
+        ins.improve(improve_s, seed, on_time_first)
+    return ins.routes
 
-    def cross(t: int, travel: int) -> int:
-        """Scalar ``crossed``: one-second pause at each boundary passed."""
+
+class _Insertion:
+    """Routes under construction with their exact service starts (see
+    :func:`insertion_routes`), and the moves on them: insert, remove, ruin and recreate."""
+
+    def __init__(
+        self,
+        travel_s: np.ndarray,
+        arc_cost: np.ndarray,
+        service_s: np.ndarray,
+        starts: Sequence[int],
+        ends: Sequence[int],
+        start_min_s: Sequence[int],
+        horizon_s: int,
+        windows: Sequence[Sequence[tuple[int, int]]],
+        allowed_vehicles: Sequence[Sequence[int] | None],
+        drop_penalty: np.ndarray,
+        deadline_s: np.ndarray,
+        late_cost_per_s: np.ndarray,
+        breaks: Sequence[Sequence[tuple[int, int]]],
+        vehicle_node_cost: np.ndarray | None,
+        demand: np.ndarray | None,
+        capacity: Sequence[int] | None,
+        visit_s: np.ndarray | None,
+        boundaries: Sequence[int],
+        max_exact: int,
+        breach_cost: np.ndarray | None,
+    ) -> None:
+        n_v = len(starts)
+        n = int(travel_s.shape[0])
+        self.n_v = n_v
+        self.travel_s, self.arc_cost, self.service_s = travel_s, arc_cost, service_s
+        self.starts, self.ends = list(starts), list(ends)
+        self.start_min_s = [int(x) for x in start_min_s]
+        self.horizon_s = int(horizon_s)
+        self.allowed_vehicles = allowed_vehicles
+        self.drop_penalty = drop_penalty
+        self.late_cost_per_s = late_cost_per_s
+        self.vehicle_node_cost = vehicle_node_cost
+        self.demand = demand
+        self.max_exact = max_exact
+        depots = set(starts) | set(ends)
+        self.big = big = np.iinfo(np.int64).max // 4
+        self.dl = dl = np.where(deadline_s == NO_DEADLINE, big, deadline_s)
+        self.orders = [i for i in range(n) if i not in depots]
+        self.orders.sort(key=lambda i: (int(dl[i]), -int(drop_penalty[i]), i))
+        self.visit = service_s if visit_s is None else visit_s
+        self.svc: list[int] = [int(x) for x in service_s]
+        self.dl_list: list[int] = [int(x) for x in dl]
+        self.bounds = sorted(int(t) for t in boundaries)
+        self.bounds_arr = np.asarray(self.bounds, dtype=np.int64)
+        padded = list(breaks) + [[]] * (n_v - len(breaks))
+        self.rests = [
+            sorted(
+                [(int(s), int(d)) for s, d in b] + [(t, 1) for t in self.bounds if t >= int(s0) - 1]
+            )
+            if b
+            else []
+            for b, s0 in zip(padded, start_min_s, strict=True)
+        ]
+        self.wins_of = [sorted(windows[i]) if windows[i] else [(0, horizon_s)] for i in range(n)]
+        self.cap = (
+            None if capacity is None or demand is None else np.asarray(capacity, dtype=np.int64)
+        )
+        self.load = np.zeros(n_v, dtype=np.int64)
+        self.breach = np.zeros(n, dtype=np.int64) if breach_cost is None else breach_cost
+        self.routes: list[list[int]] = [[] for _ in range(n_v)]
+        self.times: list[list[int]] = [[] for _ in range(n_v)]  # service starts per position
+        self.all_v = np.arange(n_v)
+        self.journal: dict[int, tuple[list[int], list[int], int]] | None = None
+        self._table: list[np.ndarray | None] = [None] * n_v
+
+    def _positions(self, v: int) -> np.ndarray:
+        """Insertion positions of route ``v`` as rows: vehicle, previous node, next node,
+        the previous visit's finish, position (cached until the route changes)."""
+        table = self._table[v]
+        if table is None:
+            route, st = self.routes[v], self.times[v]
+            size = len(route) + 1
+            table = np.empty((5, size), dtype=np.int64)
+            table[0] = v
+            table[1, 0], table[1, 1:] = self.starts[v], route
+            table[2, :-1], table[2, -1] = route, self.ends[v]
+            table[3, 0] = self.start_min_s[v]
+            if route:
+                table[3, 1:] = np.asarray(st, dtype=np.int64) + self.service_s[route]
+            table[4] = np.arange(size)
+            self._table[v] = table
+        return table
+
+    # --- timing -----------------------------------------------------------------------
+
+    def cross(self, t: int, travel: int) -> int:
+        """Arrival after ``travel`` from ``t`` with a one-second pause at each boundary."""
         arrival = t + travel
-        if not bounds:
+        if not self.bounds:
             return arrival
-        for _ in range(len(bounds) + 1):
-            k = int(np.searchsorted(bounds_arr, arrival) - np.searchsorted(bounds_arr, t))
+        for _ in range(len(self.bounds) + 1):
+            k = int(np.searchsorted(self.bounds_arr, arrival) - np.searchsorted(self.bounds_arr, t))
             nxt = t + travel + k
             if nxt == arrival:
                 break
             arrival = nxt
         return arrival
 
-    def start_at(v: int, t_free: int, prev: int, node: int) -> int | None:
+    def start_at(self, v: int, t_free: int, prev: int, node: int) -> int | None:
         """Earliest service start of ``node`` after leaving ``prev`` at ``t_free``."""
-        if rests[v]:
-            arr = _pass_breaks(t_free, int(travel_s[prev, node]), rests[v])
-            return _earliest_start(arr, int(visit[node]), wins_of[node], rests[v], horizon_s)
-        arr = cross(t_free, int(travel_s[prev, node]))
-        for a, b in wins_of[node]:
+        if self.rests[v]:
+            arr = _pass_breaks(t_free, int(self.travel_s[prev, node]), self.rests[v])
+            return _earliest_start(
+                arr, int(self.visit[node]), self.wins_of[node], self.rests[v], self.horizon_s
+            )
+        arr = self.cross(t_free, int(self.travel_s[prev, node]))
+        for a, b in self.wins_of[node]:
             if arr <= b:
                 return max(arr, a)
         return None
 
-    def back_at(v: int, t_free: int, last: int) -> int:
-        if rests[v]:
-            return _pass_breaks(t_free, int(travel_s[last, ends[v]]), rests[v])
-        return cross(t_free, int(travel_s[last, ends[v]]))
+    def back_at(self, v: int, t_free: int, last: int) -> int:
+        if self.rests[v]:
+            return _pass_breaks(t_free, int(self.travel_s[last, self.ends[v]]), self.rests[v])
+        return self.cross(t_free, int(self.travel_s[last, self.ends[v]]))
 
-    breach = np.zeros(n, dtype=np.int64) if breach_cost is None else breach_cost
-
-    def lateness(node: int, s: int) -> int:
-        if dl[node] >= big or s <= dl[node]:
+    def lateness(self, node: int, s: int) -> int:
+        if self.dl[node] >= self.big or s <= self.dl[node]:
             return 0
-        return (s - int(dl[node])) * int(late_cost_per_s[node]) + int(breach[node])
+        return (s - int(self.dl[node])) * int(self.late_cost_per_s[node]) + int(self.breach[node])
 
-    routes: list[list[int]] = [[] for _ in range(n_v)]
-    times: list[list[int]] = [[] for _ in range(n_v)]  # service starts, per route position
-
-    def simulate(v: int, pos: int, j: int) -> tuple[int, list[int]] | None:
-        """Extra lateness of the later visits and the new starts, or None if infeasible."""
-        route, st = routes[v], times[v]
-        prev = starts[v] if pos == 0 else route[pos - 1]
-        t = int(start_min_s[v]) if pos == 0 else st[pos - 1] + int(service_s[prev])
-        s = start_at(v, t, prev, j)
-        if s is None or s + int(service_s[j]) > horizon_s:
+    def simulate(
+        self, v: int, pos: int, j: int, strict: bool = False
+    ) -> tuple[int, list[int]] | None:
+        """Extra lateness of the later visits and the new starts, or None if infeasible
+        (``strict``: also if ``j`` or any later visit would be later than its deadline, or
+        more late than it was)."""
+        route, st = self.routes[v], self.times[v]
+        svc, dl, horizon = self.svc, self.dl_list, self.horizon_s
+        prev = self.starts[v] if pos == 0 else route[pos - 1]
+        t = self.start_min_s[v] if pos == 0 else st[pos - 1] + svc[prev]
+        s = self.start_at(v, t, prev, j)
+        if s is None or s + svc[j] > horizon or (strict and s > dl[j]):
             return None
         new = [s]
         extra = 0
-        prev, t = j, s + int(service_s[j])
+        prev, t = j, s + svc[j]
         for k in range(pos, len(route)):
             node = route[k]
-            s2 = start_at(v, t, prev, node)
-            if s2 is None or s2 + int(service_s[node]) > horizon_s:
+            s2 = self.start_at(v, t, prev, node)
+            if s2 is None or s2 + svc[node] > horizon:
                 return None
             if s2 == st[k]:  # later visits unchanged from here on
                 return extra, new + st[k:]
-            extra += lateness(node, s2) - lateness(node, st[k])
+            if s2 > dl[node]:  # later than its deadline (it may have been before)
+                more = self.lateness(node, s2) - self.lateness(node, st[k])
+                if strict and more > 0:
+                    return None
+                extra += more
             new.append(s2)
-            prev, t = node, s2 + int(service_s[node])
-        if back_at(v, t, prev) > horizon_s:
+            prev, t = node, s2 + svc[node]
+        if self.back_at(v, t, prev) > self.horizon_s:
             return None
         return extra, new
 
-    all_v = np.arange(n_v)
+    def retime(self, v: int, route: list[int]) -> list[int] | None:
+        """Service starts of ``route`` on vehicle ``v`` from scratch, or None if infeasible."""
+        svc = self.service_s
+        prev, t = self.starts[v], self.start_min_s[v]
+        out: list[int] = []
+        for node in route:
+            s = self.start_at(v, t, prev, node)
+            if s is None or s + int(svc[node]) > self.horizon_s:
+                return None
+            out.append(s)
+            prev, t = node, s + int(svc[node])
+        if route and self.back_at(v, t, prev) > self.horizon_s:
+            return None
+        return out
 
-    def insert(j: int, strict: bool) -> bool:
+    # --- moves ------------------------------------------------------------------------
+
+    def insert(self, j: int, strict: bool) -> bool:
         """Insert ``j`` at its cheapest place; ``strict``: only where nothing is late."""
-        allowed = allowed_vehicles[j]
-        cand = all_v if allowed is None else np.asarray(sorted(allowed), dtype=np.int64)
-        if cap is not None and demand is not None:
-            cand = cand[load[cand] + int(demand[j]) <= cap[cand]]
+        routes, times = self.routes, self.times
+        arc, dl, big = self.arc_cost, self.dl, self.big
+        allowed = self.allowed_vehicles[j]
+        cand = self.all_v if allowed is None else np.asarray(sorted(allowed), dtype=np.int64)
+        if self.cap is not None and self.demand is not None:
+            cand = cand[self.load[cand] + int(self.demand[j]) <= self.cap[cand]]
         if cand.size == 0:
             return False
         # Every (vehicle, position): previous node, next node, previous visit's finish.
-        vs, prevs, nexts, frees = [], [], [], []
-        for v in cand.tolist():
-            route, st = routes[v], times[v]
-            nodes = [starts[v], *route]
-            free = [int(start_min_s[v])] + [
-                s + int(service_s[x]) for x, s in zip(route, st, strict=True)
-            ]
-            vs.extend([v] * len(nodes))
-            prevs.extend(nodes)
-            nexts.extend([*route, ends[v]])
-            frees.extend(free)
-        v_a = np.asarray(vs, dtype=np.int64)
-        p_a = np.asarray(prevs, dtype=np.int64)
-        n_a = np.asarray(nexts, dtype=np.int64)
-        arrival = np.asarray(frees, dtype=np.int64) + travel_s[p_a, j]
+        table = np.concatenate([self._positions(v) for v in cand.tolist()], axis=1)
+        v_a, p_a, n_a, free_a, pos_in_route = table
+        arrival = free_a + self.travel_s[p_a, j]
         start = np.full(arrival.size, -1, dtype=np.int64)
         pending = np.ones(arrival.size, dtype=bool)
-        for a, b in wins_of[j]:
+        for a, b in self.wins_of[j]:
             ok = pending & (arrival <= b)
             start[ok] = np.maximum(arrival[ok], a)
             pending &= ~ok
-        bound = (arc_cost[p_a, j] + arc_cost[j, n_a] - arc_cost[p_a, n_a]).astype(np.int64)
+        bound = (arc[p_a, j] + arc[j, n_a] - arc[p_a, n_a]).astype(np.int64)
         if dl[j] < big:
             late = np.maximum(0, start - dl[j])
-            bound = bound + late * int(late_cost_per_s[j]) + np.where(late > 0, breach[j], 0)
-        if vehicle_node_cost is not None:
-            bound = bound + vehicle_node_cost[v_a, j]
+            bound = (
+                bound + late * int(self.late_cost_per_s[j]) + np.where(late > 0, self.breach[j], 0)
+            )
+        if self.vehicle_node_cost is not None:
+            bound = bound + self.vehicle_node_cost[v_a, j]
         usable = (start >= 0) & ((start <= dl[j]) if strict else True)
         bound = np.where(usable, bound, big)
-        order = np.argsort(bound, kind="stable")[:max_exact]
-        pos_in_route = np.concatenate(
-            [np.arange(len(routes[v]) + 1) for v in cand.tolist()]
-        ).astype(np.int64)
+        order = np.argsort(bound, kind="stable")[: self.max_exact]
         best: tuple[int, int, int, list[int]] | None = None
         for k in order.tolist():
             if bound[k] >= big or (best is not None and bound[k] >= best[0]):
                 break
             v, pos = int(v_a[k]), int(pos_in_route[k])
-            sim = simulate(v, pos, j)
+            sim = self.simulate(v, pos, j, strict)
             if sim is None:
                 continue
             extra, new = sim
-            if strict and (extra > 0 or new[0] > dl[j]):
-                continue
-            exact = int(arc_cost[p_a[k], j] + arc_cost[j, n_a[k]] - arc_cost[p_a[k], n_a[k]])
-            exact += lateness(j, new[0]) + extra
-            if vehicle_node_cost is not None:
-                exact += int(vehicle_node_cost[v, j])
+            exact = int(arc[p_a[k], j] + arc[j, n_a[k]] - arc[p_a[k], n_a[k]])
+            exact += self.lateness(j, new[0]) + extra
+            if self.vehicle_node_cost is not None:
+                exact += int(self.vehicle_node_cost[v, j])
             if best is None or exact < best[0]:
                 best = (exact, v, pos, new)
-        if best is None:
-            return False
+        if best is None or best[0] >= int(self.drop_penalty[j]):
+            return False  # nowhere, or dearer than leaving the order out
         _, v, pos, new = best
+        self._touch(v)
         routes[v].insert(pos, j)
         times[v][pos:] = new
-        if demand is not None:
-            load[v] += int(demand[j])
+        self._table[v] = None
+        if self.demand is not None:
+            self.load[v] += int(self.demand[j])
         return True
 
-    left = [j for j in orders if not (on_time_first and insert(j, True))]
-    for j in left:
-        insert(j, False)
-    return routes
+    def _touch(self, v: int) -> None:
+        """Keep route ``v`` as it was before the first change of the current move."""
+        if self.journal is not None and v not in self.journal:
+            self.journal[v] = (self.routes[v][:], self.times[v][:], int(self.load[v]))
+
+    def remove(self, v: int, j: int) -> bool:
+        """Take ``j`` out of route ``v`` and re-time the route; False (and no change) if the
+        route would break without it (the travel times need not obey the triangle
+        inequality)."""
+        route = [x for x in self.routes[v] if x != j]
+        st = self.retime(v, route)
+        if st is None:
+            return False
+        self._touch(v)
+        self.routes[v], self.times[v] = route, st
+        self._table[v] = None
+        if self.demand is not None:
+            self.load[v] -= int(self.demand[j])
+        return True
+
+    def place(self, nodes: Sequence[int], on_time_first: bool) -> None:
+        """Insert ``nodes`` in this order: on-time places first, then any place."""
+        left = [j for j in nodes if not (on_time_first and self.insert(j, True))]
+        for j in left:
+            self.insert(j, False)
+
+    def route_cost(self, v: int) -> int:
+        """Arc costs (the way home included), lateness and vehicle-node costs of route ``v``."""
+        route, st = self.routes[v], self.times[v]
+        if not route:
+            return 0
+        path = [self.starts[v], *route, self.ends[v]]
+        cost = int(self.arc_cost[path[:-1], path[1:]].sum())
+        cost += sum(self.lateness(j, s) for j, s in zip(route, st, strict=True))
+        if self.vehicle_node_cost is not None:
+            cost += int(self.vehicle_node_cost[v, route].sum())
+        return cost
+
+    def improve(self, seconds: float, seed: int, on_time_first: bool) -> int:
+        """Ruin and recreate for ``seconds``; returns the number of moves tried.
+
+        A move takes a random order and the served orders among its nearest neighbours
+        (by travel time both ways) out of their routes, then puts them and the unserved
+        ones among those neighbours back with :meth:`place`, in deadline order with up to
+        four hours of noise. It is kept unless the routes cost more than before: the cost is
+        the model's objective (arc costs, lateness and breaches, vehicle-node costs, drop
+        penalties), so the solution only improves.
+        """
+        rng = np.random.default_rng(seed)
+        orders = np.asarray(self.orders, dtype=np.int64)
+        if orders.size < 2 or seconds <= 0:
+            return 0
+        near_k = int(min(orders.size - 1, 40))
+        sub = self.travel_s[np.ix_(orders, orders)]
+        neighbours = orders[np.argsort(sub + sub.T, axis=1, kind="stable")[:, : near_k + 1]]
+        row = np.full(int(self.travel_s.shape[0]), -1, dtype=np.int64)
+        row[orders] = np.arange(orders.size)
+        route_of = np.full(row.size, -1, dtype=np.int64)
+        for v, r in enumerate(self.routes):
+            route_of[r] = v
+        costs = [self.route_cost(v) for v in range(self.n_v)]
+        dl, drop = np.minimum(self.dl, self.big - 1), self.drop_penalty
+        moves = 0
+        stop = time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            moves += 1
+            size = int(rng.integers(4, max(5, near_k // 2 + 1)))
+            around = neighbours[row[int(orders[rng.integers(orders.size)])], : size + 1]
+            self.journal = {}
+            removed = [int(j) for j in around if route_of[j] < 0]
+            was_out = len(removed)
+            for j in around.tolist():
+                v = int(route_of[j])
+                if v >= 0 and self.remove(v, j):
+                    removed.append(j)
+            keys = dl[removed] + rng.integers(0, 4 * 3600, size=len(removed))
+            self.place([removed[k] for k in np.argsort(keys, kind="stable")], on_time_first)
+            touched, self.journal = self.journal, None
+            new_costs = {v: self.route_cost(v) for v in touched}
+            back = set()
+            for v in touched:
+                back.update(self.routes[v])
+            delta = sum(new_costs[v] - costs[v] for v in touched)
+            delta += sum(int(drop[j]) for j in removed[was_out:] if j not in back)
+            delta -= sum(int(drop[j]) for j in removed[:was_out] if j in back)
+            if delta > 0:  # worse: undo
+                for v in touched:
+                    route_of[self.routes[v]] = -1
+                for v, (r, st, load) in touched.items():
+                    self.routes[v], self.times[v] = r, st
+                    self._table[v] = None
+                    self.load[v] = load
+                    route_of[r] = v
+                continue
+            for r, _, _ in touched.values():
+                route_of[r] = -1
+            for v in touched:
+                route_of[self.routes[v]] = v
+                costs[v] = new_costs[v]
+        return moves

@@ -14,6 +14,7 @@ import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 from google.protobuf import text_format
@@ -170,6 +171,10 @@ class SearchParams:
         Share of the time limit spent first on a model with every deadline hard
         (:func:`on_time_only`: the most orders on time, as VROOM plans), whose routes then
         start the search on the whole objective. 0 (the default): one phase.
+    recreate_share
+        Share of the time limit the insertion construction spends on ruin and recreate
+        (:meth:`solver.construct._Insertion.improve`) before the local search starts from
+        its routes; not used under a solution limit (it is bounded by time only).
     """
 
     time_limit_s: float = 10.0
@@ -189,6 +194,7 @@ class SearchParams:
     workers: int = 1
     parts: int = 1
     on_time_phase: float = 0.0
+    recreate_share: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -208,6 +214,10 @@ class SearchParams:
         if not 0 <= self.on_time_phase < 1:
             raise ValueError(
                 f"on_time_phase: expected a share in [0, 1), got {self.on_time_phase!r}"
+            )
+        if not 0 <= self.recreate_share < 1:
+            raise ValueError(
+                f"recreate_share: expected a share in [0, 1), got {self.recreate_share!r}"
             )
         if not (isinstance(self.parts, int) and self.parts >= 0):
             raise ValueError(
@@ -773,12 +783,14 @@ def wants_quick_start(data: RoutingInput, params: SearchParams) -> bool:
     )
 
 
-def _greedy(m: _Model, how: str = "greedy") -> list[list[int]]:
+def _greedy(m: _Model, how: str = "greedy", improve_s: float = 0.0) -> list[list[int]]:
     """:func:`solver.construct.greedy_routes` (or ``insertion_routes`` when ``how`` is
-    ``"insertion"``) on the model as built (windows after the break rewrite, boundary
-    breaks, visit lengths)."""
+    ``"insertion"``, then ``improve_s`` seconds of ruin and recreate) on the model as built
+    (windows after the break rewrite, boundary breaks, visit lengths)."""
     d, tm = m.data, m.time
-    construct = insertion_routes if how == "insertion" else greedy_routes
+    construct = (
+        partial(insertion_routes, improve_s=improve_s) if how == "insertion" else greedy_routes
+    )
     windows, visit = _all_starts(m)
     allowed = d.allowed_vehicles
     deadline, late_cost, breach = d.deadline_s, d.late_cost_per_s, None
@@ -1093,7 +1105,8 @@ def solve(
             m.routing.CloseModelWithParameters(search)
         for name, given in candidates:
             if given is None:
-                variants = [_greedy(m, name)]
+                recreate = params.recreate_share if params.solution_limit is None else 0.0
+                variants = [_greedy(m, name, recreate * remaining())]
             elif m.twins is None:
                 variants = [[list(r) for r in given]]
             else:
