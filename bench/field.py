@@ -45,6 +45,11 @@ VROOM_EXPLORATION_LEVEL = 5
 # PlanOptions fields for our runs beyond the time limit (--first-solution, --parts); empty:
 # the planner's defaults.
 PLAN_OPTIONS: dict[str, Any] = {}
+# Policy weights that put on-time service first (--on-time-first): a breach (20 M) costs more
+# than half an unserved order (30 M), so no order is made late to serve another of its
+# priority, and dropping still costs more than a breach plus 96 hours of lateness (5.76 M).
+ON_TIME_FIRST = {"unassigned": 30_000_000, "late_per_breach": 20_000_000}
+WEIGHTS: dict[str, int] = {}  # weights set on every generated problem (empty: the defaults)
 SOLVERS = ("ours", "vroom")
 CSV_COLUMNS = (
     "size",
@@ -261,7 +266,10 @@ def run_one(orders: int, engineers: int, seed: int, solver: str, time_limit_s: f
     from dispatcher.compile import compile_problem
     from dispatcher.generate import generate_problem
 
-    problem = problem_from_dict(generate_problem(orders, engineers, seed))
+    doc = generate_problem(orders, engineers, seed)
+    if WEIGHTS:
+        doc["policy"]["weights"] = {**doc["policy"].get("weights", {}), **WEIGHTS}
+    problem = problem_from_dict(doc)
     modelled = len(compile_problem(problem).order_node)
     run = solve_ours if solver == "ours" else solve_vroom
     out = run(problem, time_limit_s)
@@ -298,6 +306,8 @@ def run_in_subprocess(
         cmd += ["--first-solution", PLAN_OPTIONS["first_solution"]]
     if "parts" in PLAN_OPTIONS:
         cmd += ["--parts", str(PLAN_OPTIONS["parts"])]
+    if WEIGHTS:
+        cmd.append("--on-time-first")
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env, check=False)
@@ -512,6 +522,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="decomposition parts for our plans (0: automatic, 1: none; default: the planner's)",
     )
+    parser.add_argument(
+        "--on-time-first",
+        action="store_true",
+        help="generated problems carry the on-time-first weights (unassigned 30,000,000, "
+        "late_per_breach 20,000,000): no order is made late to serve another",
+    )
     parser.add_argument("--out", default=None, help="output folder (default: bench/results)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -524,6 +540,7 @@ def _command_line(args: argparse.Namespace) -> str:
         parts.append(f"--first-solution {args.first_solution}")
     if args.parts is not None:
         parts.append(f"--parts {args.parts}")
+    parts += ["--on-time-first"] * bool(getattr(args, "on_time_first", False))
     return " ".join(parts)
 
 
@@ -534,6 +551,9 @@ def _set_plan_options(args: argparse.Namespace) -> None:
         PLAN_OPTIONS["first_solution"] = args.first_solution
     if getattr(args, "parts", None) is not None:
         PLAN_OPTIONS["parts"] = args.parts
+    WEIGHTS.clear()
+    if getattr(args, "on_time_first", False):
+        WEIGHTS.update(ON_TIME_FIRST)
 
 
 def _run_from_cli(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ time after 60 s instead of 470; docs/performance.md).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -274,6 +274,9 @@ def insertion_routes(
     breach_cost: np.ndarray | None = None,
     improve_s: float = 0.0,
     seed: int = 0,
+    improve_moves: int | None = None,
+    on_built: Callable[[list[list[int]]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -302,6 +305,14 @@ def insertion_routes(
         Seconds of ruin and recreate after the construction (:meth:`_Insertion.improve`).
     seed
         Seed of the ruin and recreate's random choices.
+    improve_moves
+        Most ruin-and-recreate moves (None: until ``improve_s`` runs out); with a seed, a
+        move count that ends before the time does gives the same routes every run.
+    on_built
+        Called with the constructed routes before the ruin and recreate starts (a caller
+        can make a plan of them at once).
+    should_stop
+        Asked before each ruin-and-recreate move; True ends it with the routes so far.
 
     Returns
     -------
@@ -332,8 +343,10 @@ def insertion_routes(
         breach_cost,
     )
     ins.place(ins.orders, on_time_first)
+    if on_built is not None:
+        on_built([r[:] for r in ins.routes])
     if improve_s > 0:
-        ins.improve(improve_s, seed, on_time_first)
+        ins.improve(improve_s, seed, on_time_first, improve_moves, should_stop)
     return ins.routes
 
 
@@ -610,8 +623,16 @@ class _Insertion:
             cost += int(self.vehicle_node_cost[v, route].sum())
         return cost
 
-    def improve(self, seconds: float, seed: int, on_time_first: bool) -> int:
-        """Ruin and recreate for ``seconds``; returns the number of moves tried.
+    def improve(
+        self,
+        seconds: float,
+        seed: int,
+        on_time_first: bool,
+        max_moves: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> int:
+        """Ruin and recreate for ``seconds`` (or ``max_moves`` moves, whichever ends first);
+        returns the number of moves tried.
 
         A move takes a random order and the served orders among its nearest neighbours
         (by travel time both ways) out of their routes, then puts them and the unserved
@@ -636,7 +657,9 @@ class _Insertion:
         dl, drop = np.minimum(self.dl, self.big - 1), self.drop_penalty
         moves = 0
         stop = time.perf_counter() + seconds
-        while time.perf_counter() < stop:
+        while time.perf_counter() < stop and (max_moves is None or moves < max_moves):
+            if should_stop is not None and should_stop():
+                break
             moves += 1
             size = int(rng.integers(4, max(5, near_k // 2 + 1)))
             around = neighbours[row[int(orders[rng.integers(orders.size)])], : size + 1]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from solver.construct import insertion_routes
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
@@ -108,3 +110,87 @@ def test_insertion_start_is_accepted_by_the_model() -> None:
     more = solve(data, replace(params, solution_limit=50, metaheuristic="GREEDY_DESCENT"))
     assert more.objective is not None and result.objective is not None
     assert more.objective <= result.objective
+
+
+def _cost(data: RoutingInput, routes: list[list[int]]) -> int:
+    """The construction's objective, recomputed here: arcs (home included), lateness
+    (no breach cost in these fixtures), drop penalties of the orders left out."""
+    starts = route_starts_of(data, routes)
+    cost = 0
+    for v, route in enumerate(routes):
+        if not route:
+            continue
+        path = [data.starts[v], *route, data.ends[v]]
+        cost += sum(int(data.arc_cost[a, b]) for a, b in zip(path, path[1:], strict=False))
+        for node, s in zip(route, starts[v], strict=True):
+            dl = int(data.deadline_s[node])
+            if dl != NO_DEADLINE and s > dl:
+                cost += (s - dl) * int(data.late_cost_per_s[node])
+    served = {n for r in routes for n in r}
+    cost += sum(int(data.drop_penalty[n]) for n in data.order_nodes() if n not in served)
+    return cost
+
+
+def route_starts_of(data: RoutingInput, routes: list[list[int]]) -> list[list[int]]:
+    """Earliest starts on a line without breaks: travel, then wait for the window."""
+    out = []
+    for v, route in enumerate(routes):
+        t, prev, starts = data.start_min_s[v], data.starts[v], []
+        for node in route:
+            t += int(data.travel_s[prev, node])
+            wins = data.windows[node] or [(0, data.horizon_s)]
+            t = min(max(t, a) for a, b in wins if t <= b)  # raises if no window is left
+            starts.append(t)
+            t += int(data.service_s[node])
+            prev = node
+        assert t + int(data.travel_s[prev, data.ends[v]]) <= data.horizon_s
+        out.append(starts)
+    return out
+
+
+def test_ruin_and_recreate_trades_one_far_order_for_two_near_ones() -> None:
+    # One vehicle at 0, horizon 100, home at 0. Order 2 at 40 has the earliest deadline (45)
+    # and is placed first: 0 -> 40 -> 0 takes 80. Orders 3 at -20 and 4 at -25 then fit
+    # nowhere: after 2 the way is 40 + 60 (+5) and back 20 (> 100), before 2 it would be
+    # 20 + 60 = 80 to reach it and 40 back (> 100). Serving 3 and 4 instead takes
+    # 20 + 5 + 25 = 50 and leaves one drop instead of two: ruin and recreate finds it.
+    data = _line([0, 0, 40, -20, -25], deadline={2: 45, 3: 100, 4: 100}, horizon=100)
+    built = _insert(data)
+    assert built == [[2]]
+    improved = _insert(data, improve_s=30.0, improve_moves=200, seed=3)
+    assert sorted(improved[0]) == [3, 4]
+    assert _cost(data, improved) < _cost(data, built)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    positions=st.lists(st.integers(-60, 60), min_size=3, max_size=10),
+    deadlines=st.lists(st.integers(0, 300), min_size=10, max_size=10),
+    narrow=st.lists(st.booleans(), min_size=10, max_size=10),
+    horizon=st.integers(80, 300),
+    seed=st.integers(0, 1000),
+)
+def test_ruin_and_recreate_never_worsens_and_keeps_every_rule(
+    positions: list[int],
+    deadlines: list[int],
+    narrow: list[bool],
+    horizon: int,
+    seed: int,
+) -> None:
+    n_v = 2
+    pos = [0] * (2 * n_v) + positions
+    orders = range(2 * n_v, len(pos))
+    windows = {
+        node: [(abs(pos[node]), abs(pos[node]) + 15)] for k, node in enumerate(orders) if narrow[k]
+    }
+    deadline = {node: deadlines[k] for k, node in enumerate(orders)}
+    data = _line(
+        pos, n_vehicles=n_v, windows=windows, deadline=deadline, service=3, horizon=horizon
+    )
+    data = replace(data, drop_penalty=np.full(len(pos), 10**6, dtype=np.int64))
+    built = _insert(data)
+    improved = _insert(data, improve_s=30.0, improve_moves=30, seed=seed)
+    served = [n for r in improved for n in r]
+    assert len(served) == len(set(served)) and set(served) <= set(orders)
+    route_starts_of(data, improved)  # every visit inside a window, every route home in time
+    assert _cost(data, improved) <= _cost(data, built)
