@@ -745,6 +745,9 @@ def run(args: argparse.Namespace) -> int:
         metaheuristic=args.metaheuristic,
         gls_lambda=args.gls_lambda,
         parts=getattr(args, "parts", 0),
+        # Both cores below the decomposition's size as well: a portfolio of OR-Tools' own
+        # start and the insertion construction with ruin and recreate (solver/portfolio.py).
+        workers=2 if getattr(args, "parts", 0) == 0 else 1,
     )
     runners: dict[str, Callable[[Instance, np.ndarray], RunOutcome]] = {
         "ours": lambda i, m: run_ours(i, m, args.time_limit, params),
@@ -881,8 +884,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="N",
         help="decomposition of our solves (solver/decompose.py): 0 = automatic (from 1,000 "
-        "customers, two processes), 1 = none (one thread, like the peers), N = N parts "
-        "(default %(default)s)",
+        "customers, two processes; below, a two-worker portfolio), 1 = none (one thread, "
+        "like the peers), N = N parts (default %(default)s)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-solve progress on stderr")
 

@@ -305,7 +305,7 @@ def solve_decomposed(
             waves = math.ceil(len(batch) / workers)
             if params.solution_limit is None and time.perf_counter() + waves * part_s > end_rounds:
                 break
-            part_params = replace(whole, time_limit_s=part_s, initial="auto")
+            part_params = replace(whole, time_limit_s=part_s, initial="auto", recreate_given=True)
             futures = [pool.submit(_solve_part, p.data, part_params, lr) for p, lr in batch]
             for (part, _), future in zip(batch, futures, strict=True):
                 new = future.result()

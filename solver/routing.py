@@ -178,6 +178,9 @@ class SearchParams:
         default: at 1,000 orders / 100 engineers, 60 s, the objective fell from 2.52e10
         (none) to 2.52e10 / 2.39e10 / 2.35e10 at 0.25 / 0.5 / 0.8 (docs/performance.md,
         "Ruin and recreate").
+    recreate_given
+        Also run the ruin and recreate on given starting routes (``initial_routes`` of
+        :func:`solve`) before the local search: the parts of the decomposition do.
     """
 
     time_limit_s: float = 10.0
@@ -198,6 +201,7 @@ class SearchParams:
     parts: int = 1
     on_time_phase: float = 0.0
     recreate_share: float = 0.75
+    recreate_given: bool = False
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -792,11 +796,13 @@ def _greedy(
     improve_s: float = 0.0,
     on_built: Callable[[list[list[int]]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
 ) -> list[list[int]]:
     """:func:`solver.construct.greedy_routes` (or ``insertion_routes`` when ``how`` is
     ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
     with the constructed routes in between) on the model as built (windows after the break
-    rewrite, boundary breaks, visit lengths)."""
+    rewrite, boundary breaks, visit lengths). ``initial`` (order nodes, no twins): improve
+    these routes instead of constructing."""
     d, tm = m.data, m.time
     construct: Callable[..., list[list[int]]] = greedy_routes
     if how == "insertion":
@@ -806,7 +812,11 @@ def _greedy(
                 on_built(routes if m.twins is None else _to_twins(m, routes))
 
         construct = partial(
-            insertion_routes, improve_s=improve_s, on_built=built, should_stop=should_stop
+            insertion_routes,
+            improve_s=improve_s,
+            on_built=built,
+            should_stop=should_stop,
+            initial_routes=initial,
         )
     windows, visit = _all_starts(m)
     allowed = d.allowed_vehicles
@@ -1139,13 +1149,18 @@ def solve(
                         quick = m.routing.solver().Assignment(found)
 
                 variants = [_greedy(m, name, recreate * remaining(), built, should_stop)]
-            elif m.twins is None:
-                variants = [[list(r) for r in given]]
             else:
-                # Late twins chosen by the model's lower-bound timing first, then by the
-                # construction's conservative one (:func:`_to_twins`).
-                variants = [_to_twins(m, given, optimistic=True)]
-                variants += [v for v in [_to_twins(m, given)] if v != variants[0]]
+                if m.twins is None:
+                    variants = [[list(r) for r in given]]
+                else:
+                    # Late twins chosen by the model's lower-bound timing first, then by the
+                    # construction's conservative one (:func:`_to_twins`).
+                    variants = [_to_twins(m, given, optimistic=True)]
+                    variants += [v for v in [_to_twins(m, given)] if v != variants[0]]
+                if params.recreate_given and params.solution_limit is None:
+                    # Ruin and recreate from the given routes first; they themselves next.
+                    share = params.recreate_share * remaining()
+                    variants.insert(0, _greedy(m, "insertion", share, None, should_stop, given))
             for variant in variants:
                 start = _routes_assignment(m, variant)
                 if start is None:

@@ -194,3 +194,15 @@ def test_ruin_and_recreate_never_worsens_and_keeps_every_rule(
     assert len(served) == len(set(served)) and set(served) <= set(orders)
     route_starts_of(data, improved)  # every visit inside a window, every route home in time
     assert _cost(data, improved) <= _cost(data, built)
+
+
+def test_given_routes_are_improved_when_asked_and_kept_when_they_cannot_be_timed() -> None:
+    # The fixture of the far/near trade above, started from the routes the construction
+    # builds ([[2]]): the solver's ruin and recreate on given routes finds [[3, 4]] (order).
+    data = _line([0, 0, 40, -20, -25], deadline={2: 45, 3: 100, 4: 100}, horizon=100)
+    params = SearchParams(time_limit_s=2.0, recreate_given=True, recreate_share=0.5)
+    result = solve(data, params, initial_routes=[[2]])
+    assert result.initial == "given"
+    assert sorted(result.routes[0]) == [3, 4]
+    # Routes this module cannot time (2 -> 3 -> 4 ends after the horizon) come back as given.
+    assert _insert(data, improve_s=1.0, initial_routes=[[2, 3, 4]]) == [[2, 3, 4]]

@@ -37,11 +37,13 @@ LIMITED = SearchParams(time_limit_s=60, solution_limit=30, workers=2)
 
 
 def test_portfolio_configs_differ_and_run_one_process_each() -> None:
-    configs = portfolio_configs(SearchParams(workers=3))
+    configs = portfolio_configs(SearchParams(workers=3), _instance(8, seed=1))
     assert len(configs) == 3
     assert all(c.workers == 1 for c in configs)
     assert len(set(configs)) == 3
     assert configs[0] == SearchParams()
+    # The second searches from the insertion construction with ruin and recreate.
+    assert configs[1].initial == "insertion" and configs[1].recreate_share > 0
 
 
 def test_portfolio_returns_the_best_worker_and_is_deterministic() -> None:
@@ -49,7 +51,7 @@ def test_portfolio_returns_the_best_worker_and_is_deterministic() -> None:
     first, second = solve_portfolio(data, LIMITED), solve_portfolio(data, LIMITED)
     assert first.routes == second.routes
     assert first.objective == second.objective
-    alone = [solve(data, c) for c in portfolio_configs(LIMITED)]
+    alone = [solve(data, c) for c in portfolio_configs(LIMITED, data)]
     assert first.objective == min(r.objective for r in alone if r.objective is not None)
     assert first.solutions == sum(r.solutions for r in alone)
     served = sorted(n for r in first.routes for n in r)
