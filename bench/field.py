@@ -110,9 +110,16 @@ def peak_rss_mb() -> float:
 # ------------------------------------------------------------------ one solve (in a subprocess)
 
 
-def _kpis(plan: Any) -> dict[str, Any]:
+def _kpis(plan: Any, problem: Any) -> dict[str, Any]:
     k = plan.kpis
+    priority = {o.id: o.priority for o in problem.orders}
+    by_priority = dict.fromkeys(("critical", "high", "normal", "low"), 0)
+    for route in plan.routes:
+        for visit in route.visits:
+            if visit.on_time:
+                by_priority[priority[visit.order_id]] += 1
     return {
+        "on_time_by_priority": by_priority,
         "assigned": k.assigned,
         "on_time": k.on_time,
         "late": k.late,
@@ -151,7 +158,7 @@ def solve_ours(problem: Any, time_limit_s: float) -> dict[str, Any]:
         "hard_violations": len(hard),
         "curve": curve,
         "note": "; ".join(sorted({v.code for v in hard})),
-        **_kpis(plan),
+        **_kpis(plan, problem),
     }
 
 
@@ -256,7 +263,7 @@ def solve_vroom(problem: Any, time_limit_s: float) -> dict[str, Any]:
             [f"{no_window} orders cannot start by their deadline"] * bool(no_window)
             + sorted({v.code for v in hard})
         ),
-        **_kpis(plan),
+        **_kpis(plan, problem),
     }
 
 
@@ -392,18 +399,21 @@ def format_table(rows: Sequence[dict]) -> str:
         ("peak_rss_mb", 8),
         ("modelled", 8),
         ("on_time", 8),
+        ("on_time_by_priority", 16),
         ("late", 5),
         ("unassigned", 6),
         ("travel_km", 10),
         ("hard_violations", 5),
     ]
     heads = ["size", "solver", "compile", "build", "first", "overrun", "rss MB", "modelled",
-             "on time", "late", "unas.", "travel km", "hard"]  # fmt: skip
+             "on time", "crit/high/norm/low", "late", "unas.", "travel km", "hard"]  # fmt: skip
     lines = ["".join(f"{h:>{w}} " for h, (_, w) in zip(heads, cols, strict=True))]
     for r in rows:
         cells = []
         for key, w in cols:
             v = r.get(key)
+            if isinstance(v, dict):
+                v = "/".join(str(x) for x in v.values())
             cells.append(f"{'-' if v is None else v:>{w}} ")
         lines.append("".join(cells))
     return "\n".join(lines)
