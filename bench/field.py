@@ -267,16 +267,22 @@ def solve_vroom(problem: Any, time_limit_s: float) -> dict[str, Any]:
     }
 
 
-def run_one(orders: int, engineers: int, seed: int, solver: str, time_limit_s: float) -> dict:
-    """Generate the problem and solve it with one solver in this process."""
+def generated_problem(orders: int, engineers: int, seed: int) -> Any:
+    """The benchmark's problem of this size and seed, with :data:`WEIGHTS` in its policy."""
     from dispatcher.codec import problem_from_dict
-    from dispatcher.compile import compile_problem
     from dispatcher.generate import generate_problem
 
     doc = generate_problem(orders, engineers, seed)
     if WEIGHTS:
         doc["policy"]["weights"] = {**doc["policy"].get("weights", {}), **WEIGHTS}
-    problem = problem_from_dict(doc)
+    return problem_from_dict(doc)
+
+
+def run_one(orders: int, engineers: int, seed: int, solver: str, time_limit_s: float) -> dict:
+    """Generate the problem and solve it with one solver in this process."""
+    from dispatcher.compile import compile_problem
+
+    problem = generated_problem(orders, engineers, seed)
     modelled = len(compile_problem(problem).order_node)
     run = solve_ours if solver == "ours" else solve_vroom
     out = run(problem, time_limit_s)

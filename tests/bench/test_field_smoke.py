@@ -50,3 +50,21 @@ def test_main_writes_results_with_a_vroom_row(tmp_path: Path) -> None:
     assert doc["meta"]["machine"]["versions"]["ortools"]
     assert doc["rows"][0]["curve"], "no anytime curve"
     assert next(tmp_path.glob("field-*.png")).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_on_time_first_weights_reach_the_problem_and_priorities_add_up() -> None:
+    field._set_plan_options(argparse.Namespace(on_time_first=True))
+    try:
+        weights = field.generated_problem(20, 3, seed=1).policy.weights
+        assert (weights.unassigned, weights.late_per_breach) == (30_000_000, 20_000_000)
+        out = field.run_one(20, 3, seed=1, solver="ours", time_limit_s=0.5)
+    finally:
+        field._set_plan_options(argparse.Namespace())
+    assert field.WEIGHTS == {}
+    assert field.generated_problem(20, 3, seed=1).policy.weights.unassigned == 10_000_000
+    assert sum(out["on_time_by_priority"].values()) == out["on_time"]
+    # The weights themselves: a breach dearer than the rest of a drop, a drop dearer than a
+    # breach plus 96 hours of lateness at the default 1,000 per minute.
+    w = field.ON_TIME_FIRST
+    assert w["late_per_breach"] > w["unassigned"] - w["late_per_breach"]
+    assert w["unassigned"] > w["late_per_breach"] + 96 * 60 * 1_000
