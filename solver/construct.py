@@ -38,6 +38,8 @@ NO_DEADLINE = -1  # same sentinel as solver.routing (kept local: routing imports
 ANNEAL_START = 5.0
 ANNEAL_END = 0.05
 RANDOM_ORDER_SHARE = 0.5  # ruin-and-recreate moves that put orders back in a random order
+STRING_SHARE = 0.5  # moves that remove strings of consecutive visits (SISR) instead of single ones
+MAX_STRING = 10
 
 
 def _pass_breaks(t: int, travel: int, rests: Sequence[tuple[int, int]]) -> int:
@@ -607,11 +609,12 @@ class _Insertion:
         if self.journal is not None and v not in self.journal:
             self.journal[v] = (self.routes[v][:], self.times[v][:], int(self.load[v]))
 
-    def remove(self, v: int, j: int) -> bool:
-        """Take ``j`` out of route ``v`` and re-time the route; False (and no change) if the
-        route would break without it (the travel times need not obey the triangle
+    def remove(self, v: int, nodes: Sequence[int]) -> bool:
+        """Take ``nodes`` out of route ``v`` and re-time the route; False (and no change) if
+        the route would break without them (the travel times need not obey the triangle
         inequality)."""
-        route = [x for x in self.routes[v] if x != j]
+        out = set(nodes)
+        route = [x for x in self.routes[v] if x not in out]
         st = self.retime(v, route)
         if st is None:
             return False
@@ -619,7 +622,7 @@ class _Insertion:
         self.routes[v], self.times[v] = route, st
         self._table[v] = None
         if self.demand is not None:
-            self.load[v] -= int(self.demand[j])
+            self.load[v] -= int(self.demand[list(out)].sum())
         return True
 
     def take(self, routes: Sequence[Sequence[int]]) -> bool:
@@ -712,14 +715,31 @@ class _Insertion:
             progress = (now - t0) / seconds if max_moves is None else moves / max_moves
             temperature = t_hot * (ANNEAL_END / ANNEAL_START) ** progress
             size = int(rng.integers(4, max(5, near_k // 2 + 1)))
-            around = neighbours[row[int(orders[rng.integers(orders.size)])], : size + 1]
+            near = neighbours[row[int(orders[rng.integers(orders.size)])]]
+            around = near[: size + 1]
             self.journal = {}
             removed = [int(j) for j in around if route_of[j] < 0]
             was_out = len(removed)
-            for j in around.tolist():
-                v = int(route_of[j])
-                if v >= 0 and self.remove(v, j):
-                    removed.append(j)
+            if rng.random() < STRING_SHARE:
+                # Strings: from each route of the nearest served orders, in turn, a run of
+                # consecutive visits through that order, until ``size`` are out.
+                for j in near.tolist():
+                    v = int(route_of[j])
+                    if len(removed) - was_out >= size:
+                        break
+                    if v < 0 or v in self.journal:
+                        continue
+                    r = self.routes[v]
+                    k = r.index(j)
+                    length = int(rng.integers(1, min(len(r), MAX_STRING) + 1))
+                    a = max(0, min(k - int(rng.integers(0, length)), len(r) - length))
+                    if self.remove(v, r[a : a + length]):
+                        removed.extend(r[a : a + length])
+            else:
+                for j in around.tolist():
+                    v = int(route_of[j])
+                    if v >= 0 and self.remove(v, [j]):
+                        removed.append(j)
             if rng.random() < RANDOM_ORDER_SHARE:
                 keys = rng.permutation(len(removed))
             else:
