@@ -266,6 +266,33 @@ def test_a_plan_stopped_at_once_still_has_the_quick_start_plan() -> None:
     assert [v for v in check_plan(problem, plan) if v.hard] == []
 
 
+def test_a_plan_stopped_during_ruin_and_recreate_keeps_the_constructed_plan() -> None:
+    # 260 orders x 80 engineers (20,800 pairs, one window per working day): the insertion
+    # construction builds the first plan, restored at once, then ruin and recreate would run
+    # for 75 % of the 30-s limit; a job cancelled then ends at the next move with that plan.
+    from dispatcher.check import check_plan
+    from dispatcher.codec import problem_from_dict
+    from dispatcher.generate import generate_problem
+
+    from dispatcher.compile import compile_problem
+    from solver.routing import SearchParams, wants_greedy
+
+    problem = problem_from_dict(generate_problem(orders=260, engineers=80, seed=2))
+    assert wants_greedy(compile_problem(problem).data, SearchParams(time_limit_s=30))
+    asked: list[float] = []
+
+    def stop() -> bool:
+        asked.append(0.0)
+        return True
+
+    plan = plan_problem(problem, PlanOptions(time_limit_s=30), should_stop=stop)
+    assert plan.meta["initial_solution"] in ("insertion", "quick")
+    assert plan.meta["solve_seconds"] < 10  # stopped, not run to the 30-s limit
+    assert asked, "the search never asked whether to stop"
+    assert plan.kpis.assigned > 200
+    assert [v for v in check_plan(problem, plan) if v.hard] == []
+
+
 def test_the_solvers_own_routes_are_accepted_as_a_warm_start() -> None:
     # Generated 60 x 8 (seed 3): a route of the first solve serves a late-twinned order right
     # after a visit whose visit length (a hole turned into a boundary break) reaches into the
