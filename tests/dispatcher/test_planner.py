@@ -272,9 +272,8 @@ def test_a_plan_stopped_during_ruin_and_recreate_keeps_the_constructed_plan() ->
     # for 75 % of the 30-s limit; a job cancelled then ends at the next move with that plan.
     from dispatcher.check import check_plan
     from dispatcher.codec import problem_from_dict
-    from dispatcher.generate import generate_problem
-
     from dispatcher.compile import compile_problem
+    from dispatcher.generate import generate_problem
     from solver.routing import SearchParams, wants_greedy
 
     problem = problem_from_dict(generate_problem(orders=260, engineers=80, seed=2))
