@@ -175,9 +175,8 @@ class SearchParams:
         Share of the time limit the insertion construction spends on ruin and recreate
         (:meth:`solver.construct._Insertion.improve`) before the local search starts from
         its routes; not used under a solution limit (it is bounded by time only). 0.75 by
-        default: at 1,000 orders / 100 engineers, 60 s, the objective fell from 2.52e10
-        (none) to 2.52e10 / 2.39e10 / 2.35e10 at 0.25 / 0.5 / 0.8 (docs/performance.md,
-        "Ruin and recreate").
+        default: at 1,000 orders / 100 engineers, 60 s, shares 0.25 / 0.5 / 0.8 gave
+        objectives 2.52e10 / 2.39e10 / 2.35e10 (docs/performance.md, "Ruin and recreate").
     recreate_given
         Also run the ruin and recreate on given starting routes (``initial_routes`` of
         :func:`solve`) before the local search: the parts of the decomposition do.
@@ -916,14 +915,21 @@ def _routes_assignment(m: _Model, routes: Sequence[Sequence[int]]) -> pywrapcp.A
     return assignment
 
 
-def _restore_greedy(m: _Model, params: SearchParams, limit_s: float) -> pywrapcp.Assignment | None:
-    """The greedy construction as one solution of the closed model (or None)."""
-    start = _routes_assignment(m, _greedy(m, "greedy"))
+def _restore_routes(
+    m: _Model, params: SearchParams, routes: Sequence[Sequence[int]], limit_s: float
+) -> pywrapcp.Assignment | None:
+    """``routes`` (model nodes) as one solution of the closed model (or None)."""
+    start = _routes_assignment(m, routes)
     if start is None:
         return None
     return m.routing.SolveFromAssignmentWithParameters(
         start, _search_parameters(replace(params, solution_limit=1), limit_s)
     )
+
+
+def _restore_greedy(m: _Model, params: SearchParams, limit_s: float) -> pywrapcp.Assignment | None:
+    """The greedy construction as one solution of the closed model (or None)."""
+    return _restore_routes(m, params, _greedy(m, "greedy"), limit_s)
 
 
 def _count_on_time(m: _Model) -> int | None:
@@ -1139,12 +1145,7 @@ def solve(
                     """The construction as a plan at once (the first solution), kept
                     while the ruin and recreate improves on it."""
                     nonlocal quick
-                    start = _routes_assignment(m, routes) if improving else None
-                    found = None
-                    if start is not None:
-                        found = m.routing.SolveFromAssignmentWithParameters(
-                            start, _search_parameters(replace(params, solution_limit=1), 1.0)
-                        )
+                    found = _restore_routes(m, params, routes, 1.0) if improving else None
                     if found is not None:
                         quick = m.routing.solver().Assignment(found)
 
