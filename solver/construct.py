@@ -20,7 +20,8 @@ a starting point only; the local search does the rest.
 later visits exactly, on-time placements first (1,000 orders / 100 engineers: 720 orders on
 time after 60 s instead of 470; docs/performance.md). It then improves its own routes by
 *ruin and recreate* with simulated annealing (``_Insertion.improve``, 75 % of the time limit
-by default, ``SearchParams.recreate_share``) before OR-Tools' local search polishes them:
+by default, 95 % in the planner, ``SearchParams.recreate_share``) before OR-Tools' local
+search polishes them:
 the same exact time rules, about 300 moves a second on 1,000 orders, and on that scale a
 better optimiser than guided local search (docs/performance.md, "Ruin and recreate").
 """
