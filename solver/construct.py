@@ -89,6 +89,26 @@ def _earliest_start(
     return None
 
 
+def _vehicle_rests(
+    breaks: Sequence[Sequence[tuple[int, int]]],
+    boundaries: Sequence[int],
+    start_min_s: Sequence[int],
+) -> list[list[tuple[int, int]]]:
+    """Per vehicle, its breaks and a one-second rest at each boundary from its start, sorted;
+    empty for a vehicle without breaks (the constructions time those by boundary crossing)."""
+    n_v = len(start_min_s)
+    padded = list(breaks) + [[]] * (n_v - len(breaks))
+    return [
+        sorted(
+            [(int(s), int(d)) for s, d in b]
+            + [(int(t), 1) for t in boundaries if int(t) >= int(s0) - 1]
+        )
+        if b
+        else []
+        for b, s0 in zip(padded, start_min_s, strict=True)
+    ]
+
+
 def route_starts(
     route: Sequence[int],
     vehicle: int,
@@ -179,14 +199,7 @@ def greedy_routes(
     cap = None if capacity is None or demand is None else np.asarray(capacity, dtype=np.int64)
     has_rest = np.array([bool(b) for b in breaks] + [False] * (n_v - len(breaks)))[:n_v]
     bounds = np.asarray(sorted(boundaries), dtype=np.int64)
-    rests = [
-        sorted([(int(s), int(d)) for s, d in b] + [(int(t), 1) for t in bounds if t >= s0 - 1])
-        if b
-        else []
-        for b, s0 in zip(
-            list(breaks) + [[]] * (n_v - len(breaks)), [int(x) for x in start_min_s], strict=True
-        )
-    ]
+    rests = _vehicle_rests(breaks, boundaries, start_min_s)
     visit = service_s if visit_s is None else visit_s
 
     def crossed(t: np.ndarray, travel: np.ndarray) -> np.ndarray:
@@ -420,15 +433,7 @@ class _Insertion:
         self.dl_list: list[int] = [int(x) for x in dl]
         self.bounds = sorted(int(t) for t in boundaries)
         self.bounds_arr = np.asarray(self.bounds, dtype=np.int64)
-        padded = list(breaks) + [[]] * (n_v - len(breaks))
-        self.rests = [
-            sorted(
-                [(int(s), int(d)) for s, d in b] + [(t, 1) for t in self.bounds if t >= int(s0) - 1]
-            )
-            if b
-            else []
-            for b, s0 in zip(padded, start_min_s, strict=True)
-        ]
+        self.rests = _vehicle_rests(breaks, boundaries, start_min_s)
         self.wins_of = [sorted(windows[i]) if windows[i] else [(0, horizon_s)] for i in range(n)]
         self.cap = (
             None if capacity is None or demand is None else np.asarray(capacity, dtype=np.int64)
