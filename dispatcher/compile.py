@@ -14,10 +14,13 @@ colleague's overtime band, another time zone's shift) — docs/model.md, "Solver
 Until 2026-12-02 the clock was the calendar most engineers share (plus overtime bands right
 after it), which left an engineer whose shifts never overlapped it without any usable time.
 
-**Overtime** is offered this way but not priced: OR-Tools can price a cumul only by a
-non-decreasing function, and a copy of each order for its starts in overtime bands (tried,
-docs/performance.md "Overtime offered to the solver") made the demo model 27 % larger,
-its first plan 40x slower and its 10-second plan serve fewer orders on time.
+**Overtime** is offered this way, and its bands go to the solver on the work clock
+(``RoutingInput.overtime_bands``) with ``weights.overtime_per_hour``. OR-Tools' own search
+cannot price them (it prices a cumul only by a non-decreasing function, and a copy of each
+order for its starts in overtime bands — tried, docs/performance.md "Overtime offered to the
+solver" — made the demo model 27 % larger, its first plan 40x slower and its 10-second plan
+serve fewer orders on time); the solver's construction, its ruin and recreate and its
+choice between candidate plans do (decision #24).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from dispatcher.timeline import (
     Interval,
     first_work_instant,
     merge_intervals,
+    overtime_bands,
     site_windows_s,
     to_s,
     work_windows,
@@ -258,12 +262,14 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         node_order[node] = order
 
     breaks: list[list[tuple[int, int]]] = []
+    bands: list[list[tuple[int, int]]] = []
     start_min: list[int] = []
     total = clock.total
     for v in range(n_v):
         s_v = start_s[v]
         if s_v is None:
             breaks.append([])  # cannot work in the horizon: no order lists it as allowed
+            bands.append([])
             start_min.append(0)
             continue
         start_min.append(clock.at(s_v))
@@ -277,6 +283,9 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         if t < total:
             gaps.append((t, total - t))
         breaks.append([(a, d) for a, d in gaps if d > 0])
+        # The engineer's overtime bands as they lie on the clock.
+        band = intersect(overtime_bands(engs[v], origin), list(clock.windows))
+        bands.append([(clock.at(a), clock.at(b)) for a, b in band if clock.at(b) > clock.at(a)])
 
     data = RoutingInput(
         travel_s=travel_s,
@@ -295,6 +304,8 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         breaks=breaks,
         vehicle_node_cost=pref_cost if pref_cost.any() else None,
         breach_cost=breach if breach.any() else None,
+        overtime_bands=bands if any(bands) else (),
+        overtime_cost_per_hour=w.overtime_per_hour,
     )
     return Compiled(
         problem=problem,

@@ -29,6 +29,7 @@ better optimiser than guided local search (docs/performance.md, "Ruin and recrea
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -58,6 +59,53 @@ def _pass_breaks(t: int, travel: int, rests: Sequence[tuple[int, int]]) -> int:
         remaining -= start - t
         t = end
     return t + remaining
+
+
+class Bands:
+    """A vehicle's overtime bands on the work clock (``[a, b)`` intervals, sorted, disjoint):
+    how many band seconds lie in a stretch of time."""
+
+    def __init__(self, bands: Sequence[tuple[int, int]]) -> None:
+        self.starts = [int(a) for a, _ in bands]
+        self.ends = [int(b) for _, b in bands]
+        self.cum: list[int] = []
+        total = 0
+        for a, b in zip(self.starts, self.ends, strict=True):
+            self.cum.append(total)
+            total += b - a
+
+    def before(self, t: int) -> int:
+        """Band seconds before ``t``."""
+        k = bisect_right(self.starts, t) - 1
+        if k < 0:
+            return 0
+        return self.cum[k] + min(t, self.ends[k]) - self.starts[k]
+
+    def within(self, a: int, b: int) -> int:
+        """Band seconds in ``[a, b)``."""
+        return self.before(b) - self.before(a) if b > a else 0
+
+
+def route_overtime_s(
+    route: Sequence[int],
+    starts_s: Sequence[int],
+    first: int,
+    start_min_s: int,
+    travel_s: np.ndarray,
+    service_s: np.ndarray,
+    rests: Sequence[tuple[int, int]],
+    bands: Bands,
+) -> int:
+    """Overtime seconds of a timed route (docs/model.md, "Visits"): each visit's travel from
+    the previous finish to its arrival (pausing over ``rests``) and its service, where they
+    fall in ``bands``. The way home is not counted."""
+    total, prev, t = 0, first, start_min_s
+    for j, s in zip(route, starts_s, strict=True):
+        arrival = _pass_breaks(t, int(travel_s[prev, j]), rests)
+        end = s + int(service_s[j])
+        total += bands.within(t, min(arrival, s)) + bands.within(s, end)
+        prev, t = j, end
+    return total
 
 
 def _earliest_start(
@@ -303,6 +351,8 @@ def insertion_routes(
     on_built: Callable[[list[list[int]]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     initial_routes: Sequence[Sequence[int]] | None = None,
+    overtime_bands: Sequence[Sequence[tuple[int, int]]] = (),
+    overtime_per_hour: int = 0,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -340,8 +390,13 @@ def insertion_routes(
     should_stop
         Asked before each ruin-and-recreate move; True ends it with the routes so far.
     initial_routes
-        Routes to improve instead of constructing (order nodes per vehicle); returned as
-        they are if this module's timing cannot place them.
+        Routes to improve instead of constructing (order nodes per vehicle); a route this
+        module's timing cannot place (its visit lengths are stricter than OR-Tools' check)
+        stays as it is, out of the moves.
+    overtime_bands, overtime_per_hour
+        Per vehicle, its overtime bands on the clock (``[a, b)``), and the price of an hour
+        of travel or service in them (:func:`route_overtime_s`): part of every route's cost
+        in the ruin and recreate, and of an order's own insertion cost.
 
     Returns
     -------
@@ -370,9 +425,11 @@ def insertion_routes(
         boundaries,
         max_exact,
         breach_cost,
+        overtime_bands,
+        overtime_per_hour,
     )
     if initial_routes is not None:
-        if not ins.take(initial_routes):
+        if not ins.take(initial_routes, freeze=True):
             return [list(r) for r in initial_routes]
     else:
         ins.place(ins.orders, on_time_first)
@@ -409,6 +466,8 @@ class _Insertion:
         boundaries: Sequence[int],
         max_exact: int,
         breach_cost: np.ndarray | None,
+        overtime_bands: Sequence[Sequence[tuple[int, int]]] = (),
+        overtime_per_hour: int = 0,
     ) -> None:
         n_v = len(starts)
         n = int(travel_s.shape[0])
@@ -445,6 +504,11 @@ class _Insertion:
         self.all_v = np.arange(n_v)
         self.journal: dict[int, tuple[list[int], list[int], int]] | None = None
         self._table: list[np.ndarray | None] = [None] * n_v
+        self.frozen: set[int] = set()  # vehicles whose given routes this timing cannot place
+        # Overtime is priced here, exactly, though OR-Tools' search cannot price it (decision #18).
+        self.ot_per_hour = int(overtime_per_hour)
+        bands = list(overtime_bands) + [[]] * (n_v - len(overtime_bands))
+        self.bands = [Bands(b) if b and self.ot_per_hour else None for b in bands]
 
     def _positions(self, v: int) -> np.ndarray:
         """Insertion positions of route ``v`` as rows: vehicle, previous node, next node,
@@ -559,6 +623,8 @@ class _Insertion:
         arc, dl, big = self.arc_cost, self.dl, self.big
         allowed = self.allowed_vehicles[j]
         cand = self.all_v if allowed is None else np.asarray(sorted(allowed), dtype=np.int64)
+        if self.frozen:
+            cand = cand[~np.isin(cand, list(self.frozen))]
         if self.cap is not None and self.demand is not None:
             cand = cand[self.load[cand] + int(self.demand[j]) <= self.cap[cand]]
         if cand.size == 0:
@@ -597,6 +663,12 @@ class _Insertion:
             exact += self.lateness(j, new[0]) + extra
             if self.vehicle_node_cost is not None:
                 exact += int(self.vehicle_node_cost[v, j])
+            bands = self.bands[v]
+            if bands is not None:  # the order's own overtime (its travel in and its service)
+                t_free, s = int(free_a[k]), new[0]
+                arr = _pass_breaks(t_free, int(self.travel_s[p_a[k], j]), self.rests[v])
+                ot = bands.within(t_free, min(arr, s)) + bands.within(s, s + self.svc[j])
+                exact += ot * self.ot_per_hour // 3600
             if best is None or exact < best[0]:
                 best = (exact, v, pos, new)
         if best is None or best[0] >= int(self.drop_penalty[j]):
@@ -631,13 +703,16 @@ class _Insertion:
             self.load[v] -= int(self.demand[list(out)].sum())
         return True
 
-    def take(self, routes: Sequence[Sequence[int]]) -> bool:
-        """Take ``routes`` as the current ones; False (nothing taken) if one cannot be timed."""
+    def take(self, routes: Sequence[Sequence[int]], freeze: bool = False) -> bool:
+        """Take ``routes`` as the current ones; False (nothing taken) if one cannot be timed,
+        unless ``freeze``: then such a route is kept as it is, out of every move (its
+        vehicle takes no order, its orders stay; :meth:`route_cost` counts it as 0)."""
         times = [self.retime(v, [int(j) for j in r]) for v, r in enumerate(routes)]
-        if any(t is None for t in times) or len(routes) != self.n_v:
+        if len(routes) != self.n_v or (not freeze and any(t is None for t in times)):
             return False
+        self.frozen = {v for v, t in enumerate(times) if t is None}
         self.routes = [[int(j) for j in r] for r in routes]
-        self.times = [t for t in times if t is not None]
+        self.times = [[] if t is None else t for t in times]
         if self.demand is not None:
             self.load = np.asarray(
                 [int(self.demand[r].sum()) if r else 0 for r in self.routes], dtype=np.int64
@@ -652,15 +727,29 @@ class _Insertion:
             self.insert(j, False)
 
     def route_cost(self, v: int) -> int:
-        """Arc costs (the way home included), lateness and vehicle-node costs of route ``v``."""
+        """Arc costs (the way home included), lateness, vehicle-node and overtime costs of
+        route ``v``."""
         route, st = self.routes[v], self.times[v]
-        if not route:
+        if not route or v in self.frozen:
             return 0
         path = [self.starts[v], *route, self.ends[v]]
         cost = int(self.arc_cost[path[:-1], path[1:]].sum())
         cost += sum(self.lateness(j, s) for j, s in zip(route, st, strict=True))
         if self.vehicle_node_cost is not None:
             cost += int(self.vehicle_node_cost[v, route].sum())
+        bands = self.bands[v]
+        if bands is not None:
+            ot = route_overtime_s(
+                route,
+                st,
+                self.starts[v],
+                self.start_min_s[v],
+                self.travel_s,
+                self.service_s,
+                self.rests[v],
+                bands,
+            )
+            cost += ot * self.ot_per_hour // 3600
         return cost
 
     def improve(
@@ -681,7 +770,7 @@ class _Insertion:
         (:data:`RANDOM_ORDER_SHARE` of the moves) or in deadline order with up to 1/24 of
         the horizon of noise (4 hours on a 4-day plan). The cost is the
         model's objective (arc costs, lateness and breaches, vehicle-node costs, drop
-        penalties). A cheaper result is kept; a dearer one by ``delta`` is kept with
+        penalties) plus overtime (:meth:`route_cost`). A cheaper result is kept; a dearer one by ``delta`` is kept with
         probability ``exp(-delta / T)`` when ``anneal`` (simulated annealing, ``T`` from
         :data:`ANNEAL_START` to :data:`ANNEAL_END` times the mean arc cost, geometrically
         over the time or the moves), so only travel-sized detours are ever accepted, never a
@@ -689,7 +778,7 @@ class _Insertion:
         """
         rng = np.random.default_rng(seed)
         orders = np.asarray(self.orders, dtype=np.int64)
-        if orders.size < 2 or seconds <= 0:
+        if orders.size == 0 or seconds <= 0:
             return 0
         near_k = int(min(orders.size - 1, 40))
         sub = self.travel_s[np.ix_(orders, orders)]
@@ -698,10 +787,10 @@ class _Insertion:
         row[orders] = np.arange(orders.size)
         route_of = np.full(row.size, -1, dtype=np.int64)
         for v, r in enumerate(self.routes):
-            route_of[r] = v
+            route_of[r] = -2 if v in self.frozen else v  # -1: unserved, -2: on a frozen route
         costs = [self.route_cost(v) for v in range(self.n_v)]
         dl, drop = np.minimum(self.dl, self.big - 1), self.drop_penalty
-        total = sum(costs) + sum(int(drop[j]) for j in self.orders if route_of[j] < 0)
+        total = sum(costs) + sum(int(drop[j]) for j in self.orders if route_of[j] == -1)
         best_total, best = total, self._snapshot()
         arcs = [
             int(self.arc_cost[a, b])
@@ -724,7 +813,7 @@ class _Insertion:
             near = neighbours[row[int(orders[rng.integers(orders.size)])]]
             around = near[: size + 1]
             self.journal = {}
-            removed = [int(j) for j in around if route_of[j] < 0]
+            removed = [int(j) for j in around if route_of[j] == -1]
             was_out = len(removed)
             if rng.random() < STRING_SHARE:
                 # Strings: from each route of the nearest served orders, in turn, a run of

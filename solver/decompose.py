@@ -232,6 +232,8 @@ def subproblem(data: RoutingInput, vehicles: Sequence[int], orders: Sequence[int
         capacity=pick(data.capacity),
         vehicle_fixed_cost=pick(data.vehicle_fixed_cost),
         breach_cost=None if data.breach_cost is None else data.breach_cost[nodes],
+        overtime_bands=[data.overtime_bands[v] for v in vs] if data.overtime_bands else (),
+        overtime_cost_per_hour=data.overtime_cost_per_hour,
     )
     return Part(sub, nodes, vs)
 

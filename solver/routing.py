@@ -20,7 +20,13 @@ import numpy as np
 from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, solver_parameters_pb2
 
-from solver.construct import greedy_routes, insertion_routes, route_starts
+from solver.construct import (
+    Bands,
+    greedy_routes,
+    insertion_routes,
+    route_overtime_s,
+    route_starts,
+)
 from solver.timemodel import TimeModel, rewrite
 
 NO_DEADLINE = -1
@@ -77,6 +83,13 @@ class RoutingInput:
         top of ``late_cost_per_s``). Modelled with a *late twin* per order
         (:func:`_with_late_twins`): the order itself gets a hard deadline, its twin the soft
         one and this cost, and at most one of the two is served.
+    overtime_bands, overtime_cost_per_hour
+        Optional per vehicle, its overtime bands (``[a, b)`` on the time axis), and the cost
+        of an hour of travel or service in them. OR-Tools' search cannot price that (a cumul
+        takes only a non-decreasing cost; decision #18), so it is priced where this module
+        times routes itself: the insertion construction and its ruin and recreate
+        (:mod:`solver.construct`), and :attr:`RoutingResult.objective`, on which the
+        candidate plans of a solve (quick start, search, portfolio workers) are compared.
     """
 
     travel_s: np.ndarray
@@ -100,6 +113,8 @@ class RoutingInput:
     capacity: Sequence[int] | None = None
     vehicle_fixed_cost: Sequence[int] | None = None
     breach_cost: np.ndarray | None = None
+    overtime_bands: Sequence[Sequence[tuple[int, int]]] = ()
+    overtime_cost_per_hour: int = 0
 
     @property
     def n_nodes(self) -> int:
@@ -180,6 +195,12 @@ class SearchParams:
     recreate_given
         Also run the ruin and recreate on given starting routes (``initial_routes`` of
         :func:`solve`) before the local search: the parts of the decomposition do.
+    polish_share
+        Share of the limit for a ruin and recreate from the search's plan (``_polish``) where
+        none ran before the search: it prices overtime, which OR-Tools' search cannot, and it
+        moves orders as the search's operators do not (demo, 10 s: objective 4.7e8 instead of
+        5.6e8; docs/performance.md, "Session 6"). Under a solution limit it runs a fixed
+        number of moves, and only on a plan with overtime. 0: none.
     """
 
     time_limit_s: float = 10.0
@@ -201,6 +222,7 @@ class SearchParams:
     on_time_phase: float = 0.0
     recreate_share: float = 0.75
     recreate_given: bool = False
+    polish_share: float = 0.1
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -221,6 +243,8 @@ class SearchParams:
             raise ValueError(
                 f"on_time_phase: expected a share in [0, 1), got {self.on_time_phase!r}"
             )
+        if not 0 <= self.polish_share < 1:
+            raise ValueError(f"polish_share: expected a share in [0, 1), got {self.polish_share!r}")
         if not 0 <= self.recreate_share < 1:
             raise ValueError(
                 f"recreate_share: expected a share in [0, 1), got {self.recreate_share!r}"
@@ -416,6 +440,8 @@ def _with_late_twins(data: RoutingInput) -> tuple[RoutingInput, _Twins | None]:
         capacity=data.capacity,
         vehicle_fixed_cost=data.vehicle_fixed_cost,
         breach_cost=None,
+        overtime_bands=data.overtime_bands,
+        overtime_cost_per_hour=data.overtime_cost_per_hour,
     )
     twins = _Twins(
         late={int(node): n + k for k, node in enumerate(late_on)},
@@ -796,6 +822,7 @@ def _greedy(
     on_built: Callable[[list[list[int]]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     initial: Sequence[Sequence[int]] | None = None,
+    improve_moves: int | None = None,
 ) -> list[list[int]]:
     """:func:`solver.construct.greedy_routes` (or ``insertion_routes`` when ``how`` is
     ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
@@ -816,6 +843,9 @@ def _greedy(
             on_built=built,
             should_stop=should_stop,
             initial_routes=initial,
+            improve_moves=improve_moves,
+            overtime_bands=d.overtime_bands,
+            overtime_per_hour=d.overtime_cost_per_hour,
         )
     windows, visit = _all_starts(m)
     allowed = d.allowed_vehicles
@@ -899,6 +929,98 @@ def _to_twins(
         for v, route in enumerate(routes)
     ]
     return m.twins.place(routes, starts)
+
+
+POLISH_MOVES = 200  # moves of the final ruin and recreate under a solution limit
+
+
+def _prices_overtime(data: RoutingInput) -> bool:
+    return data.overtime_cost_per_hour > 0 and any(data.overtime_bands)
+
+
+def _polish(
+    m: _Model,
+    data: RoutingInput,
+    params: SearchParams,
+    read: tuple[list[list[int]], list[list[int]], int],
+    limit_s: float,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[pywrapcp.Assignment, tuple[list[list[int]], list[list[int]], int]] | None:
+    """Ruin and recreate from the search's plan, overtime priced (``SearchParams.polish_share``);
+    the result as a solution of the model if its objective (:func:`_read`) is lower, else
+    None. Under a solution limit: :data:`POLISH_MOVES` moves, and only for a plan with
+    overtime (the search could not price it)."""
+    routes, starts_s, objective = read
+    limited = params.solution_limit is not None
+    if limited and overtime_cost(data, routes, starts_s) == 0:
+        return None
+    t0 = time.perf_counter()
+    moves = POLISH_MOVES if limited else None
+    seconds = 3600.0 if limited else 0.8 * limit_s
+    better = _greedy(m, "insertion", seconds, None, should_stop, routes, moves)
+    found = _restore_routes(m, params, better, max(0.05, limit_s - (time.perf_counter() - t0)))
+    if found is None and m.twins is not None:
+        # Late twins chosen by the model's lower-bound timing instead (see :func:`_to_twins`).
+        plain = [[int(m.twins.source[n]) for n in r] for r in better]
+        optimistic = _to_twins(m, plain, optimistic=True)
+        found = _restore_routes(
+            m, params, optimistic, max(0.05, limit_s - (time.perf_counter() - t0))
+        )
+    if found is None:
+        return None
+    found_read = _read(m, data, found)
+    return (found, found_read) if found_read[2] < objective else None
+
+
+def overtime_cost(
+    data: RoutingInput, routes: Sequence[Sequence[int]], starts_s: Sequence[Sequence[int]]
+) -> int:
+    """Cost of the overtime of timed routes (order nodes and service starts per vehicle):
+    ``overtime_cost_per_hour`` times the travel and service in each vehicle's bands."""
+    if not data.overtime_cost_per_hour or not data.overtime_bands:
+        return 0
+    total = 0
+    for v, (route, st) in enumerate(zip(routes, starts_s, strict=True)):
+        if not route or v >= len(data.overtime_bands) or not data.overtime_bands[v]:
+            continue
+        rests = sorted(data.breaks[v]) if v < len(data.breaks) else []
+        ot = route_overtime_s(
+            route,
+            st,
+            data.starts[v],
+            data.start_min_s[v],
+            data.travel_s,
+            data.service_s,
+            rests,
+            Bands(data.overtime_bands[v]),
+        )
+        total += ot * data.overtime_cost_per_hour // 3600
+    return total
+
+
+def _read(
+    m: _Model, data: RoutingInput, solution: pywrapcp.Assignment
+) -> tuple[list[list[int]], list[list[int]], int]:
+    """A solution's routes (order nodes of ``data``, late twins as their orders), earliest
+    service starts, and objective: the search's plus :func:`overtime_cost`."""
+    assert m.time_dim is not None
+    routes: list[list[int]] = []
+    starts_s: list[list[int]] = []
+    for v in range(data.n_vehicles):
+        seq: list[int] = []
+        times: list[int] = []
+        index = solution.Value(m.routing.NextVar(m.routing.Start(v)))
+        while not m.routing.IsEnd(index):
+            node = m.manager.IndexToNode(index)
+            if m.twins is not None:
+                node = int(m.twins.source[node])
+            seq.append(node)
+            times.append(int(solution.Min(m.time_dim.CumulVar(index))))
+            index = solution.Value(m.routing.NextVar(index))
+        routes.append(seq)
+        starts_s.append(times)
+    objective = int(solution.ObjectiveValue()) + overtime_cost(data, routes, starts_s)
+    return routes, starts_s, objective
 
 
 def _routes_assignment(m: _Model, routes: Sequence[Sequence[int]]) -> pywrapcp.Assignment | None:
@@ -1131,8 +1253,20 @@ def solve(
                 how = "greedy" if short else AUTO_CONSTRUCTION
             candidates.append((how, None))
 
+        recreates = params.solution_limit is None and (
+            params.recreate_share > 0
+            and any(name == "insertion" for name, given in candidates if given is None)
+            or params.recreate_given
+        )
+        if params.solution_limit is None:
+            polish = params.polish_share > 0 and not recreates
+        else:
+            polish = _prices_overtime(data)
+        reserve = params.polish_share * params.time_limit_s if polish else 0.0
+
         def remaining() -> float:
-            return max(0.001, params.time_limit_s - (time.perf_counter() - t1))
+            """Seconds left for the search (the overtime polish keeps its share)."""
+            return max(0.001, params.time_limit_s - reserve - (time.perf_counter() - t1))
 
         if candidates:
             m.routing.CloseModelWithParameters(search)
@@ -1192,12 +1326,18 @@ def solve(
             solution = _restore_greedy(m, params, max(remaining(), FALLBACK_S))
             if solution is not None:
                 initial = "greedy"
-        if quick is not None and (
-            solution is None or quick.ObjectiveValue() < solution.ObjectiveValue()
-        ):
-            solution, initial = quick, "quick"
+        read = None if solution is None else _read(m, data, solution)
+        if quick is not None:
+            quick_read = _read(m, data, quick)
+            if read is None or quick_read[2] < read[2]:
+                solution, initial, read = quick, "quick", quick_read
+        if polish and read is not None and not (should_stop is not None and should_stop()):
+            left = max(0.05, params.time_limit_s - (time.perf_counter() - t1))
+            polished = _polish(m, data, params, read, left, should_stop)
+            if polished is not None:
+                solution, read = polished
         solve_s = time.perf_counter() - t1
-        if solution is None:
+        if solution is None or read is None:
             return RoutingResult(
                 "no_solution",
                 None,
@@ -1211,24 +1351,8 @@ def solve(
                 [[] for _ in data.starts],
                 initial,
             )
-        assert m.time_dim is not None
-        routes: list[list[int]] = []
-        starts_s: list[list[int]] = []
-        served: set[int] = set()
-        for v in range(data.n_vehicles):
-            seq: list[int] = []
-            times: list[int] = []
-            index = solution.Value(m.routing.NextVar(m.routing.Start(v)))
-            while not m.routing.IsEnd(index):
-                node = m.manager.IndexToNode(index)
-                if m.twins is not None:
-                    node = int(m.twins.source[node])
-                seq.append(node)
-                times.append(int(solution.Min(m.time_dim.CumulVar(index))))
-                served.add(node)
-                index = solution.Value(m.routing.NextVar(index))
-            routes.append(seq)
-            starts_s.append(times)
+        routes, starts_s, objective = read
+        served = {n for r in routes for n in r}
         dropped = [n for n in data.order_nodes() if n not in served]
         status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(m.routing.status())
         status = "optimal" if status_name == "ROUTING_OPTIMAL" else "feasible"
@@ -1236,7 +1360,7 @@ def solve(
             on_progress(Progress(solve_s, history[-1][1], int(state["count"] or 0), None))
         return RoutingResult(
             status=status,
-            objective=int(solution.ObjectiveValue()),
+            objective=objective,
             routes=routes,
             dropped=dropped,
             build_s=build_s,
