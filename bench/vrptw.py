@@ -748,6 +748,7 @@ def run(args: argparse.Namespace) -> int:
         # Both cores below the decomposition's size as well: a portfolio of OR-Tools' own
         # start and the insertion construction with ruin and recreate (solver/portfolio.py).
         workers=2 if getattr(args, "parts", 0) == 0 else 1,
+        polish_share=getattr(args, "polish_share", SearchParams.polish_share),
     )
     runners: dict[str, Callable[[Instance, np.ndarray], RunOutcome]] = {
         "ours": lambda i, m: run_ours(i, m, args.time_limit, params),
@@ -886,6 +887,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="decomposition of our solves (solver/decompose.py): 0 = automatic (from 1,000 "
         "customers, two processes; below, a two-worker portfolio), 1 = none (one thread, "
         "like the peers), N = N parts (default %(default)s)",
+    )
+    parser.add_argument(
+        "--polish-share",
+        type=float,
+        default=SearchParams.polish_share,
+        metavar="X",
+        help="share of the limit for the final ruin and recreate after OR-Tools' search "
+        "(default %(default)s; 0 = none)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-solve progress on stderr")
 

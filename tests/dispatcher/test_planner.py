@@ -226,11 +226,40 @@ def test_overtime_band_of_one_engineer_is_offered_to_the_solver(
     assert visit.start == _t("2026-11-23T17:00:00Z") and visit.end == _t("2026-11-23T17:30:00Z")
     assert visit.overtime_minutes == pytest.approx(30.0)
     assert plan.kpis.overtime_minutes == pytest.approx(30.0)
+    # The objective prices those 30 minutes at 1,200 an hour on top of E1's two 55.3-km
+    # legs (2 x (3,317 s x 600 / 3,600 + 55.29 km) = 2 x 608).
+    assert plan.meta["objective"] == 2 * 608 + 600
 
     (eve,) = problem.orders
     without_e1 = replace(problem, orders=(replace(eve, excluded_engineers=("E1",)),))
     plan = solve_checked(without_e1)
     assert [u.order_id for u in plan.unassigned] == ["EVE"]
+
+
+def test_overtime_costs_so_an_engineer_in_regular_time_serves_when_that_is_cheaper(
+    solve_checked: Solve, fixture_problem: Load
+) -> None:
+    # fixtures/small/overtime_priced.json (arithmetic in its comment): E1 is 16.6 km nearer
+    # but would work 30 min of overtime (600 at 1,200 an hour); E2 drives 365 more in travel
+    # cost and works in its shift. With overtime free, E1 is the cheaper plan.
+    from dataclasses import replace
+
+    problem = fixture_problem("small/overtime_priced.json")
+    for options in (None, PlanOptions(time_limit_s=1.0)):
+        plan = solve_checked(problem, options)
+        served = {v.order_id: r.engineer_id for r in plan.routes for v in r.visits}
+        assert served == {"OT": "E2"}
+        assert plan.kpis.overtime_minutes == 0
+        assert (
+            plan.meta["objective"] == 486
+        )  # E2 there and back: 2 x rint(1,327 s x 600 / 3,600 + 22.1 km)
+
+    weights = replace(problem.policy.weights, overtime_per_hour=0)
+    free = replace(problem, policy=replace(problem.policy, weights=weights))
+    plan = solve_checked(free)
+    served = {v.order_id: r.engineer_id for r in plan.routes for v in r.visits}
+    assert served == {"OT": "E1"}
+    assert plan.kpis.overtime_minutes == pytest.approx(30.0)
 
 
 def test_engineers_whose_shifts_never_overlap_all_get_their_working_time(

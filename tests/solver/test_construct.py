@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.construct import insertion_routes
+from solver.construct import Bands, insertion_routes, route_overtime_s
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
 
 BIG = 10**9
@@ -206,3 +206,30 @@ def test_given_routes_are_improved_when_asked_and_kept_when_they_cannot_be_timed
     assert sorted(result.routes[0]) == [3, 4]
     # Routes this module cannot time (2 -> 3 -> 4 ends after the horizon) come back as given.
     assert _insert(data, improve_s=1.0, initial_routes=[[2, 3, 4]]) == [[2, 3, 4]]
+
+
+def test_overtime_of_a_route_is_its_travel_and_service_inside_the_bands() -> None:
+    # Bands [100, 160), [205, 215) and [300, 400). Start at node 0 at t=50; visit A: 40 s of
+    # travel (50-90), service 90-130 (30 s in a band); visit B: travel 130-200 (30 s in a
+    # band), wait, service 320-350 (all 30 s in a band). Overtime 30 + 30 + 30 = 90 s.
+    bands = Bands([(100, 160), (205, 215), (300, 400)])
+    assert bands.within(0, 1000) == 170 and bands.within(150, 310) == 30
+    assert bands.within(120, 110) == 0
+    travel = np.asarray([[0, 40, 0], [40, 0, 70], [0, 70, 0]], dtype=np.int64)
+    service = np.asarray([0, 40, 30], dtype=np.int64)
+    assert route_overtime_s([1, 2], [90, 320], 0, 50, travel, service, [], bands) == 90
+    # A rest 165-205 pauses the travel to B: 130-165, then 205-240, 10 s more in a band.
+    assert route_overtime_s([1, 2], [90, 320], 0, 50, travel, service, [(165, 40)], bands) == 100
+
+
+def test_the_construction_prices_overtime() -> None:
+    # Vehicle 0 (at 0) and vehicle 1 (at -30) reach an order at 10 with a 20-s service; the
+    # order opens at 50. Vehicle 0's band [60, 100) would hold 10 s of its service (50-70):
+    # at 360 an hour, 1 in cost, against 80 - 20 = 60 more in arcs for vehicle 1 -> vehicle 0.
+    # At 36,000 an hour the 10 s cost 100: vehicle 1 serves.
+    data = _line([0, -30, 0, -30, 10], n_vehicles=2, windows={4: [(50, 60)]}, service=20)
+    bands = [[(60, 100)], []]
+    assert _insert(data, overtime_bands=bands, overtime_per_hour=360) == [[4], []]
+    assert _insert(data, overtime_bands=bands, overtime_per_hour=36_000) == [[], [4]]
+    routes = _insert(data, overtime_bands=bands, overtime_per_hour=36_000, improve_s=0.2)
+    assert routes == [[], [4]]
