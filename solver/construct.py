@@ -86,6 +86,28 @@ class Bands:
         return self.before(b) - self.before(a) if b > a else 0
 
 
+def visit_overtime_s(
+    route: Sequence[int],
+    starts_s: Sequence[int],
+    first: int,
+    start_min_s: int,
+    travel_s: np.ndarray,
+    service_s: np.ndarray,
+    rests: Sequence[tuple[int, int]],
+    bands: Bands,
+) -> list[int]:
+    """Overtime seconds of each visit of a timed route (docs/model.md, "Visits"): its travel
+    from the previous finish to its arrival (pausing over ``rests``) and its service, where
+    they fall in ``bands``. The way home is not counted."""
+    out, prev, t = [], first, start_min_s
+    for j, s in zip(route, starts_s, strict=True):
+        arrival = _pass_breaks(t, int(travel_s[prev, j]), rests)
+        end = s + int(service_s[j])
+        out.append(bands.within(t, min(arrival, s)) + bands.within(s, end))
+        prev, t = j, end
+    return out
+
+
 def route_overtime_s(
     route: Sequence[int],
     starts_s: Sequence[int],
@@ -96,16 +118,10 @@ def route_overtime_s(
     rests: Sequence[tuple[int, int]],
     bands: Bands,
 ) -> int:
-    """Overtime seconds of a timed route (docs/model.md, "Visits"): each visit's travel from
-    the previous finish to its arrival (pausing over ``rests``) and its service, where they
-    fall in ``bands``. The way home is not counted."""
-    total, prev, t = 0, first, start_min_s
-    for j, s in zip(route, starts_s, strict=True):
-        arrival = _pass_breaks(t, int(travel_s[prev, j]), rests)
-        end = s + int(service_s[j])
-        total += bands.within(t, min(arrival, s)) + bands.within(s, end)
-        prev, t = j, end
-    return total
+    """Overtime seconds of a timed route: :func:`visit_overtime_s` summed."""
+    return sum(
+        visit_overtime_s(route, starts_s, first, start_min_s, travel_s, service_s, rests, bands)
+    )
 
 
 def _earliest_start(
@@ -353,6 +369,7 @@ def insertion_routes(
     initial_routes: Sequence[Sequence[int]] | None = None,
     overtime_bands: Sequence[Sequence[tuple[int, int]]] = (),
     overtime_per_hour: int = 0,
+    around_overtime: bool = False,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -397,6 +414,9 @@ def insertion_routes(
         Per vehicle, its overtime bands on the clock (``[a, b)``), and the price of an hour
         of travel or service in them (:func:`route_overtime_s`): part of every route's cost
         in the ruin and recreate, and of an order's own insertion cost.
+    around_overtime
+        Start every ruin-and-recreate move from an order served with overtime in the given
+        or constructed routes (none: no moves).
 
     Returns
     -------
@@ -436,7 +456,8 @@ def insertion_routes(
     if on_built is not None:
         on_built([r[:] for r in ins.routes])
     if improve_s > 0:
-        ins.improve(improve_s, seed, on_time_first, improve_moves, should_stop)
+        seeds = ins.overtime_visits() if around_overtime else None
+        ins.improve(improve_s, seed, on_time_first, improve_moves, should_stop, seeds=seeds)
     return ins.routes
 
 
@@ -737,20 +758,32 @@ class _Insertion:
         cost += sum(self.lateness(j, s) for j, s in zip(route, st, strict=True))
         if self.vehicle_node_cost is not None:
             cost += int(self.vehicle_node_cost[v, route].sum())
+        return cost + sum(self._overtime(v)) * self.ot_per_hour // 3600
+
+    def _overtime(self, v: int) -> list[int]:
+        """Overtime seconds of each visit of route ``v`` (none without bands)."""
         bands = self.bands[v]
-        if bands is not None:
-            ot = route_overtime_s(
-                route,
-                st,
-                self.starts[v],
-                self.start_min_s[v],
-                self.travel_s,
-                self.service_s,
-                self.rests[v],
-                bands,
-            )
-            cost += ot * self.ot_per_hour // 3600
-        return cost
+        if bands is None or v in self.frozen:
+            return []
+        return visit_overtime_s(
+            self.routes[v],
+            self.times[v],
+            self.starts[v],
+            self.start_min_s[v],
+            self.travel_s,
+            self.service_s,
+            self.rests[v],
+            bands,
+        )
+
+    def overtime_visits(self) -> list[int]:
+        """The orders served with some overtime."""
+        return [
+            j
+            for v in range(self.n_v)
+            for j, ot in zip(self.routes[v], self._overtime(v), strict=False)
+            if ot > 0
+        ]
 
     def improve(
         self,
@@ -760,6 +793,7 @@ class _Insertion:
         max_moves: int | None = None,
         should_stop: Callable[[], bool] | None = None,
         anneal: bool = True,
+        seeds: Sequence[int] | None = None,
     ) -> int:
         """Ruin and recreate for ``seconds`` (or ``max_moves`` moves, whichever ends first);
         returns the number of moves tried.
@@ -774,11 +808,13 @@ class _Insertion:
         probability ``exp(-delta / T)`` when ``anneal`` (simulated annealing, ``T`` from
         :data:`ANNEAL_START` to :data:`ANNEAL_END` times the mean arc cost, geometrically
         over the time or the moves), so only travel-sized detours are ever accepted, never a
-        drop or a breach. The best routes seen are the result.
+        drop or a breach. The best routes seen are the result. ``seeds``: the orders a move
+        starts from (default: any).
         """
         rng = np.random.default_rng(seed)
         orders = np.asarray(self.orders, dtype=np.int64)
-        if orders.size == 0 or seconds <= 0:
+        pick = orders if seeds is None else np.asarray(seeds, dtype=np.int64)
+        if orders.size == 0 or pick.size == 0 or seconds <= 0:
             return 0
         near_k = int(min(orders.size - 1, 40))
         sub = self.travel_s[np.ix_(orders, orders)]
@@ -810,7 +846,7 @@ class _Insertion:
             progress = (now - t0) / seconds if max_moves is None else moves / max_moves
             temperature = t_hot * (ANNEAL_END / ANNEAL_START) ** progress
             size = int(rng.integers(4, max(5, near_k // 2 + 1)))
-            near = neighbours[row[int(orders[rng.integers(orders.size)])]]
+            near = neighbours[row[int(pick[rng.integers(pick.size)])]]
             around = near[: size + 1]
             self.journal = {}
             removed = [int(j) for j in around if route_of[j] == -1]

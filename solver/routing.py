@@ -825,6 +825,7 @@ def _greedy(
     should_stop: Callable[[], bool] | None = None,
     initial: Sequence[Sequence[int]] | None = None,
     improve_moves: int | None = None,
+    around_overtime: bool = False,
 ) -> list[list[int]]:
     """:func:`solver.construct.greedy_routes` (or ``insertion_routes`` when ``how`` is
     ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
@@ -846,6 +847,7 @@ def _greedy(
             should_stop=should_stop,
             initial_routes=initial,
             improve_moves=improve_moves,
+            around_overtime=around_overtime,
             overtime_bands=d.overtime_bands,
             overtime_per_hour=d.overtime_cost_per_hour,
         )
@@ -948,18 +950,18 @@ def _polish(
     limit_s: float,
     should_stop: Callable[[], bool] | None,
 ) -> tuple[pywrapcp.Assignment, tuple[list[list[int]], list[list[int]], int]] | None:
-    """Ruin and recreate from the search's plan, overtime priced (``SearchParams.polish_share``);
-    the result as a solution of the model if its objective (:func:`_read`) is lower, else
-    None. Under a solution limit: :data:`POLISH_MOVES` moves, and only for a plan with
-    overtime."""
+    """Ruin and recreate around the visits with overtime of the search's plan, overtime
+    priced (``SearchParams.polish_share``); the result as a solution of the model if its
+    objective (:func:`_read`) is lower, else None (also for a plan without overtime). Under a
+    solution limit: :data:`POLISH_MOVES` moves."""
     routes, starts_s, objective = read
     limited = params.solution_limit is not None
-    if limited and overtime_cost(data, routes, starts_s) == 0:
+    if overtime_cost(data, routes, starts_s) == 0:
         return None
     t0 = time.perf_counter()
     moves = POLISH_MOVES if limited else None
     seconds = 3600.0 if limited else 0.8 * limit_s
-    better = _greedy(m, "insertion", seconds, None, should_stop, routes, moves)
+    better = _greedy(m, "insertion", seconds, None, should_stop, routes, moves, True)
     found = _restore_routes(m, params, better, max(0.05, limit_s - (time.perf_counter() - t0)))
     if found is None and m.twins is not None:
         # Late twins chosen by the model's lower-bound timing instead (see :func:`_to_twins`).
