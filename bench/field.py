@@ -49,6 +49,9 @@ PLAN_OPTIONS: dict[str, Any] = {}
 # than half an unserved order (30 M), so no order is made late to serve another of its
 # priority, and dropping still costs more than a breach plus 96 hours of lateness (5.76 M).
 ON_TIME_FIRST = {"unassigned": 30_000_000, "late_per_breach": 20_000_000}
+# Deadlines as VROOM takes them (--hard-deadlines): a breach (20 M) costs more than leaving
+# the order out (10 M), so no order is served late; VROOM's problem exactly.
+HARD_DEADLINES = {"unassigned": 10_000_000, "late_per_breach": 20_000_000}
 WEIGHTS: dict[str, int] = {}  # weights set on every generated problem (empty: the defaults)
 SOLVERS = ("ours", "vroom")
 CSV_COLUMNS = (
@@ -319,8 +322,10 @@ def run_in_subprocess(
         cmd += ["--first-solution", PLAN_OPTIONS["first_solution"]]
     if "parts" in PLAN_OPTIONS:
         cmd += ["--parts", str(PLAN_OPTIONS["parts"])]
-    if WEIGHTS:
+    if WEIGHTS == ON_TIME_FIRST:
         cmd.append("--on-time-first")
+    elif WEIGHTS == HARD_DEADLINES:
+        cmd.append("--hard-deadlines")
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env, check=False)
@@ -538,11 +543,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="decomposition parts for our plans (0: automatic, 1: none; default: the planner's)",
     )
-    parser.add_argument(
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument(
         "--on-time-first",
         action="store_true",
         help="generated problems carry the on-time-first weights (unassigned 30,000,000, "
         "late_per_breach 20,000,000): no order is made late to serve another",
+    )
+    weights.add_argument(
+        "--hard-deadlines",
+        action="store_true",
+        help="generated problems carry weights under which no order is served late "
+        "(unassigned 10,000,000, late_per_breach 20,000,000): VROOM's problem exactly",
     )
     parser.add_argument("--out", default=None, help="output folder (default: bench/results)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -557,6 +569,7 @@ def _command_line(args: argparse.Namespace) -> str:
     if args.parts is not None:
         parts.append(f"--parts {args.parts}")
     parts += ["--on-time-first"] * bool(getattr(args, "on_time_first", False))
+    parts += ["--hard-deadlines"] * bool(getattr(args, "hard_deadlines", False))
     return " ".join(parts)
 
 
@@ -570,6 +583,8 @@ def _set_plan_options(args: argparse.Namespace) -> None:
     WEIGHTS.clear()
     if getattr(args, "on_time_first", False):
         WEIGHTS.update(ON_TIME_FIRST)
+    if getattr(args, "hard_deadlines", False):
+        WEIGHTS.update(HARD_DEADLINES)
 
 
 def _run_from_cli(args: argparse.Namespace) -> int:

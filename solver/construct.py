@@ -108,22 +108,6 @@ def visit_overtime_s(
     return out
 
 
-def route_overtime_s(
-    route: Sequence[int],
-    starts_s: Sequence[int],
-    first: int,
-    start_min_s: int,
-    travel_s: np.ndarray,
-    service_s: np.ndarray,
-    rests: Sequence[tuple[int, int]],
-    bands: Bands,
-) -> int:
-    """Overtime seconds of a timed route: :func:`visit_overtime_s` summed."""
-    return sum(
-        visit_overtime_s(route, starts_s, first, start_min_s, travel_s, service_s, rests, bands)
-    )
-
-
 def _earliest_start(
     arrival: int,
     service: int,
@@ -412,7 +396,7 @@ def insertion_routes(
         stays as it is, out of the moves.
     overtime_bands, overtime_per_hour
         Per vehicle, its overtime bands on the clock (``[a, b)``), and the price of an hour
-        of travel or service in them (:func:`route_overtime_s`): part of every route's cost
+        of travel or service in them (:func:`visit_overtime_s`): part of every route's cost
         in the ruin and recreate, and of an order's own insertion cost.
     around_overtime
         Start every ruin-and-recreate move from an order served with overtime in the given

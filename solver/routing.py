@@ -24,8 +24,8 @@ from solver.construct import (
     Bands,
     greedy_routes,
     insertion_routes,
-    route_overtime_s,
     route_starts,
+    visit_overtime_s,
 )
 from solver.timemodel import TimeModel, rewrite
 
@@ -988,15 +988,17 @@ def overtime_cost(
         if not route or v >= len(data.overtime_bands) or not data.overtime_bands[v]:
             continue
         rests = sorted(data.breaks[v]) if v < len(data.breaks) else []
-        ot = route_overtime_s(
-            route,
-            st,
-            data.starts[v],
-            data.start_min_s[v],
-            data.travel_s,
-            data.service_s,
-            rests,
-            Bands(data.overtime_bands[v]),
+        ot = sum(
+            visit_overtime_s(
+                route,
+                st,
+                data.starts[v],
+                data.start_min_s[v],
+                data.travel_s,
+                data.service_s,
+                rests,
+                Bands(data.overtime_bands[v]),
+            )
         )
         total += ot * data.overtime_cost_per_hour // 3600
     return total
