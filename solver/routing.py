@@ -196,13 +196,13 @@ class SearchParams:
         Also run the ruin and recreate on given starting routes (``initial_routes`` of
         :func:`solve`) before the local search: the parts of the decomposition do.
     polish_share
-        On a problem with priced overtime bands, the share of the limit for a ruin and
-        recreate from the search's plan (``_polish``) where none ran before the search: it
-        prices overtime, which OR-Tools' search cannot (and it moves orders as the search's
-        operators do not: demo, 10 s, objective 4.7e8 instead of 5.6e8; on 12 Solomon
-        instances without overtime it lost, 2.68 % against 1.85 %; docs/performance.md,
-        "Overtime priced"). Under a solution limit it runs a fixed number of moves, and only
-        on a plan with overtime. 0: none.
+        On a problem with priced overtime bands, the share of the limit (3 %) for a ruin and
+        recreate around the visits with overtime of the search's plan (``_polish``) where none
+        ran before the search, which cannot price overtime. 10 % cost the demo's 10-s plan
+        on-time orders (the search's last second) and found nothing better there; from any
+        order, on every problem, it lost on 12 Solomon instances (2.68 % against 1.85 %);
+        docs/performance.md, "Overtime priced". Under a solution limit it runs a fixed number
+        of moves. 0: none.
     """
 
     time_limit_s: float = 10.0
@@ -224,7 +224,7 @@ class SearchParams:
     on_time_phase: float = 0.0
     recreate_share: float = 0.75
     recreate_given: bool = False
-    polish_share: float = 0.1
+    polish_share: float = 0.03
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
