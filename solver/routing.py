@@ -935,6 +935,7 @@ def _to_twins(
     return m.twins.place(routes, starts)
 
 
+RESTORE_S = 5.0  # most seconds a restore of given or constructed routes may take
 POLISH_MOVES = 200  # moves of the final ruin and recreate under a solution limit
 
 
@@ -1046,13 +1047,18 @@ def _routes_assignment(m: _Model, routes: Sequence[Sequence[int]]) -> pywrapcp.A
 def _restore_routes(
     m: _Model, params: SearchParams, routes: Sequence[Sequence[int]], limit_s: float
 ) -> pywrapcp.Assignment | None:
-    """``routes`` (model nodes) as one solution of the closed model (or None)."""
+    """``routes`` (model nodes) as one solution of the closed model (or None).
+
+    OR-Tools completes the next variables into a solution (cumuls, breaks) with a search
+    bounded by ``lns_time_limit`` (100 ms by default); a 2-visit route waiting across two
+    breaks took 75-105 ms to complete there, so the same routes were restored or rejected by
+    the clock (4 of 6 attempts failed in some processes). The completion gets ``limit_s``.
+    """
     start = _routes_assignment(m, routes)
     if start is None:
         return None
-    return m.routing.SolveFromAssignmentWithParameters(
-        start, _search_parameters(replace(params, solution_limit=1), limit_s)
-    )
+    once = replace(params, solution_limit=1, lns_time_limit_s=max(0.1, limit_s))
+    return m.routing.SolveFromAssignmentWithParameters(start, _search_parameters(once, limit_s))
 
 
 def _restore_greedy(m: _Model, params: SearchParams, limit_s: float) -> pywrapcp.Assignment | None:
@@ -1302,14 +1308,19 @@ def solve(
                     share = params.recreate_share * remaining()
                     variants.insert(0, _greedy(m, "insertion", share, None, should_stop, given))
             for variant in variants:
-                start = _routes_assignment(m, variant)
-                if start is None:
+                # Restored first (a completion search not cut at 100 ms, see
+                # :func:`_restore_routes`), then searched from the complete solution.
+                restored = _restore_routes(m, params, variant, min(remaining(), RESTORE_S))
+                if restored is None:
                     continue
+                start = m.routing.solver().Assignment(restored)
                 solution = m.routing.SolveFromAssignmentWithParameters(
                     start, _search_parameters(params, remaining())
                 )
-                if solution is not None:
-                    break
+                # The search restores its start again, with the 100-ms completion: if that
+                # fails, the restored routes are the solution.
+                solution = start if solution is None else solution
+                break
             if solution is not None:
                 initial = name
                 break
