@@ -68,3 +68,22 @@ def test_on_time_first_weights_reach_the_problem_and_priorities_add_up() -> None
     w = field.ON_TIME_FIRST
     assert w["late_per_breach"] > w["unassigned"] - w["late_per_breach"]
     assert w["unassigned"] > w["late_per_breach"] + 96 * 60 * 1_000
+
+
+def test_hard_deadlines_weights_serve_nothing_late_and_exclude_on_time_first() -> None:
+    # 30 orders / 3 engineers: the default weights serve some late (4 at 0.5 s when written).
+    default = field.run_one(30, 3, seed=1, solver="ours", time_limit_s=0.5)
+    assert default["late"] > 0
+    field._set_plan_options(argparse.Namespace(hard_deadlines=True))
+    try:
+        weights = field.generated_problem(30, 3, seed=1).policy.weights
+        assert (weights.unassigned, weights.late_per_breach) == (10_000_000, 20_000_000)
+        out = field.run_one(30, 3, seed=1, solver="ours", time_limit_s=0.5)
+    finally:
+        field._set_plan_options(argparse.Namespace())
+    assert out["late"] == 0  # a breach costs more than leaving the order out
+    parser = argparse.ArgumentParser()
+    field.add_arguments(parser)
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["--on-time-first", "--hard-deadlines"])
+    assert exc.value.code == 2
