@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.construct import Bands, insertion_routes, visit_overtime_s
+from solver.construct import Bands, _Insertion, insertion_routes, visit_overtime_s
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
 
 BIG = 10**9
@@ -247,3 +247,79 @@ def test_a_given_route_that_cannot_be_timed_is_kept_and_the_others_are_improved(
     assert sorted(routes[1]) == [6, 7, 8]
     path = [1, *routes[1], 3]
     assert sum(int(data.arc_cost[a, b]) for a, b in zip(path, path[1:], strict=False)) == 60
+
+
+def _insertion(data: RoutingInput) -> _Insertion:
+    return _Insertion(
+        data.travel_s,
+        data.arc_cost,
+        data.service_s,
+        data.starts,
+        data.ends,
+        data.start_min_s,
+        data.horizon_s,
+        data.windows,
+        data.allowed_vehicles,
+        data.drop_penalty,
+        data.deadline_s,
+        data.late_cost_per_s,
+        data.breaks,
+        None,
+        data.demand,
+        data.capacity,
+        None,
+        (),
+        40,
+        None,
+    )
+
+
+def test_empty_vehicles_of_one_kind_are_tried_once() -> None:
+    # Three vehicles from one depot (node 0, home 0) with the same shift and capacity are one
+    # kind; a fourth with a larger capacity is another. An order of demand 3 fits only the
+    # large one: it must still be offered although the first empty vehicle stands for its kind.
+    t = np.asarray([[abs(a - b) for b in (0, 10, 20)] for a in (0, 10, 20)], dtype=np.int64)
+    data = RoutingInput(
+        travel_s=t,
+        arc_cost=t,
+        service_s=np.zeros(3, dtype=np.int64),
+        starts=[0] * 4,
+        ends=[0] * 4,
+        start_min_s=[0] * 4,
+        start_max_s=[0] * 4,
+        horizon_s=1000,
+        windows=[[], [], []],
+        allowed_vehicles=[None] * 3,
+        drop_penalty=np.full(3, BIG, dtype=np.int64),
+        deadline_s=np.full(3, NO_DEADLINE, dtype=np.int64),
+        late_cost_per_s=np.zeros(3, dtype=np.int64),
+        breaks=[[] for _ in range(4)],
+        demand=np.asarray([0, 1, 3], dtype=np.int64),
+        capacity=[2, 2, 2, 5],
+    )
+    ins = _insertion(data)
+    assert ins.kinds == 2
+    ins.place(ins.orders, True)
+    assert ins.routes == [[1], [], [], [2]]
+
+
+def test_granular_insertion_falls_back_to_every_route() -> None:
+    # Vehicle 0 (at 0) serves orders 4 and 5 (at 5 and 6) and rests 100-200; order 6 at 7
+    # must start within [150, 160], inside that rest. Its neighbours are all on vehicle 0,
+    # so the ruin and recreate's first try (the neighbours' routes) finds no place; vehicle 1
+    # (at 100, serving order 7 at 100) can wait for the window: the order goes there.
+    data = _line(
+        [0, 100, 0, 100, 5, 6, 7, 100],
+        n_vehicles=2,
+        windows={6: [(150, 160)]},
+        horizon=400,
+        breaks=[[(100, 100)], []],
+    )
+    ins = _insertion(data)
+    assert ins.take([[4, 5], [7]])
+    ins.near = np.zeros((8, 3), dtype=np.int64)
+    ins.near[6] = [6, 4, 5]
+    ins.route_of = np.asarray([-1, -1, -1, -1, 0, 0, -1, 1], dtype=np.int64)
+    assert ins.insert(6, False)
+    assert ins.routes == [[4, 5], [6, 7]] or ins.routes == [[4, 5], [7, 6]]
+    assert ins.route_of[6] == 1
