@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,14 +54,21 @@ def test_main_writes_results_with_a_vroom_row(tmp_path: Path) -> None:
     assert next(tmp_path.glob("field-*.png")).read_bytes()[:4] == b"\x89PNG"
 
 
-def test_on_time_first_weights_reach_the_problem_and_priorities_add_up() -> None:
-    field._set_plan_options(argparse.Namespace(on_time_first=True))
+@contextmanager
+def _weights(**flags: bool) -> Iterator[None]:
+    """The bench's weight flags (as parsed from its command line) for the block, then none."""
+    field._set_plan_options(argparse.Namespace(**flags))
     try:
+        yield
+    finally:
+        field._set_plan_options(argparse.Namespace())
+
+
+def test_on_time_first_weights_reach_the_problem_and_priorities_add_up() -> None:
+    with _weights(on_time_first=True):
         weights = field.generated_problem(20, 3, seed=1).policy.weights
         assert (weights.unassigned, weights.late_per_breach) == (30_000_000, 20_000_000)
         out = field.run_one(20, 3, seed=1, solver="ours", time_limit_s=0.5)
-    finally:
-        field._set_plan_options(argparse.Namespace())
     assert field.WEIGHTS == {}
     assert field.generated_problem(20, 3, seed=1).policy.weights.unassigned == 10_000_000
     assert sum(out["on_time_by_priority"].values()) == out["on_time"]
@@ -74,13 +83,10 @@ def test_hard_deadlines_weights_serve_nothing_late_and_exclude_on_time_first() -
     # 30 orders / 3 engineers: the default weights serve some late (4 at 0.5 s when written).
     default = field.run_one(30, 3, seed=1, solver="ours", time_limit_s=0.5)
     assert default["late"] > 0
-    field._set_plan_options(argparse.Namespace(hard_deadlines=True))
-    try:
+    with _weights(hard_deadlines=True):
         weights = field.generated_problem(30, 3, seed=1).policy.weights
         assert (weights.unassigned, weights.late_per_breach) == (10_000_000, 20_000_000)
         out = field.run_one(30, 3, seed=1, solver="ours", time_limit_s=0.5)
-    finally:
-        field._set_plan_options(argparse.Namespace())
     assert out["late"] == 0  # a breach costs more than leaving the order out
     parser = argparse.ArgumentParser()
     field.add_arguments(parser)
