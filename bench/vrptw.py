@@ -884,9 +884,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=parts_arg,
         default=0,
         metavar="N",
-        help="decomposition of our solves (solver/decompose.py): 0 = automatic (from 1,000 "
-        "customers, two processes; below, a two-worker portfolio), 1 = none (one thread, "
-        "like the peers), N = N parts (default %(default)s)",
+        help="decomposition of our solves (solver/decompose.py): 0 = automatic (a "
+        "two-worker portfolio; split from 5,000 customers), 1 = none (one thread, like the "
+        "peers), N = N parts (default %(default)s)",
     )
     parser.add_argument(
         "--polish-share",

@@ -502,6 +502,7 @@ class _Insertion:
         self.bounds_arr = np.asarray(self.bounds, dtype=np.int64)
         self.rests = _vehicle_rests(breaks, boundaries, start_min_s)
         self.wins_of = [sorted(windows[i]) if windows[i] else [(0, horizon_s)] for i in range(n)]
+        self.last_end = [max(b for _, b in w) for w in self.wins_of]  # latest allowed start
         self.cap = (
             None if capacity is None or demand is None else np.asarray(capacity, dtype=np.int64)
         )
@@ -548,12 +549,20 @@ class _Insertion:
 
     def _positions(self, v: int) -> np.ndarray:
         """Insertion positions of route ``v`` as rows: vehicle, previous node, next node,
-        the previous visit's finish, position (cached until the route changes)."""
+        the previous visit's finish, position, and the latest arrival at the next node
+        that keeps the rest of the route feasible (cached until the route changes).
+
+        The latest arrival is a bound, not the exact slack: going backwards from the way
+        home (back by the horizon), a visit may start no later than its last window's end,
+        nor later than the next visit's latest start minus its service and the travel
+        between them. Breaks, boundary pauses and later windows only make arrivals later, so
+        a place that misses the bound is infeasible; one that meets it is simulated exactly.
+        """
         table = self._table[v]
         if table is None:
             route, st = self.routes[v], self.times[v]
             size = len(route) + 1
-            table = np.empty((5, size), dtype=np.int64)
+            table = np.empty((6, size), dtype=np.int64)
             table[0] = v
             table[1, 0], table[1, 1:] = self.starts[v], route
             table[2, :-1], table[2, -1] = route, self.ends[v]
@@ -561,6 +570,18 @@ class _Insertion:
             if route:
                 table[3, 1:] = np.asarray(st, dtype=np.int64) + self.service_s[route]
             table[4] = np.arange(size)
+            latest = self.horizon_s  # arrival at the end
+            table[5, -1] = latest
+            nxt, svc, travel = self.ends[v], self.svc, self.travel_s
+            for k in range(len(route) - 1, -1, -1):
+                node = route[k]
+                latest = min(
+                    self.last_end[node],
+                    self.horizon_s - svc[node],
+                    latest - svc[node] - int(travel[node, nxt]),
+                )
+                table[5, k] = latest
+                nxt = node
             self._table[v] = table
         return table
 
@@ -699,7 +720,7 @@ class _Insertion:
         arc, dl, big = self.arc_cost, self.dl, self.big
         # Every (vehicle, position): previous node, next node, previous visit's finish.
         table = np.concatenate([self._positions(v) for v in cand.tolist()], axis=1)
-        v_a, p_a, n_a, free_a, pos_in_route = table
+        v_a, p_a, n_a, free_a, pos_in_route, latest_a = table
         arrival = free_a + self.travel_s[p_a, j]
         start = np.full(arrival.size, -1, dtype=np.int64)
         pending = np.ones(arrival.size, dtype=bool)
@@ -715,7 +736,10 @@ class _Insertion:
             )
         if self.vehicle_node_cost is not None:
             bound = bound + self.vehicle_node_cost[v_a, j]
-        usable = (start >= 0) & ((start <= dl[j]) if strict else True)
+        # The next visit (or the way home) reached by its latest arrival (see _positions).
+        usable = (start >= 0) & (start + self.svc[j] + self.travel_s[j, n_a] <= latest_a)
+        if strict:
+            usable &= start <= dl[j]
         bound = np.where(usable, bound, big)
         order = np.argsort(bound, kind="stable")[: self.max_exact]
         best: tuple[int, int, int, list[int]] | None = None

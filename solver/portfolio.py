@@ -23,7 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from solver.routing import Progress, RoutingInput, RoutingResult, SearchParams, solve, wants_greedy
+from solver.routing import (
+    INSERTION_FROM_LIMIT_S,
+    Progress,
+    RoutingInput,
+    RoutingResult,
+    SearchParams,
+    solve,
+    wants_greedy,
+)
 
 START_METHOD = "spawn"  # module-level so benchmarks can compare ("fork", "forkserver")
 
@@ -34,7 +42,9 @@ def portfolio_configs(params: SearchParams, data: RoutingInput) -> list[SearchPa
     Worker 0 runs ``params`` as given. Worker 1 starts from the insertion construction and
     its ruin and recreate (when worker 0 starts from OR-Tools' own heuristic: on Solomon
     R2/RC2 it lands 1 % above the best-known where GLS alone lands 3.5-8.7 %;
-    docs/performance.md, "Ruin and recreate"), else from the other first solution. The
+    docs/performance.md, "Ruin and recreate"); when worker 0 itself starts from the insertion
+    construction, worker 1 does too with the next ``seed`` (other ruin-and-recreate moves);
+    else it starts from the other first solution. The
     others vary what mattered most on the demo ("Demo bar levers"): the first solution
     (local instead of parallel cheapest insertion, or the other way round), then GLS's
     lambda, then iterated local search.
@@ -57,12 +67,16 @@ def portfolio_configs(params: SearchParams, data: RoutingInput) -> list[SearchPa
         if base.first_solution != "LOCAL_CHEAPEST_INSERTION"
         else "PARALLEL_CHEAPEST_INSERTION"
     )
-    # The insertion construction with ruin and recreate, unless worker 0 already starts so.
-    second = (
-        replace(base, initial="insertion")
-        if base.initial in ("auto", "ortools") and not wants_greedy(data, base)
-        else replace(base, first_solution=other)
-    )
+    # The insertion construction with ruin and recreate, unless worker 0 already starts so:
+    # then the same with the next seed (its moves differ; the first solution is not used).
+    if base.initial in ("auto", "ortools") and not wants_greedy(data, base):
+        second = replace(base, initial="insertion")
+    elif base.initial == "insertion" or (
+        base.initial == "auto" and base.time_limit_s >= INSERTION_FROM_LIMIT_S
+    ):
+        second = replace(base, seed=base.seed + 1)
+    else:
+        second = replace(base, first_solution=other)
     variants = [
         base,
         second,

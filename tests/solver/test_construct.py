@@ -323,3 +323,67 @@ def test_granular_insertion_falls_back_to_every_route() -> None:
     assert ins.insert(6, False)
     assert ins.routes == [[4, 5], [6, 7]] or ins.routes == [[4, 5], [7, 6]]
     assert ins.route_of[6] == 1
+
+
+def test_places_that_would_break_a_later_window_are_not_simulated() -> None:
+    # One vehicle from 0 to 20 serves order 2 (at 10, window [10, 10]); order 3 at 5 takes 10 s.
+    # Before order 2 it adds no travel but order 2 would start at 20: only after it (10 more)
+    # is feasible. With one exact simulation per insertion, the bound must already rule the
+    # first place out (the next visit's latest arrival), or the order finds no place at all.
+    data = _line([0, 20, 10, 5], windows={2: [(10, 10)]}, service=10)
+    ins = _insertion(data)
+    ins.max_exact = 1
+    assert ins.take([[2]])
+    assert ins.insert(3, False)
+    assert ins.routes == [[2, 3]]
+    assert ins.times == [[10, 25]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    positions=st.lists(st.integers(-60, 60), min_size=3, max_size=10),
+    starts=st.lists(st.integers(0, 200), min_size=10, max_size=10),
+    two=st.lists(st.booleans(), min_size=10, max_size=10),
+    rest=st.integers(0, 150),
+    horizon=st.integers(80, 300),
+)
+def test_the_latest_arrival_bound_never_rules_out_a_feasible_place(
+    positions: list[int], starts: list[int], two: list[bool], rest: int, horizon: int
+) -> None:
+    # Random windows (some orders with two), a rest on vehicle 0, service 3: every place of
+    # every served order that the exact simulation accepts meets its bound (_positions).
+    n_v = 2
+    pos = [0] * (2 * n_v) + positions
+    orders = list(range(2 * n_v, len(pos)))
+    windows = {
+        node: [(starts[k], starts[k] + 20)] + ([(starts[k] + 60, starts[k] + 90)] if two[k] else [])
+        for k, node in enumerate(orders)
+    }
+    data = _line(
+        pos,
+        n_vehicles=n_v,
+        windows=windows,
+        service=3,
+        horizon=horizon,
+        breaks=[[(rest, rest + 10)], []],
+    )
+    ins = _insertion(data)
+    ins.place(ins.orders, False)
+    checked: list[int] = []
+    for v, route in enumerate([r[:] for r in ins.routes]):
+        for j in route:
+            if not ins.remove(v, [j]):
+                continue  # the route cannot be timed without it
+            for w in range(n_v):
+                table = ins._positions(w)
+                for p in range(table.shape[1]):
+                    sim = ins.simulate(w, p, j)
+                    if sim is None:
+                        continue
+                    arrival = (
+                        sim[1][0] + int(data.service_s[j]) + int(data.travel_s[j, table[2, p]])
+                    )
+                    assert arrival <= table[5, p]
+                    checked.append(p)
+            assert ins.take([r if u != v else route for u, r in enumerate(ins.routes)])
+    assert len(checked) >= sum(len(r) for r in ins.routes)  # each order fits back where it was

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -44,6 +46,16 @@ def test_portfolio_configs_differ_and_run_one_process_each() -> None:
     assert configs[0] == SearchParams()
     # The second searches from the insertion construction with ruin and recreate.
     assert configs[1].initial == "insertion" and configs[1].recreate_share > 0
+
+
+def test_a_portfolio_from_the_insertion_construction_varies_the_seed() -> None:
+    # Worker 0 already starts from the insertion construction (asked, or "auto" on a large
+    # problem): worker 1 does too, with other ruin-and-recreate moves.
+    for params in (SearchParams(workers=2, initial="insertion", seed=4), SearchParams(workers=2)):
+        data = _instance(8 if params.initial == "insertion" else 1000, seed=1)
+        first, second = portfolio_configs(params, data)
+        assert first == replace(params, workers=1)
+        assert second == replace(first, seed=first.seed + 1)
 
 
 def test_portfolio_returns_the_best_worker_and_is_deterministic() -> None:
