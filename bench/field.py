@@ -42,7 +42,8 @@ from bench.vrptw import bench_subparsers, default_out_dir, machine_info, parts_a
 DEFAULT_SIZES = "200x30,1000x100,2000x200"
 DEMO_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "demo.json"
 VROOM_EXPLORATION_LEVEL = 5
-# PlanOptions fields for our runs beyond the time limit (--first-solution, --parts); empty:
+# PlanOptions fields for our runs beyond the time limit (--first-solution, --parts,
+# --workers); empty:
 # the planner's defaults.
 PLAN_OPTIONS: dict[str, Any] = {}
 # Policy weights that put on-time service first (--on-time-first): a breach (20 M) costs more
@@ -100,14 +101,17 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MiB (``VmHWM``, else ``ru_maxrss``)."""
+    """Peak resident set size of this process in MiB (``VmHWM``, else ``ru_maxrss``), plus the
+    largest finished child's (a portfolio worker, ``--workers 2``): a bound on the two
+    processes' peak together."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
+                return int(line.split()[1]) / 1024.0 + children
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 + children
 
 
 # ------------------------------------------------------------------ one solve (in a subprocess)
@@ -322,6 +326,8 @@ def run_in_subprocess(
         cmd += ["--first-solution", PLAN_OPTIONS["first_solution"]]
     if "parts" in PLAN_OPTIONS:
         cmd += ["--parts", str(PLAN_OPTIONS["parts"])]
+    if "workers" in PLAN_OPTIONS:
+        cmd += ["--workers", str(PLAN_OPTIONS["workers"])]
     if WEIGHTS == ON_TIME_FIRST:
         cmd.append("--on-time-first")
     elif WEIGHTS == HARD_DEADLINES:
@@ -543,6 +549,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="decomposition parts for our plans (0: automatic, 1: none; default: the planner's)",
     )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="searches side by side for our plans, one process each (default: the planner's, 1)",
+    )
     weights = parser.add_mutually_exclusive_group()
     weights.add_argument(
         "--on-time-first",
@@ -568,18 +581,23 @@ def _command_line(args: argparse.Namespace) -> str:
         parts.append(f"--first-solution {args.first_solution}")
     if args.parts is not None:
         parts.append(f"--parts {args.parts}")
+    if getattr(args, "workers", None) is not None:
+        parts.append(f"--workers {args.workers}")
     parts += ["--on-time-first"] * bool(getattr(args, "on_time_first", False))
     parts += ["--hard-deadlines"] * bool(getattr(args, "hard_deadlines", False))
     return " ".join(parts)
 
 
 def _set_plan_options(args: argparse.Namespace) -> None:
-    """Copy --first-solution / --parts into :data:`PLAN_OPTIONS` (subprocesses get them too)."""
+    """Copy --first-solution / --parts / --workers into :data:`PLAN_OPTIONS` (subprocesses
+    get them too)."""
     PLAN_OPTIONS.clear()
     if getattr(args, "first_solution", None):
         PLAN_OPTIONS["first_solution"] = args.first_solution
     if getattr(args, "parts", None) is not None:
         PLAN_OPTIONS["parts"] = args.parts
+    if getattr(args, "workers", None) is not None:
+        PLAN_OPTIONS["workers"] = args.workers
     WEIGHTS.clear()
     if getattr(args, "on_time_first", False):
         WEIGHTS.update(ON_TIME_FIRST)

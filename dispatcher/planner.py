@@ -50,6 +50,10 @@ class PlanOptions:
     # 0.95 against 0.75 gave a lower objective under both the default weights (8.73e9 vs
     # 9.03e9) and the on-time-first ones (2.66e10 vs 2.90e10; docs/performance.md).
     recreate_share: float = 0.95
+    # Searches side by side, one process each (solver/portfolio.py): with 2 the second runs
+    # the ruin and recreate on the next seed and the better plan wins. 1 by default: a
+    # service planning several jobs at once already uses the cores.
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if not (isinstance(self.time_limit_s, int | float) and 0 < self.time_limit_s <= 24 * 3600):
@@ -72,6 +76,7 @@ class PlanOptions:
                 metaheuristic=self.metaheuristic,
                 parts=self.parts,
                 recreate_share=self.recreate_share,
+                workers=self.workers,
                 # OR-Tools stops each insertion-LNS sub-search after lns_time_limit (100 ms),
                 # so under CPU load the same solution limit could give another plan. Without
                 # those operators a solution-limited run depends on the count only (measured:

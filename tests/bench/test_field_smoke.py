@@ -55,8 +55,9 @@ def test_main_writes_results_with_a_vroom_row(tmp_path: Path) -> None:
 
 
 @contextmanager
-def _weights(**flags: bool) -> Iterator[None]:
-    """The bench's weight flags (as parsed from its command line) for the block, then none."""
+def _weights(**flags: object) -> Iterator[None]:
+    """The bench's plan flags (weights, workers; as parsed from its command line) for the
+    block, then none."""
     field._set_plan_options(argparse.Namespace(**flags))
     try:
         yield
@@ -92,4 +93,19 @@ def test_hard_deadlines_weights_serve_nothing_late_and_exclude_on_time_first() -
     field.add_arguments(parser)
     with pytest.raises(SystemExit) as exc:
         parser.parse_args(["--on-time-first", "--hard-deadlines"])
+    assert exc.value.code == 2
+
+
+def test_workers_flag_reaches_the_plan_options_and_the_command_line() -> None:
+    parser = argparse.ArgumentParser()
+    field.add_arguments(parser)
+    args = parser.parse_args(["--sizes", "20x3", "--workers", "2"])
+    with _weights(workers=2):
+        assert field.PLAN_OPTIONS == {"workers": 2}
+        out = field.run_one(20, 3, seed=1, solver="ours", time_limit_s=1.0)
+    assert out["hard_violations"] == 0 and out["on_time"] + out["late"] + out["unassigned"] == 20
+    assert field.PLAN_OPTIONS == {}
+    assert "--workers 2" in field._command_line(args)
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["--workers", "0"])
     assert exc.value.code == 2

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from dispatcher.domain import Plan, Problem, Reason
+from dispatcher.errors import InputError
 from dispatcher.planner import PlanOptions, plan_problem
 
 Solve = Callable[..., Plan]
@@ -402,3 +403,11 @@ def test_visit_that_cannot_finish_in_the_horizon_even_without_windows_stays_beyo
     plan = solve_checked(replace(problem, orders=(replace(order, service_minutes=420),)))
     (u,) = plan.unassigned
     assert u.reason == Reason.BEYOND_HORIZON, u.detail
+
+
+def test_workers_reach_the_search_and_a_bad_count_names_the_field() -> None:
+    assert PlanOptions(workers=2).search_params().workers == 2
+    assert PlanOptions().search_params().workers == 1
+    with pytest.raises(InputError) as err:
+        PlanOptions(workers=0).search_params()
+    assert err.value.path == "workers"
