@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
@@ -50,8 +51,9 @@ def _line(
     )
 
 
-def _insert(data: RoutingInput, **kwargs: object) -> list[list[int]]:
-    return insertion_routes(
+def _arrays(data: RoutingInput) -> tuple[Any, ...]:
+    """The positional arguments the constructions share, from ``travel_s`` to ``breaks``."""
+    return (
         data.travel_s,
         data.arc_cost,
         data.service_s,
@@ -65,8 +67,11 @@ def _insert(data: RoutingInput, **kwargs: object) -> list[list[int]]:
         data.deadline_s,
         data.late_cost_per_s,
         data.breaks,
-        **kwargs,  # type: ignore[arg-type]
     )
+
+
+def _insert(data: RoutingInput, **kwargs: Any) -> list[list[int]]:
+    return insertion_routes(*_arrays(data), **kwargs)
 
 
 def test_order_is_inserted_between_two_visits_not_only_appended() -> None:
@@ -251,26 +256,14 @@ def test_a_given_route_that_cannot_be_timed_is_kept_and_the_others_are_improved(
 
 def _insertion(data: RoutingInput) -> _Insertion:
     return _Insertion(
-        data.travel_s,
-        data.arc_cost,
-        data.service_s,
-        data.starts,
-        data.ends,
-        data.start_min_s,
-        data.horizon_s,
-        data.windows,
-        data.allowed_vehicles,
-        data.drop_penalty,
-        data.deadline_s,
-        data.late_cost_per_s,
-        data.breaks,
-        None,
-        data.demand,
-        data.capacity,
-        None,
-        (),
-        40,
-        None,
+        *_arrays(data),
+        vehicle_node_cost=None,
+        demand=data.demand,
+        capacity=data.capacity,
+        visit_s=None,
+        boundaries=(),
+        max_exact=40,
+        breach_cost=None,
     )
 
 
