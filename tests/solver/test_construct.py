@@ -255,16 +255,9 @@ def test_a_given_route_that_cannot_be_timed_is_kept_and_the_others_are_improved(
 
 
 def _insertion(data: RoutingInput) -> _Insertion:
-    return _Insertion(
-        *_arrays(data),
-        vehicle_node_cost=None,
-        demand=data.demand,
-        capacity=data.capacity,
-        visit_s=None,
-        boundaries=(),
-        max_exact=40,
-        breach_cost=None,
-    )
+    # No vehicle-node costs, visit lengths or boundaries; 40 exact places; no breach costs.
+    rest: tuple[Any, ...] = (None, data.demand, data.capacity, None, (), 40, None)
+    return _Insertion(*_arrays(data), *rest)
 
 
 def test_empty_vehicles_of_one_kind_are_tried_once() -> None:
