@@ -24,13 +24,12 @@ from dataclasses import replace
 from typing import Any
 
 from solver.routing import (
-    INSERTION_FROM_LIMIT_S,
     Progress,
     RoutingInput,
     RoutingResult,
     SearchParams,
+    construction,
     solve,
-    wants_greedy,
 )
 
 START_METHOD = "spawn"  # module-level so benchmarks can compare ("fork", "forkserver")
@@ -69,11 +68,10 @@ def portfolio_configs(params: SearchParams, data: RoutingInput) -> list[SearchPa
     )
     # The insertion construction with ruin and recreate, unless worker 0 already starts so:
     # then the same with the next seed (its moves differ; the first solution is not used).
-    if base.initial in ("auto", "ortools") and not wants_greedy(data, base):
+    start = construction(data, base)
+    if start is None:
         second = replace(base, initial="insertion")
-    elif base.initial == "insertion" or (
-        base.initial == "auto" and base.time_limit_s >= INSERTION_FROM_LIMIT_S
-    ):
+    elif start == "insertion":
         second = replace(base, seed=base.seed + 1)
     else:
         second = replace(base, first_solution=other)
