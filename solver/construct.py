@@ -112,6 +112,27 @@ def visit_overtime_s(
     return out
 
 
+def _latest_departure(arrive_by: int, travel: int, rests: Sequence[tuple[int, int]]) -> int:
+    """The latest departure that arrives by ``arrive_by`` after ``travel`` seconds of work
+    time, pausing during ``rests`` (sorted, not overlapping): the inverse of
+    :func:`_pass_breaks`."""
+    if travel <= 0 or not rests:
+        return arrive_by - max(0, travel)
+    t, remaining = arrive_by, travel
+    for start, dur in reversed(rests):
+        end = start + dur
+        if start >= t:
+            continue  # a rest from the arrival on does not pause the way there
+        if end >= t:
+            t = start  # a travel does not end inside a rest: it paused at its start
+            continue
+        if t - remaining >= end:
+            break  # leaves after this rest
+        remaining -= t - end
+        t = start
+    return t - remaining
+
+
 def _earliest_start(
     arrival: int,
     service: int,
@@ -553,11 +574,14 @@ class _Insertion:
         the previous visit's finish, position, and the latest arrival at the next node
         that keeps the rest of the route feasible (cached until the route changes).
 
-        The latest arrival is a bound, not the exact slack: going backwards from the way
-        home (back by the horizon), a visit may start no later than its last window's end,
-        nor later than the next visit's latest start minus its service and the travel
-        between them. Breaks, boundary pauses and later windows only make arrivals later, so
-        a place that misses the bound is infeasible; one that meets it is simulated exactly.
+        The latest arrival is computed backwards from the way home (back by the horizon):
+        the latest departure from a visit that still arrives at the next one by its latest
+        arrival, the vehicle's rests pausing the travel (:func:`_latest_departure`), less
+        the visit's service, moved back to the latest start its windows and rests allow
+        (:meth:`_latest_start`). An arrival by that time finds a start no later, so the rest
+        of the route stays feasible; boundary pauses of a vehicle without rests are left
+        out, which only makes the bound later. A place that misses it is infeasible; one
+        that meets it is simulated exactly (the new visit's own rests are not in the bound).
         """
         table = self._table[v]
         if table is None:
@@ -573,18 +597,35 @@ class _Insertion:
             table[4] = np.arange(size)
             latest = self.horizon_s  # arrival at the end
             table[5, -1] = latest
-            nxt, svc, travel = self.ends[v], self.svc, self.travel_s
+            nxt, svc, travel, rests = self.ends[v], self.svc, self.travel_s, self.rests[v]
             for k in range(len(route) - 1, -1, -1):
                 node = route[k]
-                latest = min(
-                    self.last_end[node],
-                    self.horizon_s - svc[node],
-                    latest - svc[node] - int(travel[node, nxt]),
-                )
+                leave = _latest_departure(latest, int(travel[node, nxt]), rests)
+                latest = self._latest_start(v, node, leave - svc[node])
                 table[5, k] = latest
                 nxt = node
             self._table[v] = table
         return table
+
+    def _latest_start(self, v: int, node: int, by: int) -> int:
+        """The latest service start of ``node`` on vehicle ``v`` no later than ``by``: in
+        one of its windows, its visit clear of the vehicle's rests, its service done by the
+        horizon; ``-big`` if there is none."""
+        rests, visit = self.rests[v], int(self.visit[node])
+        by = min(by, self.horizon_s - self.svc[node])
+        for a, b in reversed(self.wins_of[node]):
+            s = min(b, by)
+            moved = True
+            while moved and s >= a:
+                moved = False
+                for r, d in reversed(rests):
+                    if r - visit < s < r + d:  # the visit would overlap this rest
+                        s, moved = r - visit, True
+                        break
+            if s >= a:
+                return s
+            by = s
+        return -self.big
 
     # --- timing -----------------------------------------------------------------------
 
@@ -640,10 +681,11 @@ class _Insertion:
         new = [s]
         extra = 0
         prev, t = j, s + svc[j]
+        latest = self._positions(v)[5]
         for k in range(pos, len(route)):
             node = route[k]
             s2 = self.start_at(v, t, prev, node)
-            if s2 is None or s2 + svc[node] > horizon:
+            if s2 is None or s2 > latest[k]:  # the rest of the route cannot follow
                 return None
             if s2 == st[k]:  # later visits unchanged from here on
                 return extra, new + st[k:]
@@ -867,8 +909,9 @@ class _Insertion:
 
         A move takes a random order and the served orders among its 4-20 nearest
         neighbours (by travel time both ways) out of their routes, then puts them and the
-        unserved ones among those neighbours back with :meth:`place`, in a random order
-        (:data:`RANDOM_ORDER_SHARE` of the moves) or in deadline order with up to 1/24 of
+        unserved ones among those neighbours back with :meth:`place`, the dearest to leave
+        out (the drop penalty, so the priority) first, and within one penalty in a random
+        order (:data:`RANDOM_ORDER_SHARE` of the moves) or in deadline order with up to 1/24 of
         the horizon of noise (4 hours on a 4-day plan). The cost is the
         model's objective (arc costs, lateness and breaches, vehicle-node costs, drop
         penalties) plus overtime (:meth:`route_cost`). A cheaper result is kept; a dearer one by ``delta`` is kept with
@@ -947,7 +990,8 @@ class _Insertion:
                 keys = rng.permutation(len(removed))
             else:
                 keys = dl[removed] + rng.integers(0, noise_s, size=len(removed))
-            self.place([removed[k] for k in np.argsort(keys, kind="stable")], on_time_first)
+            order = np.lexsort((keys, -drop[removed]))  # the dearest to leave out first
+            self.place([removed[k] for k in order], on_time_first)
             touched, self.journal = self.journal, None
             new_costs = {v: self.route_cost(v) for v in touched}
             back = set()

@@ -9,7 +9,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.construct import Bands, _Insertion, insertion_routes, visit_overtime_s
+from solver.construct import (
+    Bands,
+    _Insertion,
+    _latest_departure,
+    _pass_breaks,
+    insertion_routes,
+    visit_overtime_s,
+)
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
 
 BIG = 10**9
@@ -165,6 +172,68 @@ def test_ruin_and_recreate_trades_one_far_order_for_two_near_ones() -> None:
     improved = _insert(data, improve_s=30.0, improve_moves=200, seed=3)
     assert sorted(improved[0]) == [3, 4]
     assert _cost(data, improved) < _cost(data, built)
+
+
+def test_places_that_would_push_a_later_visit_into_a_rest_are_not_simulated() -> None:
+    # Order 2 (at 10, window [10, 22], 6 s) alone starts at 10. Order 3 (at 5, 6 s) before
+    # it adds no travel but pushes it to 16, its visit into the rest [20, 30), so to 30:
+    # past its window. The bound must rule that place out (the latest start clear of the
+    # rest is 14), or with one exact simulation the order finds no place; after it, the
+    # vehicle rests on the way (leaves 16, 4 s to the rest, arrives 31).
+    data = _line([0, 20, 10, 5], windows={2: [(10, 22)]}, service=6, breaks=[[(20, 10)]])
+    ins = _insertion(data)
+    ins.max_exact = 1
+    assert ins.take([[2]])
+    assert ins._positions(0)[5].tolist() == [14, 1000]
+    assert ins.insert(3, False)
+    assert ins.routes == [[2, 3]]
+    assert ins.times == [[10, 31]]
+
+
+def test_a_ruin_and_recreate_puts_the_dearest_order_back_first() -> None:
+    # One vehicle has time for one of two orders at one place (50 s each, 10 s away, horizon
+    # 80). It serves the low one (drop 1,000); the high one (10,000) is out. One move takes
+    # both out (they are each other's neighbours) and must put the high one back first,
+    # whatever the seed: in a random order it would lose the place to the low one half the
+    # time.
+    data = replace(
+        _line([0, 0, 10, 10], service=50, horizon=80),
+        drop_penalty=np.asarray([0, 0, 1_000, 10_000], dtype=np.int64),
+    )
+    for seed in range(8):
+        ins = _insertion(data)
+        assert ins.take([[2]])
+        assert ins.improve(10.0, seed, on_time_first=False, max_moves=1) == 1
+        assert ins.routes == [[3]], seed
+
+
+def test_the_latest_departure_inverts_the_travel_through_rests() -> None:
+    rests = [(100, 50)]
+    assert _latest_departure(200, 30, rests) == 170  # all after the rest
+    assert _latest_departure(160, 30, rests) == 80  # 20 s before it, 10 s after
+    assert _latest_departure(120, 30, rests) == 70  # cannot arrive inside it: by its start
+    assert _latest_departure(90, 30, rests) == 60  # all before it
+    assert _pass_breaks(80, 30, rests) == 160 and _pass_breaks(81, 30, rests) == 161
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    gaps=st.lists(st.tuples(st.integers(0, 30), st.integers(1, 30)), max_size=5),
+    travel=st.integers(1, 80),
+    arrive_by=st.integers(0, 250),
+)
+def test_the_latest_departure_is_exact(
+    gaps: list[tuple[int, int]], travel: int, arrive_by: int
+) -> None:
+    # Rests as (gap before, length), so sorted and apart (or touching, as a boundary pause
+    # right after a break): the latest departure arrives in time, one second later does not.
+    rests, t = [], 0
+    for gap, length in gaps:
+        rests.append((t + gap, length))
+        t += gap + length
+    leave = _latest_departure(arrive_by, travel, rests)
+    assert _pass_breaks(leave, travel, rests) <= arrive_by
+    assert _pass_breaks(leave + 1, travel, rests) > arrive_by
 
 
 @settings(max_examples=40, deadline=None)
