@@ -22,6 +22,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2, solver_parame
 
 from solver.construct import (
     Bands,
+    _pass_breaks,
     greedy_routes,
     insertion_routes,
     route_starts,
@@ -1093,6 +1094,48 @@ def _restore_greedy(m: _Model, params: SearchParams, limit_s: float) -> pywrapcp
     return _restore_routes(m, params, _greedy(m, "greedy"), limit_s)
 
 
+def _timed(m: _Model, routes: Sequence[Sequence[int]]) -> bool:
+    """Whether every route (order nodes, no twins) can be timed by the exact rules
+    (:func:`solver.construct.route_starts` with the windows after the break rewrite, which
+    keep every hole, and the service itself clear of every rest) and still get home by the
+    horizon.
+
+    OR-Tools' own search can leave this: its break constraint places a rest on the arc after
+    the visits it follows and checks it against those only, so a visit longer than its
+    transit (a visit length that stands for a window closing before a boundary) may start in
+    that hole when the next visit begins before the visit "ends" — a service that in fact
+    runs past the site's hours or the engineer's day (seen on the field bench, 1,000 x 100:
+    one hard violation in four runs). The visit lengths themselves are not used here: they
+    are stricter than the rules they stand for (a visit that ends before a rest but after
+    where its length would reach).
+    """
+    d = m.data
+    windows, _ = _all_starts(m)
+    for v, route in enumerate(routes):
+        if not route:
+            continue
+        rests = m.time.breaks[v]
+        starts = route_starts(
+            route,
+            v,
+            d.travel_s,
+            d.service_s,
+            d.starts,
+            d.start_min_s,
+            d.horizon_s,
+            windows,
+            rests,
+            d.service_s,
+        )
+        last = int(route[-1])
+        if starts[-1] > d.horizon_s:
+            return False
+        done = starts[-1] + int(d.service_s[last])
+        if _pass_breaks(done, int(d.travel_s[last, d.ends[v]]), rests) > d.horizon_s:
+            return False
+    return True
+
+
 def _count_on_time(m: _Model) -> int | None:
     """Orders served by their deadline in the solution being reported.
 
@@ -1304,6 +1347,7 @@ def solve(
         if candidates:
             m.routing.CloseModelWithParameters(search)
         quick: pywrapcp.Assignment | None = None
+        fallbacks: list[pywrapcp.Assignment] = []  # restored starts of the search
         for name, given in candidates:
             if given is None:
                 recreate = params.recreate_share if params.solution_limit is None else 0.0
@@ -1341,6 +1385,7 @@ def solve(
                 if restored is None:
                     continue
                 start = m.routing.solver().Assignment(restored)
+                fallbacks.append(start)
                 solution = m.routing.SolveFromAssignmentWithParameters(
                     start, _search_parameters(params, remaining())
                 )
@@ -1379,6 +1424,21 @@ def solve(
             polished = _polish(m, data, params, read, left, should_stop)
             if polished is not None:
                 solution, read = polished
+        if read is not None and not _timed(m, read[0]):
+            # Restored starts and the quick plan are timed by the construction; the
+            # greedy construction is the last resort.
+            solution, read = None, None
+            for alt in [*fallbacks, quick]:
+                alt_read = None if alt is None else _read(m, data, alt)
+                better = alt_read is not None and (read is None or alt_read[2] < read[2])
+                if better and alt_read is not None and _timed(m, alt_read[0]):
+                    solution, read = alt, alt_read
+            if solution is None:
+                solution = _restore_greedy(m, params, FALLBACK_S)
+                read = None if solution is None else _read(m, data, solution)
+                initial = "greedy"
+            elif solution is quick:
+                initial = "quick"
         solve_s = time.perf_counter() - t1
         if solution is None or read is None:
             return RoutingResult(

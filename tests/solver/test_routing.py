@@ -558,3 +558,38 @@ def test_a_limit_too_short_for_any_first_solution_still_returns_the_greedy_plan(
     assert result.initial == "greedy"
     assert sorted(j for r in result.routes for j in r) == list(range(4, 64))
     assert result.solve_s < routing.FALLBACK_S + 1
+
+
+def test_a_search_plan_that_starts_a_visit_in_a_window_hole_is_not_returned() -> None:
+    # One vehicle without rests, horizon 150, a boundary at 100 (both orders' windows reopen
+    # there, so the hole before it becomes a one-second break and order 2 a 60-s visit).
+    # Order 2 (at 50, 10 s) may start in [0, 40] or [100, 105]; order 3 (at 55, 10 s) in
+    # [0, 90] or [100, 110]. Reached at 50, order 2 really starts at 101 and nothing after it
+    # fits: only order 3 alone can be served. OR-Tools' break constraint checks the rest
+    # against the visits before the arc it lies on, so it accepts [2, 3] with order 2 at 50
+    # (inside the hole) — the plan the search returned before; now the greedy one replaces it.
+    pos = [0, 0, 50, 55]
+    t = np.asarray([[abs(a - b) for b in pos] for a in pos], dtype=np.int64)
+    data = RoutingInput(
+        travel_s=t,
+        arc_cost=t,
+        service_s=np.asarray([0, 0, 10, 10], dtype=np.int64),
+        starts=[0],
+        ends=[1],
+        start_min_s=[0],
+        start_max_s=[0],
+        horizon_s=150,
+        windows=[[], [], [(0, 40), (100, 105)], [(0, 90), (100, 110)]],
+        allowed_vehicles=[None] * 4,
+        drop_penalty=np.full(4, 10_000, dtype=np.int64),
+        deadline_s=np.full(4, NO_DEADLINE, dtype=np.int64),
+        late_cost_per_s=np.zeros(4, dtype=np.int64),
+        breaks=[[]],
+    )
+    m = routing.build(data)
+    assert m.time.boundaries == [100] and int(m.time.visit_s[2]) == 60
+    assert not routing._timed(m, [[2, 3]]) and not routing._timed(m, [[2]])
+    assert routing._timed(m, [[3]]) and not routing._timed(m, [[3, 2]])
+    result = solve(data, SearchParams(time_limit_s=1))
+    assert result.routes == [[3]]
+    assert result.start_s == [[55]]
