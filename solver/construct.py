@@ -133,6 +133,16 @@ def _latest_departure(arrive_by: int, travel: int, rests: Sequence[tuple[int, in
     return t - remaining
 
 
+def _visit_rows(visit_s: np.ndarray, n_v: int) -> list[list[int]]:
+    """Visit lengths per vehicle as lists, from one row for all (``[n]``) or one per vehicle
+    (``[vehicles, n]``, :attr:`solver.timemodel.TimeModel.visit_v`)."""
+    rows = np.asarray(visit_s, dtype=np.int64)
+    if rows.ndim == 1:
+        one = rows.tolist()
+        return [one] * n_v
+    return [r.tolist() for r in rows]
+
+
 def _earliest_start(
     arrival: int,
     service: int,
@@ -273,7 +283,7 @@ def greedy_routes(
     has_rest = np.array([bool(b) for b in breaks] + [False] * (n_v - len(breaks)))[:n_v]
     bounds = np.asarray(sorted(boundaries), dtype=np.int64)
     rests = _vehicle_rests(breaks, boundaries, start_min_s)
-    visit = service_s if visit_s is None else visit_s
+    visit = _visit_rows(service_s if visit_s is None else visit_s, n_v)
 
     def crossed(t: np.ndarray, travel: np.ndarray) -> np.ndarray:
         """Arrival after ``travel`` from ``t`` with a one-second pause at each boundary."""
@@ -314,7 +324,7 @@ def greedy_routes(
         for k in rested:
             v = int(cand[k])
             arr = _pass_breaks(int(t_free[v]), int(travel_s[last[v], j]), rests[v])
-            s = _earliest_start(arr, int(visit[j]), wins, rests[v], horizon_s)
+            s = _earliest_start(arr, visit[v][j], wins, rests[v], horizon_s)
             start[k] = -1 if s is None else s
         finish = start + svc
         back = crossed(finish, travel_s[j, end_node[cand]])
@@ -517,7 +527,7 @@ class _Insertion:
         self.dl = dl = np.where(deadline_s == NO_DEADLINE, big, deadline_s)
         self.orders = [i for i in range(n) if i not in depots]
         self.orders.sort(key=lambda i: (int(dl[i]), -int(drop_penalty[i]), i))
-        self.visit = service_s if visit_s is None else visit_s
+        self.visit = _visit_rows(service_s if visit_s is None else visit_s, n_v)
         self.svc: list[int] = [int(x) for x in service_s]
         self.dl_list: list[int] = [int(x) for x in dl]
         self.bounds = sorted(int(t) for t in boundaries)
@@ -611,7 +621,7 @@ class _Insertion:
         """The latest service start of ``node`` on vehicle ``v`` no later than ``by``: in
         one of its windows, its visit clear of the vehicle's rests, its service done by the
         horizon; ``-big`` if there is none."""
-        rests, visit = self.rests[v], int(self.visit[node])
+        rests, visit = self.rests[v], self.visit[v][node]
         by = min(by, self.horizon_s - self.svc[node])
         for a, b in reversed(self.wins_of[node]):
             s = min(b, by)
@@ -647,7 +657,7 @@ class _Insertion:
         if self.rests[v]:
             arr = _pass_breaks(t_free, int(self.travel_s[prev, node]), self.rests[v])
             return _earliest_start(
-                arr, int(self.visit[node]), self.wins_of[node], self.rests[v], self.horizon_s
+                arr, self.visit[v][node], self.wins_of[node], self.rests[v], self.horizon_s
             )
         arr = self.cross(t_free, int(self.travel_s[prev, node]))
         for a, b in self.wins_of[node]:

@@ -571,9 +571,8 @@ def _add_shift_breaks(m: _Model) -> None:
         return
     assert m.time_dim is not None
     solver = m.routing.solver()
-    visit = [0] * m.routing.Size()
-    for index in range(m.routing.Size()):
-        visit[index] = int(m.time.visit_s[m.manager.IndexToNode(index)])
+    nodes = [m.manager.IndexToNode(index) for index in range(m.routing.Size())]
+    lengths = m.time.visit_v if m.time.visit_v is not None else m.time.visit_s[None, :]
     for v, rests in enumerate(breaks):
         if not rests:
             continue
@@ -581,7 +580,8 @@ def _add_shift_breaks(m: _Model) -> None:
             solver.FixedDurationIntervalVar(int(s), int(s), int(dur), False, f"rest_{v}_{k}")
             for k, (s, dur) in enumerate(rests)
         ]
-        m.time_dim.SetBreakIntervalsOfVehicle(intervals, v, visit)
+        row = lengths[min(v, lengths.shape[0] - 1)]  # this vehicle's visit lengths
+        m.time_dim.SetBreakIntervalsOfVehicle(intervals, v, [int(row[n]) for n in nodes])
 
 
 def _add_site_windows(m: _Model) -> None:
@@ -915,12 +915,18 @@ def _greedy(
 
 
 def _all_starts(m: _Model) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
-    """Allowed starts and visit lengths of the model (after the break rewrite) with every
-    twinned order given its late twin's, i.e. all of its starts, not only the on-time ones."""
-    windows, visit = [list(w) for w in m.time.windows], m.time.visit_s.copy()
+    """Allowed starts and visit lengths (per vehicle, ``[vehicles, nodes]``) of the model
+    (after the break rewrite) with every twinned order given its late twin's, i.e. all of
+    its starts, not only the on-time ones."""
+    windows = [list(w) for w in m.time.windows]
+    if m.time.visit_v is not None:
+        visit = m.time.visit_v.copy()
+    else:
+        visit = np.tile(m.time.visit_s, (m.data.n_vehicles, 1))
     if m.twins is not None:
         for on, twin in m.twins.late.items():
-            windows[on], visit[on] = windows[twin], visit[twin]
+            windows[on] = windows[twin]
+            visit[:, on] = visit[:, twin]
     return windows, visit
 
 
@@ -941,7 +947,7 @@ def _to_twins(
     d, tm = m.data, m.time
     windows, visit = _all_starts(m)
     if optimistic:
-        visit = d.service_s
+        visit = np.tile(d.service_s, (d.n_vehicles, 1))
     starts = [
         route_starts(
             [int(j) for j in route],
@@ -953,7 +959,7 @@ def _to_twins(
             d.horizon_s,
             windows,
             d.breaks[v] if v < len(d.breaks) else [],
-            visit,
+            visit[v],
             tm.boundaries,
         )
         for v, route in enumerate(routes)

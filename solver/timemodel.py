@@ -48,6 +48,11 @@ class TimeModel:
         Per vehicle, ``(start, duration)`` rests including the boundary breaks.
     visit_s
         ``[n]`` length of a visit as the break constraint sees it.
+    visit_v
+        ``[vehicles, n]`` the same per vehicle: on a vehicle whose rest covers a boundary
+        ``T`` (so it gets no boundary break there), the hole ``(b, T]`` before it needs only
+        ``L = r - b`` against that rest starting at ``r`` — ``T - b`` would also forbid the
+        starts in ``(r - T + b, b]``, whose service ends before the rest.
     boundaries
         Sorted boundaries ``T`` turned into breaks.
     """
@@ -58,6 +63,7 @@ class TimeModel:
     breaks: list[list[tuple[int, int]]]
     visit_s: np.ndarray
     boundaries: list[int]
+    visit_v: np.ndarray | None = None
 
 
 def _measure(intervals: Sequence[Interval]) -> int:
@@ -137,6 +143,7 @@ def rewrite(
     holes: list[list[Interval]] = [[] for _ in range(n_nodes)]
     exact: list[list[Interval]] = [list(w) for w in wins]
     bset = set(boundaries)
+    held: dict[int, list[tuple[int, int]]] = {}  # node: (window end, boundary) per held hole
     for node in order_nodes:
         w = wins[node]
         if not w:
@@ -163,6 +170,8 @@ def rewrite(
         else:
             holes[node] = kept
             visit[node] = length
+            if converted:
+                held[node] = [(g[0] - 1, g[1] + 1) for g in converted]  # (b, T)
         exact[node] = allowed
     if boundaries:
         for node in order_nodes:  # single-window / windowless nodes lose the instants T
@@ -181,7 +190,44 @@ def rewrite(
             and not any(s <= t <= s + d for s, d in rests)
         ]
         new_breaks.append(sorted(rests + extra))
-    return TimeModel(hull, holes, exact, new_breaks, visit, boundaries)
+    return TimeModel(
+        hull,
+        holes,
+        exact,
+        new_breaks,
+        visit,
+        boundaries,
+        _visit_v(visit, service, held, breaks, n_vehicles),
+    )
+
+
+def _visit_v(
+    visit: np.ndarray,
+    service: np.ndarray,
+    held: dict[int, list[tuple[int, int]]],
+    breaks: Sequence[Sequence[tuple[int, int]]],
+    n_vehicles: int,
+) -> np.ndarray:
+    """Per vehicle visit lengths (:attr:`TimeModel.visit_v`); vehicles with the same rests
+    share one row."""
+    out = np.tile(visit, (n_vehicles, 1))
+    rows: dict[tuple[tuple[int, int], ...], np.ndarray] = {}
+    for v in range(n_vehicles):
+        rests = tuple(sorted((int(s), int(d)) for s, d in (breaks[v] if v < len(breaks) else [])))
+        if not rests or not held:
+            continue
+        row = rows.get(rests)
+        if row is None:
+            row = visit.copy()
+            for node, gaps in held.items():
+                need = int(service[node])
+                for b, t in gaps:
+                    cover = next((s for s, d in rests if s <= t <= s + d), None)
+                    need = max(need, t - b if cover is None else cover - b)
+                row[node] = need
+            rows[rests] = row
+        out[v] = row
+    return out
 
 
 def crossings(boundaries: Sequence[int], t: int, arrival: int) -> int:

@@ -32,6 +32,29 @@ def test_site_closing_early_widens_the_visit_length() -> None:
     assert tm.windows[3] == [(0, 50), (101, 150)]
 
 
+def test_a_vehicle_resting_over_the_boundary_gets_the_visit_length_its_rest_needs() -> None:
+    # Order 3's site closes at 50, the day at 100 (visit length 50 for the boundary break).
+    # Vehicle 1 rests over [80, 100): no boundary break for it; its rest alone must keep the
+    # starts in (50, 100] out, which a visit of 80 - 50 = 30 does (the service itself, 30):
+    # a start at 50 ends at 80, where the rest begins. The common length 50 would have held
+    # it to starts by 30. Vehicle 0 (no rest) keeps 50; order 2 (no early close) keeps 30.
+    service = np.array([0, 0, 0, 0, 30, 30])
+    windows = [[], [], [], [], DAYS, [(0, 50), (100, 150)]]
+    tm = rewrite(6, [4, 5], windows, service, [[], [(80, 20)]], 2, [0, 0], 200)
+    assert tm.boundaries == [100]
+    assert tm.breaks == [[(100, 1)], [(80, 20)]]
+    assert tm.visit_v is not None
+    assert tm.visit_v[:, 5].tolist() == [50, 30]
+    assert tm.visit_v[:, 4].tolist() == [30, 30]
+    # A rest from 60: the service itself keeps the starts by 30, so the length is the service.
+    tm = rewrite(6, [4, 5], windows, service, [[], [(60, 40)]], 2, [0, 0], 200)
+    assert tm.visit_v is not None and tm.visit_v[:, 5].tolist() == [50, 30]
+    # A rest from 90: starts in (50, 60] would end by 90 (site closed); a length 40 keeps
+    # them out and nothing else.
+    tm = rewrite(6, [4, 5], windows, service, [[], [(90, 10)]], 2, [0, 0], 200)
+    assert tm.visit_v is not None and tm.visit_v[:, 5].tolist() == [50, 40]
+
+
 def test_no_boundary_when_some_order_could_straddle_it() -> None:
     # Order 3 has no window: it may straddle 100, so no break may forbid that.
     service = np.array([0, 0, 30, 30])
