@@ -930,6 +930,32 @@ def _all_starts(m: _Model) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
     return windows, visit
 
 
+def _starts_on(
+    m: _Model,
+    v: int,
+    route: Sequence[int],
+    windows: Sequence[Sequence[tuple[int, int]]],
+    rests: Sequence[tuple[int, int]],
+    visit: np.ndarray,
+    boundaries: Sequence[int] = (),
+) -> list[int]:
+    """:func:`solver.construct.route_starts` of ``route`` on vehicle ``v`` of the model."""
+    d = m.data
+    return route_starts(
+        route,
+        v,
+        d.travel_s,
+        d.service_s,
+        d.starts,
+        d.start_min_s,
+        d.horizon_s,
+        windows,
+        rests,
+        visit,
+        boundaries,
+    )
+
+
 def _to_twins(
     m: _Model, routes: Sequence[Sequence[int]], optimistic: bool = False
 ) -> list[list[int]]:
@@ -949,14 +975,10 @@ def _to_twins(
     if optimistic:
         visit = np.tile(d.service_s, (d.n_vehicles, 1))
     starts = [
-        route_starts(
-            [int(j) for j in route],
+        _starts_on(
+            m,
             v,
-            d.travel_s,
-            d.service_s,
-            d.starts,
-            d.start_min_s,
-            d.horizon_s,
+            [int(j) for j in route],
             windows,
             d.breaks[v] if v < len(d.breaks) else [],
             visit[v],
@@ -1121,18 +1143,7 @@ def _timed(m: _Model, routes: Sequence[Sequence[int]]) -> bool:
         if not route:
             continue
         rests = m.time.breaks[v]
-        starts = route_starts(
-            route,
-            v,
-            d.travel_s,
-            d.service_s,
-            d.starts,
-            d.start_min_s,
-            d.horizon_s,
-            windows,
-            rests,
-            d.service_s,
-        )
+        starts = _starts_on(m, v, route, windows, rests, d.service_s)
         last = int(route[-1])
         if starts[-1] > d.horizon_s:
             return False
