@@ -38,6 +38,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from solver import fastrr
+
 NO_DEADLINE = -1  # same sentinel as solver.routing (kept local: routing imports this module)
 # Simulated annealing of the ruin and recreate: the temperature falls geometrically from
 # ANNEAL_START to ANNEAL_END times the mean arc cost of the constructed routes.
@@ -946,6 +948,10 @@ class _Insertion:
         route_of = np.full(row.size, -1, dtype=np.int64)
         for v, r in enumerate(self.routes):
             route_of[r] = -2 if v in self.frozen else v  # -1: unserved, -2: on a frozen route
+        if seeds is None and self.plain():
+            return self._improve_compiled(
+                seconds, seed, max_moves, should_stop, anneal, neighbours, row, orders
+            )
         self.near = np.zeros((row.size, near_k + 1), dtype=np.int64)
         self.near[orders] = neighbours
         self.route_of = route_of  # kept up to date by insert and remove from here on
@@ -1031,6 +1037,80 @@ class _Insertion:
         if best_total < total:
             self._restore(best)
         self.near = self.route_of = None
+        return moves
+
+    def plain(self) -> bool:
+        """A plain time-window problem (no rests, boundaries, deadlines, vehicle-node costs,
+        overtime, vehicle restrictions or frozen routes): :mod:`solver.fastrr` runs its
+        ruin and recreate."""
+        return (
+            fastrr.AVAILABLE
+            and not self.frozen
+            and not self.bounds
+            and not any(self.rests)
+            and self.vehicle_node_cost is None
+            and all(b is None for b in self.bands)
+            and all(a is None for a in self.allowed_vehicles)
+            and bool((self.dl >= self.big).all())
+        )
+
+    def _improve_compiled(
+        self,
+        seconds: float,
+        seed: int,
+        max_moves: int | None,
+        should_stop: Callable[[], bool] | None,
+        anneal: bool,
+        neighbours: np.ndarray,
+        row: np.ndarray,
+        pick: np.ndarray,
+    ) -> int:
+        """:meth:`improve` by :func:`solver.fastrr.improve` (same moves, compiled)."""
+        arcs = [
+            int(self.arc_cost[a, b])
+            for v, r in enumerate(self.routes)
+            if r
+            for a, b in zip([self.starts[v], *r], [*r, self.ends[v]], strict=True)
+        ]
+        t_hot = ANNEAL_START * (float(np.mean(arcs)) if arcs else 1.0)
+        routes, moves = fastrr.improve(
+            self.travel_s,
+            self.arc_cost,
+            self.service_s,
+            self.wins_of,
+            self.horizon_s,
+            self.starts,
+            self.ends,
+            self.start_min_s,
+            self.cap,
+            self.demand,
+            self.drop_penalty,
+            self.kind,
+            neighbours,
+            row,
+            pick,
+            self.routes,
+            seconds,
+            seed,
+            max_moves,
+            should_stop,
+            anneal,
+            t_hot,
+            ANNEAL_END / ANNEAL_START,
+            MAX_STRING,
+            STRING_SHARE,
+        )
+        times = [self.retime(v, r) for v, r in enumerate(routes)]
+        if any(t is None for t in times):  # cannot happen: the kernel keeps every route feasible
+            raise AssertionError("the compiled ruin and recreate returned an infeasible route")
+        self.routes = routes
+        self.times = [t for t in times if t is not None]
+        self.size = np.asarray([len(r) for r in routes], dtype=np.int64)
+        self._table = [None] * self.n_v
+        if self.demand is not None:
+            self.load = np.asarray(
+                [int(self.demand[r].sum()) if r else 0 for r in routes], dtype=np.int64
+            )
         return moves
 
     def _snapshot(self) -> tuple[list[list[int]], list[list[int]], np.ndarray]:
