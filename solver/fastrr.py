@@ -28,7 +28,8 @@ This module imports nothing from ``dispatcher`` or ``api``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -342,23 +343,83 @@ def _kernel(  # type: ignore[no-untyped-def]
     return moves
 
 
+Problem = tuple[Any, ...]
+
+
+def problem(
+    travel: np.ndarray,
+    arc: np.ndarray,
+    service: np.ndarray,
+    windows: Sequence[Sequence[tuple[int, int]]],
+    horizon: int,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    start_min: Sequence[int],
+    capacity: Sequence[int] | np.ndarray | None,
+    demand: np.ndarray | None,
+) -> Problem:
+    """The problem as the kernel's tuple: travel, arc costs, service, each node's sorted
+    windows (CSR: pointers, opens, closes; a node without windows gets ``[0, horizon]``),
+    horizon, starts, ends, shift starts, capacity (unbounded if None), demand (0 if None)."""
+    i64 = np.int64
+    n, n_v = int(travel.shape[0]), len(starts)
+    wins = [sorted(w) if w else [(0, int(horizon))] for w in windows]
+    wptr = np.zeros(n + 1, dtype=i64)
+    wptr[1:] = np.cumsum([len(w) for w in wins])
+    flat = [ab for w in wins for ab in w]
+    return (
+        np.ascontiguousarray(travel, dtype=i64),
+        np.ascontiguousarray(arc, dtype=i64),
+        np.asarray(service, dtype=i64),
+        wptr,
+        np.asarray([a for a, _ in flat], dtype=i64),
+        np.asarray([b for _, b in flat], dtype=i64),
+        int(horizon),
+        np.asarray(starts, dtype=i64),
+        np.asarray(ends, dtype=i64),
+        np.asarray(start_min, dtype=i64),
+        np.full(n_v, BIG, dtype=i64) if capacity is None else np.asarray(capacity, dtype=i64),
+        np.zeros(n, dtype=i64) if demand is None else np.asarray(demand, dtype=i64),
+    )
+
+
+def state_of(P: Problem, routes: Sequence[Sequence[int]]) -> tuple[np.ndarray, ...]:
+    """The kernel's route state of feasible ``routes``: visits per vehicle (R, rl), service
+    starts (ST) and latest starts (LT) per position, loads, each node's vehicle (-1: none)."""
+    n, n_v, dem = int(P[0].shape[0]), int(P[7].size), P[11]
+    R = np.zeros((n_v, max(2, n + 1)), dtype=np.int64)
+    rl = np.zeros(n_v, dtype=np.int64)
+    route_of = np.full(n, -1, dtype=np.int64)
+    load = np.zeros(n_v, dtype=np.int64)
+    for v, r in enumerate(routes):
+        R[v, : len(r)] = r
+        rl[v] = len(r)
+        route_of[list(r)] = v
+        load[v] = int(dem[list(r)].sum()) if r else 0
+    ST, LT = np.zeros_like(R), np.zeros_like(R)
+    for v in range(n_v):
+        if not _retime(v, R, rl, ST, LT, P):
+            raise ValueError(f"route {v} is not feasible on a plain model")
+    return R, rl, ST, LT, load, route_of
+
+
 def improve(
     travel: np.ndarray,
     arc: np.ndarray,
     service: np.ndarray,
-    windows: list[list[tuple[int, int]]],
+    windows: Sequence[Sequence[tuple[int, int]]],
     horizon: int,
-    starts: list[int],
-    ends: list[int],
-    start_min: list[int],
-    capacity: np.ndarray | None,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    start_min: Sequence[int],
+    capacity: Sequence[int] | np.ndarray | None,
     demand: np.ndarray | None,
     drop: np.ndarray,
     kind: np.ndarray,
     neighbours: np.ndarray,
     row: np.ndarray,
     pick: np.ndarray,
-    routes: list[list[int]],
+    routes: Sequence[Sequence[int]],
     seconds: float,
     seed: int,
     max_moves: int | None,
@@ -375,45 +436,10 @@ def improve(
     ``neighbours`` (one row per order, ``row`` maps a node to it) are each order's nearest
     orders, itself first; ``pick`` the orders a move starts from; the temperature falls from
     ``t_hot`` to ``t_hot * t_ratio`` over the time (or the moves)."""
-    n = int(travel.shape[0])
     n_v = len(starts)
     i64 = np.int64
-    wptr = np.zeros(n + 1, dtype=i64)
-    wptr[1:] = np.cumsum([len(w) for w in windows])
-    flat = [ab for w in windows for ab in w]
-    wa = np.asarray([a for a, _ in flat], dtype=i64)
-    wb = np.asarray([b for _, b in flat], dtype=i64)
-    cap = np.full(n_v, BIG, dtype=i64) if capacity is None else np.asarray(capacity, dtype=i64)
-    dem = np.zeros(n, dtype=i64) if demand is None else np.asarray(demand, dtype=i64)
-    width = max(2, n + 1)
-    R = np.zeros((n_v, width), dtype=i64)
-    rl = np.zeros(n_v, dtype=i64)
-    route_of = np.full(n, -1, dtype=i64)
-    load = np.zeros(n_v, dtype=i64)
-    for v, r in enumerate(routes):
-        R[v, : len(r)] = r
-        rl[v] = len(r)
-        route_of[list(r)] = v
-        load[v] = int(dem[list(r)].sum()) if r else 0
-    ST = np.zeros_like(R)
-    LT = np.zeros_like(R)
-    P = (
-        np.ascontiguousarray(travel, dtype=i64),
-        np.ascontiguousarray(arc, dtype=i64),
-        np.asarray(service, dtype=i64),
-        wptr,
-        wa,
-        wb,
-        int(horizon),
-        np.asarray(starts, dtype=i64),
-        np.asarray(ends, dtype=i64),
-        np.asarray(start_min, dtype=i64),
-        cap,
-        dem,
-    )
-    for v in range(n_v):
-        if not _retime(v, R, rl, ST, LT, P):
-            raise ValueError(f"route {v} is not feasible on a plain model")
+    P = problem(travel, arc, service, windows, horizon, starts, ends, start_min, capacity, demand)
+    R, rl, ST, LT, load, route_of = state_of(P, routes)
     orders = neighbours[:, 0]
     total = sum(_route_cost(v, R, rl, P) for v in range(n_v))
     total += int(np.asarray(drop, dtype=i64)[orders[route_of[orders] == -1]].sum())

@@ -799,6 +799,18 @@ def is_plain(data: RoutingInput) -> bool:
     )
 
 
+def _plain_insertion(data: RoutingInput, params: SearchParams) -> bool:
+    """Whether "auto" builds a plain problem with the insertion construction (from
+    :data:`PLAIN_CONSTRUCT_FROM_ORDERS` orders and a 1-s limit: under it OR-Tools' own first
+    solution, which serves every order of a Solomon instance at once, where the append-only
+    greedy may not)."""
+    return (
+        params.time_limit_s >= 1.0
+        and len(data.order_nodes()) >= PLAIN_CONSTRUCT_FROM_ORDERS
+        and is_plain(data)
+    )
+
+
 def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
     """Whether :func:`solve` starts from a construction of :mod:`solver.construct`
     (``insertion_routes`` for ``"auto"`` from :data:`INSERTION_FROM_LIMIT_S`, else
@@ -823,7 +835,7 @@ def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
     orders = data.order_nodes()
     if len(orders) >= CONSTRUCT_FROM_ORDERS:
         return True
-    if len(orders) >= PLAIN_CONSTRUCT_FROM_ORDERS and is_plain(data):
+    if _plain_insertion(data, params):
         return True
     if len(orders) * data.n_vehicles < GREEDY_FROM_ORDER_VEHICLE_PAIRS:
         return False
@@ -837,6 +849,8 @@ def construction(data: RoutingInput, params: SearchParams) -> str | None:
         return None
     if params.initial != "auto":
         return params.initial
+    if _plain_insertion(data, params):
+        return "insertion"
     # The insertion takes ~0.7 s at 1,000 x 100 and ~1.9 s at 2,000 x 200: under a short
     # limit it would eat the search, so the append-only greedy builds instead.
     return "greedy" if params.time_limit_s < INSERTION_FROM_LIMIT_S else AUTO_CONSTRUCTION

@@ -1,0 +1,271 @@
+"""The compiled ruin and recreate of plain time-window problems (solver/fastrr.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from solver import fastrr
+from solver.construct import _Insertion, insertion_routes
+from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, construction, is_plain, solve
+
+pytestmark = pytest.mark.skipif(not fastrr.AVAILABLE, reason="numba is not installed")
+
+
+def _plain(
+    xy: list[tuple[int, int]],
+    windows: list[list[tuple[int, int]]],
+    *,
+    n_vehicles: int = 2,
+    service: int = 5,
+    horizon: int = 400,
+    demand: list[int] | None = None,
+    capacity: int = 10**6,
+) -> RoutingInput:
+    """Node 0 the depot (every vehicle starts and ends there), the others orders at ``xy``;
+    travel and arc cost the rounded-up Euclidean distance."""
+    pts = np.asarray([(0, 0), *xy], dtype=float)
+    d = np.ceil(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1)))
+    t = d.astype(np.int64)
+    n = len(pts)
+    svc = np.full(n, service, dtype=np.int64)
+    svc[0] = 0
+    return RoutingInput(
+        travel_s=t,
+        arc_cost=t,
+        service_s=svc,
+        starts=[0] * n_vehicles,
+        ends=[0] * n_vehicles,
+        start_min_s=[0] * n_vehicles,
+        start_max_s=[0] * n_vehicles,
+        horizon_s=horizon,
+        windows=[[], *windows],
+        allowed_vehicles=[None] * n,
+        drop_penalty=np.full(n, 10**6, dtype=np.int64),
+        deadline_s=np.full(n, NO_DEADLINE, dtype=np.int64),
+        late_cost_per_s=np.zeros(n, dtype=np.int64),
+        demand=np.asarray([0, *(demand or [1] * (n - 1))], dtype=np.int64),
+        capacity=[capacity] * n_vehicles,
+    )
+
+
+def _insertion(data: RoutingInput) -> _Insertion:
+    return _Insertion(
+        data.travel_s,
+        data.arc_cost,
+        data.service_s,
+        data.starts,
+        data.ends,
+        data.start_min_s,
+        data.horizon_s,
+        data.windows,
+        data.allowed_vehicles,
+        data.drop_penalty,
+        data.deadline_s,
+        data.late_cost_per_s,
+        [[] for _ in data.starts],
+        None,
+        data.demand,
+        data.capacity,
+        None,
+        (),
+        40,
+        None,
+    )
+
+
+def _problem(data: RoutingInput) -> fastrr.Problem:
+    return fastrr.problem(
+        data.travel_s,
+        data.arc_cost,
+        data.service_s,
+        data.windows,
+        data.horizon_s,
+        data.starts,
+        data.ends,
+        data.start_min_s,
+        data.capacity,
+        data.demand,
+    )
+
+
+def _check(data: RoutingInput, routes: list[list[int]]) -> int:
+    """Checked here, independently: every order at most once, each service start in one of
+    its windows (waiting allowed), done and home by the horizon, loads within capacity;
+    returns the arc cost plus the drop penalties of the orders left out."""
+    served = [j for r in routes for j in r]
+    assert len(served) == len(set(served)) and 0 not in served
+    cost = 0
+    for v, route in enumerate(routes):
+        if not route:
+            continue
+        assert data.demand is not None and data.capacity is not None
+        assert int(data.demand[route].sum()) <= data.capacity[v]
+        t, prev = data.start_min_s[v], data.starts[v]
+        for j in route:
+            cost += int(data.arc_cost[prev, j])
+            arrival = t + int(data.travel_s[prev, j])
+            start = min(max(arrival, a) for a, b in data.windows[j] if arrival <= b)
+            t = start + int(data.service_s[j])
+            assert t <= data.horizon_s
+            prev = j
+        cost += int(data.arc_cost[prev, data.ends[v]])
+        assert t + int(data.travel_s[prev, data.ends[v]]) <= data.horizon_s
+    out = set(range(1, data.n_nodes)) - set(served)
+    return cost + sum(int(data.drop_penalty[j]) for j in out)
+
+
+_site = st.tuples(st.integers(-60, 60), st.integers(-60, 60))
+
+
+@st.composite
+def _windows(draw: st.DrawFn) -> list[tuple[int, int]]:
+    """One to three windows, sorted, not overlapping, inside [0, 400]."""
+    cuts = sorted(draw(st.lists(st.integers(0, 400), min_size=2, max_size=6, unique=True)))
+    pairs = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)]
+    return pairs or [(0, 400)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sites=st.lists(st.tuples(_site, _windows(), st.integers(1, 4)), min_size=3, max_size=12),
+    out=st.sets(st.integers(0, 11), min_size=1, max_size=4),
+    capacity=st.integers(4, 30),
+)
+def test_a_place_is_feasible_exactly_when_the_route_can_be_timed(
+    sites: list[tuple[tuple[int, int], list[tuple[int, int]], int]],
+    out: set[int],
+    capacity: int,
+) -> None:
+    # Routes built by the Python construction, some orders taken out again; for each of
+    # those, the kernel's cheapest place (O(1) per place from the latest starts) against
+    # every place tried by re-timing the whole route with the order in it.
+    data = _plain(
+        [xy for xy, _, _ in sites],
+        [w for _, w, _ in sites],
+        demand=[q for _, _, q in sites],
+        capacity=capacity,
+    )
+    ins = _insertion(data)
+    ins.place(ins.orders, True)
+    left = {j + 1 for j in out if j < len(sites)}
+    routes = []
+    for v, r in enumerate(ins.routes):
+        kept = [j for j in r if j not in left]
+        routes.append(kept if ins.retime(v, kept) is not None else r)
+    unserved = set(range(1, data.n_nodes)) - {j for r in routes for j in r}
+    P = _problem(data)
+    for j in sorted(unserved):
+        R, rl, ST, LT, load, _ = fastrr.state_of(P, routes)
+        vs = np.arange(len(routes), dtype=np.int64)
+        c, v, pos = fastrr._best_place(j, vs, vs.size, R, rl, ST, LT, load, P)
+        best = None
+        for w, route in enumerate(routes):
+            if load[w] + int(P[11][j]) > capacity:
+                continue
+            for k in range(len(route) + 1):
+                tried = route[:k] + [j] + route[k:]
+                if ins.retime(w, tried) is None:
+                    continue
+                path = [0, *route, 0]
+                extra = int(
+                    data.arc_cost[path[k], j]
+                    + data.arc_cost[j, path[k + 1]]
+                    - data.arc_cost[path[k], path[k + 1]]
+                )
+                if best is None or extra < best[0]:
+                    best = (extra, w, k)
+        if best is None:
+            assert v == -1
+        else:
+            assert (c, v, pos) == best
+
+
+def _grid(n: int, seed: int) -> RoutingInput:
+    """``n`` orders at random sites around the depot, random windows of 200, 6 vehicles."""
+    rng = np.random.default_rng(seed)
+    xy = [(int(x), int(y)) for x, y in rng.integers(-50, 51, size=(n, 2))]
+    opens = rng.integers(0, 600, size=n)
+    return _plain(
+        xy,
+        [[(int(a), int(a) + 200)] for a in opens],
+        n_vehicles=6,
+        horizon=1000,
+        demand=[int(q) for q in rng.integers(1, 5, size=n)],
+        capacity=100,
+    )
+
+
+def _ruin_and_recreate(data: RoutingInput, moves: int, seed: int) -> list[list[int]]:
+    return insertion_routes(
+        data.travel_s,
+        data.arc_cost,
+        data.service_s,
+        data.starts,
+        data.ends,
+        data.start_min_s,
+        data.horizon_s,
+        data.windows,
+        data.allowed_vehicles,
+        data.drop_penalty,
+        data.deadline_s,
+        data.late_cost_per_s,
+        [[] for _ in data.starts],
+        demand=data.demand,
+        capacity=data.capacity,
+        improve_s=60.0,
+        improve_moves=moves,
+        seed=seed,
+    )
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(8, 40), seed=st.integers(0, 10**6))
+def test_the_compiled_moves_keep_every_rule_and_never_worsen(n: int, seed: int) -> None:
+    data = _grid(n, seed)
+    assert _insertion(data).plain()
+    built = _check(data, _ruin_and_recreate(data, 0, seed))
+    improved = _ruin_and_recreate(data, 500, seed)
+    assert _check(data, improved) <= built
+    assert _ruin_and_recreate(data, 500, seed) == improved  # one seed, one move count: same
+
+
+def test_the_compiled_moves_serve_what_the_construction_left_out() -> None:
+    # One vehicle, horizon 100. Order 1 at (40, 0) opens first and is placed first: out and
+    # back takes 80, after which orders 2 and 3 at (-20, 0) and (-25, 0) fit nowhere. Serving
+    # 2 and 3 instead (20 + 5 + 25 = 50) leaves one order out instead of two.
+    data = _plain(
+        [(40, 0), (-20, 0), (-25, 0)],
+        [[(0, 45)], [(0, 100)], [(0, 100)]],
+        n_vehicles=1,
+        service=0,
+        horizon=100,
+    )
+    assert _ruin_and_recreate(data, 0, 0) == [[1]]
+    improved = _ruin_and_recreate(data, 200, 3)
+    assert sorted(improved[0]) == [2, 3]
+    assert _check(data, improved) < _check(data, [[1]])
+
+
+def test_only_plain_problems_take_the_compiled_moves() -> None:
+    data = _grid(60, 1)
+    assert is_plain(data)
+    assert construction(data, SearchParams(time_limit_s=10)) == "insertion"
+    assert construction(data, SearchParams(time_limit_s=0.5)) is None  # OR-Tools' own start
+    with_deadline = replace(data, deadline_s=np.full(data.n_nodes, 300, dtype=np.int64))
+    with_rest = replace(data, breaks=[[(100, 30)]] + [[]] * 5)
+    assert not is_plain(with_deadline) and not is_plain(with_rest)
+    assert construction(with_rest, SearchParams(time_limit_s=10)) is None
+    assert not _insertion(with_deadline).plain()
+
+
+def test_a_plain_problem_is_solved_through_the_compiled_moves() -> None:
+    data = _grid(60, 2)
+    result = solve(data, SearchParams(time_limit_s=2.0))
+    assert result.initial == "insertion"
+    assert not result.dropped
+    _check(data, [list(r) for r in result.routes])
