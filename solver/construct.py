@@ -27,12 +27,15 @@ customers with *granular* insertion (an order is first offered only to the route
 nearest orders and one empty vehicle of each kind, then to every route if none of those will
 do) and a bound that skips places breaking a later visit's window, and on that scale a
 better optimiser than guided local search, and than the decomposition (docs/performance.md,
-"Ruin and recreate", "Granular insertion", "Session 8").
+"Ruin and recreate", "Granular insertion", "Session 8"). The moves run compiled by
+:mod:`solver.fastrr` (the same rules and costs, one to two orders of magnitude more moves a
+second) wherever numba imports; the Python moves here are the reference and the fallback.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
@@ -948,9 +951,9 @@ class _Insertion:
         route_of = np.full(row.size, -1, dtype=np.int64)
         for v, r in enumerate(self.routes):
             route_of[r] = -2 if v in self.frozen else v  # -1: unserved, -2: on a frozen route
-        if seeds is None and self.plain():
+        if self.compiled():
             return self._improve_compiled(
-                seconds, seed, max_moves, should_stop, anneal, neighbours, row, orders
+                seconds, seed, on_time_first, max_moves, should_stop, anneal, neighbours, row, pick
             )
         self.near = np.zeros((row.size, near_k + 1), dtype=np.int64)
         self.near[orders] = neighbours
@@ -1039,41 +1042,14 @@ class _Insertion:
         self.near = self.route_of = None
         return moves
 
-    def plain(self) -> bool:
-        """A plain time-window problem (no rests, boundaries, deadlines, vehicle-node costs,
-        overtime, vehicle restrictions or frozen routes): :mod:`solver.fastrr` runs its
-        ruin and recreate."""
-        return (
-            fastrr.AVAILABLE
-            and not self.frozen
-            and not self.bounds
-            and not any(self.rests)
-            and self.vehicle_node_cost is None
-            and all(b is None for b in self.bands)
-            and all(a is None for a in self.allowed_vehicles)
-            and bool((self.dl >= self.big).all())
-        )
+    def compiled(self) -> bool:
+        """:mod:`solver.fastrr` runs the ruin and recreate (numba importable, no frozen
+        route)."""
+        return fastrr.AVAILABLE and not self.frozen
 
-    def _improve_compiled(
-        self,
-        seconds: float,
-        seed: int,
-        max_moves: int | None,
-        should_stop: Callable[[], bool] | None,
-        anneal: bool,
-        neighbours: np.ndarray,
-        row: np.ndarray,
-        pick: np.ndarray,
-    ) -> int:
-        """:meth:`improve` by :func:`solver.fastrr.improve` (same moves, compiled)."""
-        arcs = [
-            int(self.arc_cost[a, b])
-            for v, r in enumerate(self.routes)
-            if r
-            for a, b in zip([self.starts[v], *r], [*r, self.ends[v]], strict=True)
-        ]
-        t_hot = ANNEAL_START * (float(np.mean(arcs)) if arcs else 1.0)
-        routes, moves = fastrr.improve(
+    def problem(self) -> fastrr.Problem:
+        """This problem as :mod:`solver.fastrr`'s tuple."""
+        return fastrr.problem(
             self.travel_s,
             self.arc_cost,
             self.service_s,
@@ -1084,6 +1060,42 @@ class _Insertion:
             self.start_min_s,
             self.cap,
             self.demand,
+            rests=self.rests,
+            visit=self.visit,
+            boundaries=self.bounds,
+            deadline=self.dl,
+            late_cost=self.late_cost_per_s,
+            breach=self.breach,
+            vehicle_node_cost=self.vehicle_node_cost,
+            allowed=self.allowed_vehicles,
+            bands=[
+                [] if b is None else list(zip(b.starts, b.ends, strict=True)) for b in self.bands
+            ],
+            overtime_per_hour=self.ot_per_hour,
+        )
+
+    def _improve_compiled(
+        self,
+        seconds: float,
+        seed: int,
+        on_time_first: bool,
+        max_moves: int | None,
+        should_stop: Callable[[], bool] | None,
+        anneal: bool,
+        neighbours: np.ndarray,
+        row: np.ndarray,
+        pick: np.ndarray,
+    ) -> int:
+        """:meth:`improve` by :func:`solver.fastrr.improve` (the same moves, compiled)."""
+        arcs = [
+            int(self.arc_cost[a, b])
+            for v, r in enumerate(self.routes)
+            if r
+            for a, b in zip([self.starts[v], *r], [*r, self.ends[v]], strict=True)
+        ]
+        t_hot = ANNEAL_START * (float(np.mean(arcs)) if arcs else 1.0)
+        routes, moves = fastrr.improve(
+            self.problem(),
             self.drop_penalty,
             self.kind,
             neighbours,
@@ -1094,15 +1106,25 @@ class _Insertion:
             seed,
             max_moves,
             should_stop,
-            anneal,
-            t_hot,
-            ANNEAL_END / ANNEAL_START,
-            MAX_STRING,
-            STRING_SHARE,
+            anneal=anneal,
+            t_hot=t_hot,
+            t_ratio=ANNEAL_END / ANNEAL_START,
+            max_string=MAX_STRING,
+            string_share=STRING_SHARE,
+            random_share=RANDOM_ORDER_SHARE,
+            noise=max(1, self.horizon_s // 24),
+            on_time_first=on_time_first and bool((self.dl < self.big).any()),
+            max_exact=self.max_exact,
         )
         times = [self.retime(v, r) for v, r in enumerate(routes)]
-        if any(t is None for t in times):  # cannot happen: the kernel keeps every route feasible
-            raise AssertionError("the compiled ruin and recreate returned an infeasible route")
+        if any(t is None for t in times):  # the kernel keeps every route feasible: a bug
+            warnings.warn(
+                "the compiled ruin and recreate returned a route the exact timing rejects; "
+                "its result is not used",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return moves
         self.routes = routes
         self.times = [t for t in times if t is not None]
         self.size = np.asarray([len(r) for r in routes], dtype=np.int64)

@@ -1,25 +1,34 @@
-"""The ruin and recreate of :meth:`solver.construct._Insertion.improve`, compiled, for plain
-time-window problems.
+"""The ruin and recreate of :meth:`solver.construct._Insertion.improve`, compiled with numba.
 
-Why this exists: the ruin and recreate is the core's best optimiser on Solomon and
-Gehring–Homberger instances, and its Python moves run at about 750-1,100 a second there
-(numpy calls dominate a move on 100 customers); the peers make hundreds of thousands of
-moves in the same time. On a *plain* problem — no rests, no boundaries, no deadlines, no
-vehicle-node costs, no overtime, no vehicle restrictions — an insertion place's
-feasibility is exact in O(1) from each route's latest service starts (computed backwards:
-a later start never helps a later visit, so the route stays feasible exactly when the next
-visit is reached by its latest start), and the whole move compiles with numba.
+Why this exists: the ruin and recreate is the core's best optimiser, on Solomon and
+Gehring–Homberger instances and on the field problems alike, and its Python moves run at
+about 750-1,100 a second on 1,000 customers (numpy calls dominate a move); the peers make
+hundreds of thousands of moves in the same time. Here the same moves run compiled, with the
+same time rules and costs as the Python ones (``tests/solver/test_fastrr.py`` checks the
+service starts, route costs and cheapest places against them):
+
+- travel pauses over the vehicle's rests (its breaks and a second at each boundary), or,
+  for a vehicle without breaks, a second at each boundary it crosses; a visit (its
+  per-vehicle visit length) overlaps no rest; service starts in one of the node's windows
+  and is done by the horizon, and the vehicle is back by then;
+- the cost of a route is its arc costs, the lateness past each deadline (per second, plus a
+  breach cost), vehicle-node costs and overtime (band seconds of its travel and service);
+- an insertion place is bounded by the latest starts of the later visits (computed
+  backwards, through the rests); on a vehicle without rests, boundaries, deadlines and
+  overtime — a plain time-window problem — that bound is exact, so the place is decided in
+  O(1); elsewhere the most promising places (``max_exact``) are timed exactly.
 
 The moves are those of ``improve``: a random order and its nearest neighbours by travel
 time both ways; either strings of consecutive visits through the nearest served orders
 (SISR) or the neighbours one by one taken out; put back dearest first (drop penalty), in a
-random order within one penalty; each at its cheapest feasible place among the routes of
-its neighbours and one empty vehicle of each kind, then among every route if nothing there
-beats leaving it out; simulated annealing on the objective (arc costs and drop penalties).
-The field problems (rests every day, deadlines) keep the Python moves.
+random order or by deadline with noise within one penalty, on-time places first when asked;
+each at its cheapest feasible place among the allowed routes of its neighbours and one
+empty vehicle of each kind, then among every allowed route if nothing there beats leaving
+it out; simulated annealing on the objective. Frozen routes (given routes the timing cannot
+place) keep the Python moves.
 
 The kernel runs in chunks of moves so the caller keeps the clock and ``should_stop``;
-``cache=True`` keeps the compiled code next to this file (about 10 s to compile once per
+``cache=True`` keeps the compiled code next to this file (10-20 s to compile once per
 installation, :func:`warm_up`), and a fresh process loads it in well under a second.
 
 This module imports nothing from ``dispatcher`` or ``api``.
@@ -49,6 +58,56 @@ BIG = np.iinfo(np.int64).max // 4
 CHUNK_S = 0.05  # seconds of moves per kernel call (the clock and should_stop are read between)
 
 
+# Indices into the problem tuple (see :func:`problem`).
+#   0 travel, 1 arc, 2 service, 3-5 windows (wptr, wa, wb), 6 horizon, 7 starts, 8 ends,
+#   9 shift starts, 10 capacity, 11 demand, 12-14 rests (rptr, rs, rd), 15 visit lengths
+#   [vehicles, nodes], 16 boundaries, 17 deadlines (BIG: none), 18 late cost per second,
+#   19 breach cost, 20 vehicle-node costs [vehicles, nodes], 21 allowed [vehicles, nodes],
+#   22-25 overtime bands (bptr, start, end, band seconds before), 26 overtime per hour,
+#   27 per vehicle: a place's check from the latest starts is exact (no simulation).
+
+
+@njit
+def _pass_breaks(t, travel, v, rptr, rs, rd):  # type: ignore[no-untyped-def]
+    """Arrival after ``travel`` seconds of work from ``t``, pausing over v's rests."""
+    remaining = travel
+    for r in range(rptr[v], rptr[v + 1]):
+        end = rs[r] + rd[r]
+        if end <= t:
+            continue
+        if rs[r] <= t:
+            t = end
+            continue
+        if rs[r] >= t + remaining:
+            break
+        remaining -= rs[r] - t
+        t = end
+    return t + remaining
+
+
+@njit
+def _cross(t, travel, bounds):  # type: ignore[no-untyped-def]
+    """Arrival after ``travel`` from ``t`` with a one-second pause at each boundary."""
+    arrival = t + travel
+    if bounds.size == 0:
+        return arrival
+    for _ in range(bounds.size + 1):
+        k = np.searchsorted(bounds, arrival) - np.searchsorted(bounds, t)
+        nxt = t + travel + k
+        if nxt == arrival:
+            break
+        arrival = nxt
+    return arrival
+
+
+@njit
+def _arrive(v, t, travel, P):  # type: ignore[no-untyped-def]
+    rptr = P[12]
+    if rptr[v + 1] > rptr[v]:
+        return _pass_breaks(t, travel, v, rptr, P[13], P[14])
+    return _cross(t, travel, P[16])
+
+
 @njit
 def _earliest(arr, node, wptr, wa, wb):  # type: ignore[no-untyped-def]
     """Earliest start >= arr in one of node's windows, or -1."""
@@ -59,54 +118,188 @@ def _earliest(arr, node, wptr, wa, wb):  # type: ignore[no-untyped-def]
 
 
 @njit
+def _start(v, arr, node, P):  # type: ignore[no-untyped-def]
+    """Earliest service start of ``node`` on ``v`` from arrival ``arr`` (in a window, the
+    visit clear of v's rests, by the horizon with rests), or -1."""
+    wptr, wa, wb, rptr, rs, rd = P[3], P[4], P[5], P[12], P[13], P[14]
+    if rptr[v + 1] == rptr[v]:
+        return _earliest(arr, node, wptr, wa, wb)
+    visit = P[15][v, node]
+    s = arr
+    for _ in range(64):  # each pass moves s past a window gap or a rest
+        s = _earliest(s, node, wptr, wa, wb)
+        if s < 0:
+            return -1
+        moved = False
+        for r in range(rptr[v], rptr[v + 1]):
+            if rs[r] < s + visit and s < rs[r] + rd[r]:
+                s = rs[r] + rd[r]
+                moved = True
+                break
+        if not moved:
+            return s if s <= P[6] else -1
+    return -1
+
+
+@njit
+def _latest_departure(arrive_by, travel, v, rptr, rs, rd):  # type: ignore[no-untyped-def]
+    """The latest departure arriving by ``arrive_by`` (the inverse of _pass_breaks)."""
+    if travel <= 0 or rptr[v + 1] == rptr[v]:
+        return arrive_by - max(0, travel)
+    t, remaining = arrive_by, travel
+    for r in range(rptr[v + 1] - 1, rptr[v] - 1, -1):
+        end = rs[r] + rd[r]
+        if rs[r] >= t:
+            continue
+        if end >= t:
+            t = rs[r]
+            continue
+        if t - remaining >= end:
+            break
+        remaining -= t - end
+        t = rs[r]
+    return t - remaining
+
+
+@njit
+def _latest_start(v, node, by, P):  # type: ignore[no-untyped-def]
+    """The latest start of ``node`` on ``v`` no later than ``by`` (in a window, clear of
+    v's rests, done by the horizon), or -BIG."""
+    svc, wptr, wa, wb, horizon, rptr, rs, rd = P[2], P[3], P[4], P[5], P[6], P[12], P[13], P[14]
+    visit = P[15][v, node]
+    by = min(by, horizon - svc[node])
+    for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
+        s = min(wb[w], by)
+        moved = True
+        while moved and s >= wa[w]:
+            moved = False
+            for r in range(rptr[v + 1] - 1, rptr[v] - 1, -1):
+                if rs[r] - visit < s < rs[r] + rd[r]:
+                    s = rs[r] - visit
+                    moved = True
+                    break
+        if s >= wa[w]:
+            return s
+        by = s
+    return -BIG
+
+
+@njit
 def _retime(v, R, rl, ST, LT, P):  # type: ignore[no-untyped-def]
     """Service starts (forward) and latest starts (backward) of route v; False if infeasible."""
-    travel, _, svc, wptr, wa, wb, horizon, starts, ends, start_min, _, _ = P
+    travel, svc, horizon, starts, ends, start_min = P[0], P[2], P[6], P[7], P[8], P[9]
     n = rl[v]
     prev, t = starts[v], start_min[v]
     for k in range(n):
         node = R[v, k]
-        s = _earliest(t + travel[prev, node], node, wptr, wa, wb)
+        s = _start(v, _arrive(v, t, travel[prev, node], P), node, P)
         if s < 0 or s + svc[node] > horizon:
             return False
         ST[v, k] = s
         prev, t = node, s + svc[node]
-    if n > 0 and t + travel[prev, ends[v]] > horizon:
+    if n > 0 and _arrive(v, t, travel[prev, ends[v]], P) > horizon:
         return False
     latest, nxt = horizon, ends[v]
     for k in range(n - 1, -1, -1):
         node = R[v, k]
-        by = min(latest - travel[node, nxt] - svc[node], horizon - svc[node])
-        lat = -BIG
-        for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
-            s = min(wb[w], by)
-            if s >= wa[w]:
-                lat = s
-                break
-            by = s
-        LT[v, k] = lat
-        latest, nxt = lat, node
+        leave = _latest_departure(latest, travel[node, nxt], v, P[12], P[13], P[14])
+        latest = _latest_start(v, node, leave - svc[node], P)
+        LT[v, k] = latest
+        nxt = node
     return True
 
 
 @njit
-def _route_cost(v, R, rl, P):  # type: ignore[no-untyped-def]
-    arc, starts, ends = P[1], P[7], P[8]
+def _lateness(node, s, P):  # type: ignore[no-untyped-def]
+    dl = P[17][node]
+    if s <= dl:
+        return 0
+    return (s - dl) * P[18][node] + P[19][node]
+
+
+@njit
+def _band_before(v, t, P):  # type: ignore[no-untyped-def]
+    """Overtime-band seconds of ``v`` before ``t``."""
+    bptr, bs, be, bc = P[22], P[23], P[24], P[25]
+    lo, hi = bptr[v], bptr[v + 1]
+    k = lo + np.searchsorted(bs[lo:hi], t, side="right") - 1
+    if k < lo:
+        return 0
+    return bc[k] + min(t, be[k]) - bs[k]
+
+
+@njit
+def _within(v, a, b, P):  # type: ignore[no-untyped-def]
+    return _band_before(v, b, P) - _band_before(v, a, P) if b > a else 0
+
+
+@njit
+def _route_cost(v, R, rl, ST, P):  # type: ignore[no-untyped-def]
+    """Arc costs (the way home included), lateness, vehicle-node and overtime costs."""
+    travel, arc, svc, starts, ends, start_min = P[0], P[1], P[2], P[7], P[8], P[9]
+    vnc, bptr, ot_per_hour = P[20], P[22], P[26]
     n = rl[v]
     if n == 0:
         return 0
     prev, c = starts[v], 0
     for k in range(n):
-        c += arc[prev, R[v, k]]
-        prev = R[v, k]
-    return c + arc[prev, ends[v]]
+        node = R[v, k]
+        c += arc[prev, node] + _lateness(node, ST[v, k], P) + vnc[v, node]
+        prev = node
+    c += arc[prev, ends[v]]
+    if bptr[v + 1] > bptr[v] and ot_per_hour > 0:
+        ot, prev, t = 0, starts[v], start_min[v]
+        for k in range(n):
+            node, s = R[v, k], ST[v, k]
+            arrival = _pass_breaks(t, travel[prev, node], v, P[12], P[13], P[14])
+            ot += _within(v, t, min(arrival, s), P) + _within(v, s, s + svc[node], P)
+            prev, t = node, s + svc[node]
+        c += ot * ot_per_hour // 3600
+    return c
 
 
 @njit
-def _best_place(j, vs, nvs, R, rl, ST, LT, load, P):  # type: ignore[no-untyped-def]
-    """Cheapest feasible (cost, vehicle, position) of j among vehicles vs[:nvs]."""
-    travel, arc, svc, wptr, wa, wb, horizon, starts, ends, start_min, cap, demand = P
+def _simulate(v, pos, j, strict, R, rl, ST, LT, P):  # type: ignore[no-untyped-def]
+    """j at position ``pos`` of route v timed exactly: (j's start, the later visits' extra
+    lateness), or (-1, 0) if infeasible (``strict``: also if j or a later visit would be
+    late, or later than it was)."""
+    travel, svc, horizon, starts, ends, start_min, dl = P[0], P[2], P[6], P[7], P[8], P[9], P[17]
+    n = rl[v]
+    prev = starts[v] if pos == 0 else R[v, pos - 1]
+    t = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[prev]
+    s = _start(v, _arrive(v, t, travel[prev, j], P), j, P)
+    if s < 0 or s + svc[j] > horizon or (strict and s > dl[j]):
+        return -1, 0
+    extra = 0
+    prev, t = j, s + svc[j]
+    for k in range(pos, n):
+        node = R[v, k]
+        s2 = _start(v, _arrive(v, t, travel[prev, node], P), node, P)
+        if s2 < 0 or s2 > LT[v, k]:
+            return -1, 0
+        if s2 == ST[v, k]:
+            return s, extra
+        if s2 > dl[node]:
+            more = _lateness(node, s2, P) - _lateness(node, ST[v, k], P)
+            if strict and more > 0:
+                return -1, 0
+            extra += more
+        prev, t = node, s2 + svc[node]
+    if _arrive(v, t, travel[prev, ends[v]], P) > horizon:
+        return -1, 0
+    return s, extra
+
+
+@njit
+def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp):  # type: ignore[no-untyped-def]
+    """Cheapest feasible (cost, vehicle, position) of j among vehicles vs[:nvs] (cb, cv, cp:
+    scratch for the places to simulate). A place of an exact vehicle is decided from the
+    latest starts; the others are bounded (arc costs, j's lateness by its windows alone,
+    vehicle-node cost) and the most promising ``max_exact`` timed exactly."""
+    travel, arc, svc, wptr, wa, wb, horizon, starts, ends, start_min, cap, demand = P[:12]
+    dl, vnc, bptr, ot_per_hour, exact = P[17], P[20], P[22], P[26], P[27]
     best_c, best_v, best_p = BIG, -1, -1
+    m = 0
     for i in range(nvs):
         v = vs[i]
         if load[v] + demand[j] > cap[v]:
@@ -115,42 +308,140 @@ def _best_place(j, vs, nvs, R, rl, ST, LT, load, P):  # type: ignore[no-untyped-
         for pos in range(n + 1):
             p = starts[v] if pos == 0 else R[v, pos - 1]
             nx = ends[v] if pos == n else R[v, pos]
-            c = arc[p, j] + arc[j, nx] - arc[p, nx]
+            c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc[v, j]
             if c >= best_c:
                 continue
             free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
             s = _earliest(free + travel[p, j], j, wptr, wa, wb)
-            if s < 0 or s + svc[j] > horizon:
+            if s < 0:
                 continue
             latest = horizon if pos == n else LT[v, pos]
-            if s + svc[j] + travel[j, nx] > latest:
+            if s + svc[j] + travel[j, nx] > latest or (strict and s > dl[j]):
                 continue
+            if exact[v]:
+                if s + svc[j] <= horizon:
+                    best_c, best_v, best_p = c, v, pos
+                continue
+            cb[m] = c + _lateness(j, s, P)
+            cv[m] = v
+            cp[m] = pos
+            m += 1
+    if m == 0:
+        return best_c, best_v, best_p
+    order = np.argsort(cb[:m], kind="mergesort")
+    for q in range(min(m, max_exact)):
+        k = order[q]
+        if cb[k] >= best_c:
+            break
+        v, pos = cv[k], cp[k]
+        s, extra = _simulate(v, pos, j, strict, R, rl, ST, LT, P)
+        if s < 0:
+            continue
+        n = rl[v]
+        p = starts[v] if pos == 0 else R[v, pos - 1]
+        nx = ends[v] if pos == n else R[v, pos]
+        c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc[v, j] + _lateness(j, s, P) + extra
+        if bptr[v + 1] > bptr[v] and ot_per_hour > 0:  # j's own overtime (travel in, service)
+            free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
+            arr = _pass_breaks(free, travel[p, j], v, P[12], P[13], P[14])
+            ot = _within(v, free, min(arr, s), P) + _within(v, s, s + svc[j], P)
+            c += ot * ot_per_hour // 3600
+        if c < best_c:
             best_c, best_v, best_p = c, v, pos
     return best_c, best_v, best_p
 
 
 @njit
-def _touch(v, touched, ntouched, R, rl, load, BR, Brl, Bload):  # type: ignore[no-untyped-def]
+def _touch(v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P):  # type: ignore[no-untyped-def]
+    """Keep route v as it was before the move's first change of it; the new count."""
     if touched[v]:
         return ntouched
     touched[v] = True
     BR[v, : rl[v]] = R[v, : rl[v]]
     Brl[v] = rl[v]
     Bload[v] = load[v]
+    old_cost[v] = _route_cost(v, R, rl, ST, P)
+    tlist[ntouched] = v
     return ntouched + 1
+
+
+@njit
+def _candidates(j, granular, near, row, route_of, kind, rl, load, P, vs, hit, kind_seen):  # type: ignore[no-untyped-def]
+    """The vehicles to offer j (allowed, with room): granular, the routes of j's nearest
+    orders; else every route; and one empty vehicle of each kind. Returns (count, routes
+    among them from the neighbours, routes j could take)."""
+    cap, demand, allowed = P[10], P[11], P[21]
+    n_v = rl.size
+    nvs = 0
+    n_used = 0
+    hit[:] = False
+    kind_seen[:] = False
+    if granular:
+        for i in range(near.shape[1]):
+            v = route_of[near[row[j], i]]
+            if v >= 0 and not hit[v] and allowed[v, j] and load[v] + demand[j] <= cap[v]:
+                hit[v] = True
+                vs[nvs] = v
+                nvs += 1
+    n_near = nvs
+    for v in range(n_v):
+        if not allowed[v, j] or load[v] + demand[j] > cap[v]:
+            continue
+        if rl[v] == 0:
+            if not kind_seen[kind[v]]:
+                kind_seen[kind[v]] = True
+                vs[nvs] = v
+                nvs += 1
+        else:
+            n_used += 1
+            if not granular:
+                vs[nvs] = v
+                nvs += 1
+    return nvs, n_near, n_used
+
+
+@njit
+def _insert(j, strict, W, S):  # type: ignore[no-untyped-def]
+    """Insert j at its cheapest place (``strict``: where nothing gets late) unless leaving
+    it out is cheaper; returns (inserted, touched count). W: the problem and the move's
+    inputs, S: the state and scratch."""
+    P, drop, kind, near, row, max_exact = W
+    R, rl, ST, LT, load, route_of, touched, ntouched, tlist, BR, Brl, Bload, old_cost = S[:13]
+    vs, hit, kind_seen, cb, cv, cp = S[13:]
+    nvs, n_near, n_used = _candidates(
+        j, True, near, row, route_of, kind, rl, load, P, vs, hit, kind_seen
+    )
+    c, bv, bp = BIG, -1, -1
+    if nvs > 0 and n_near < n_used:
+        c, bv, bp = _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp)
+    if bv < 0 or c >= drop[j]:
+        nvs, _, _ = _candidates(
+            j, False, near, row, route_of, kind, rl, load, P, vs, hit, kind_seen
+        )
+        c, bv, bp = _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp)
+    if bv < 0 or c >= drop[j]:
+        return False, ntouched
+    ntouched = _touch(bv, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P)
+    n = rl[bv]
+    for k in range(n, bp, -1):
+        R[bv, k] = R[bv, k - 1]
+    R[bv, bp] = j
+    rl[bv] = n + 1
+    load[bv] += P[11][j]
+    route_of[j] = bv
+    _retime(bv, R, rl, ST, LT, P)
+    return True, ntouched
 
 
 @njit
 def _kernel(  # type: ignore[no-untyped-def]
     moves, seed, p0, dp, t_hot, t_ratio, anneal, max_string, string_share,
-    P, drop, kind, n_kinds, near, row, pick,
+    random_share, noise, on_time_first, P, drop, kind, n_kinds, near, row, pick, max_exact,
     R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload,
 ):  # fmt: skip
     """``moves`` ruin-and-recreate moves on the routes R/rl (state[0]: current total,
-    state[1]: best total; the best routes in bestR/bestrl/bestload). ``P``: the problem
-    (travel, arc, service, windows as wptr/wa/wb, horizon, starts, ends, shift starts,
-    capacity, demand)."""
-    demand = P[11]
+    state[1]: best total; the best routes in bestR/bestrl/bestload)."""
+    demand, dl = P[11], P[17]
     if seed >= 0:
         np.random.seed(seed)
     n_v = rl.size
@@ -162,11 +453,16 @@ def _kernel(  # type: ignore[no-untyped-def]
     Bload = np.empty_like(load)
     removed = np.empty(R.shape[1] + K + 1, dtype=np.int64)
     was_in = np.empty(removed.size, dtype=np.bool_)
-    vs = np.empty(n_v, dtype=np.int64)
-    kind_seen = np.zeros(n_kinds, dtype=np.bool_)
-    hit = np.zeros(n_v, dtype=np.bool_)
+    left = np.empty(removed.size, dtype=np.int64)
     tmp = np.empty(R.shape[1], dtype=np.int64)
     old_cost = np.empty(n_v, dtype=np.int64)
+    places = R.shape[1] + n_v + 1
+    W = (P, drop, kind, near, row, max_exact)
+    scratch = (
+        np.empty(n_v, dtype=np.int64), np.zeros(n_v, dtype=np.bool_),
+        np.zeros(n_kinds, dtype=np.bool_), np.empty(places, dtype=np.int64),
+        np.empty(places, dtype=np.int64), np.empty(places, dtype=np.int64),
+    )  # fmt: skip
     for m in range(moves):
         temperature = t_hot * t_ratio ** min(1.0, p0 + m * dp)
         size = np.random.randint(4, max(5, (K - 1) // 2 + 1))
@@ -194,11 +490,9 @@ def _kernel(  # type: ignore[no-untyped-def]
                     k += 1
                 length = np.random.randint(1, min(n, max_string) + 1)
                 a = max(0, min(k - np.random.randint(0, length), n - length))
-                ntouched_new = _touch(v, touched, ntouched, R, rl, load, BR, Brl, Bload)
-                if ntouched_new > ntouched:
-                    tlist[ntouched] = v
-                    old_cost[v] = _route_cost(v, R, rl, P)
-                    ntouched = ntouched_new
+                ntouched = _touch(
+                    v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
+                )
                 seg = R[v, a : a + length].copy()
                 keep = 0
                 for q in range(n):
@@ -224,11 +518,9 @@ def _kernel(  # type: ignore[no-untyped-def]
                 v = route_of[j]
                 if v < 0:
                     continue
-                ntouched_new = _touch(v, touched, ntouched, R, rl, load, BR, Brl, Bload)
-                if ntouched_new > ntouched:
-                    tlist[ntouched] = v
-                    old_cost[v] = _route_cost(v, R, rl, P)
-                    ntouched = ntouched_new
+                ntouched = _touch(
+                    v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
+                )
                 n = rl[v]
                 k = 0
                 while R[v, k] != j:
@@ -248,69 +540,49 @@ def _kernel(  # type: ignore[no-untyped-def]
                     R[v, k] = j
                     rl[v] = n
                     _retime(v, R, rl, ST, LT, P)
-        # Put back: the dearest first, within one penalty in a random order.
-        keys = np.random.permutation(nrem)
-        order = np.argsort(keys)
+        # Put back the dearest first; within one penalty in a random order, or (the other
+        # moves) by deadline with noise.
+        if np.random.random() < random_share:
+            keys = np.random.permutation(nrem).astype(np.int64)
+        else:
+            keys = np.empty(nrem, dtype=np.int64)
+            for q in range(nrem):
+                keys[q] = min(dl[removed[q]], BIG - 1) + np.random.randint(0, noise)
+        order = np.argsort(keys, kind="mergesort")
         dkey = np.empty(nrem, dtype=np.int64)
         for q in range(nrem):
             dkey[q] = -drop[removed[order[q]]]
         order = order[np.argsort(dkey, kind="mergesort")]
+        nleft = 0
         for q in range(nrem):
             j = removed[order[q]]
-            # Granular: the routes of j's neighbours and one empty vehicle of each kind.
-            nvs = 0
-            hit[:] = False
-            kind_seen[:] = False
-            n_used = 0
-            for i in range(K):
-                v = route_of[near[row[j], i]]
-                if v >= 0 and not hit[v]:
-                    hit[v] = True
-                    vs[nvs] = v
-                    nvs += 1
-            n_near = nvs
-            for v in range(n_v):
-                if rl[v] == 0:
-                    if not kind_seen[kind[v]]:
-                        kind_seen[kind[v]] = True
-                        vs[nvs] = v
-                        nvs += 1
-                else:
-                    n_used += 1
-            c, bv, bp = BIG, -1, -1
-            if nvs > 0 and n_near < n_used:
-                c, bv, bp = _best_place(j, vs, nvs, R, rl, ST, LT, load, P)
-            if bv < 0 or c >= drop[j]:
-                nvs = 0
-                kind_seen[:] = False
-                for v in range(n_v):
-                    if rl[v] > 0:
-                        vs[nvs] = v
-                        nvs += 1
-                    elif not kind_seen[kind[v]]:
-                        kind_seen[kind[v]] = True
-                        vs[nvs] = v
-                        nvs += 1
-                c, bv, bp = _best_place(j, vs, nvs, R, rl, ST, LT, load, P)
-            if bv < 0 or c >= drop[j]:
-                continue
-            ntouched_new = _touch(bv, touched, ntouched, R, rl, load, BR, Brl, Bload)
-            if ntouched_new > ntouched:
-                tlist[ntouched] = bv
-                old_cost[bv] = _route_cost(bv, R, rl, P)
-                ntouched = ntouched_new
-            n = rl[bv]
-            for k in range(n, bp, -1):
-                R[bv, k] = R[bv, k - 1]
-            R[bv, bp] = j
-            rl[bv] = n + 1
-            load[bv] += demand[j]
-            route_of[j] = bv
-            _retime(bv, R, rl, ST, LT, P)
+            S = (R, rl, ST, LT, load, route_of, touched, ntouched, tlist, BR, Brl, Bload, old_cost)
+            ok, ntouched = _insert(j, on_time_first, W, S + scratch)
+            if not ok:
+                left[nleft] = j
+                nleft += 1
+        if on_time_first:
+            for q in range(nleft):
+                S = (
+                    R,
+                    rl,
+                    ST,
+                    LT,
+                    load,
+                    route_of,
+                    touched,
+                    ntouched,
+                    tlist,
+                    BR,
+                    Brl,
+                    Bload,
+                    old_cost,
+                )
+                _, ntouched = _insert(left[q], False, W, S + scratch)
         delta = 0
         for i in range(ntouched):
             v = tlist[i]
-            delta += _route_cost(v, R, rl, P) - old_cost[v]
+            delta += _route_cost(v, R, rl, ST, P) - old_cost[v]
         for q in range(nrem):
             j = removed[q]
             if route_of[j] == -1 and was_in[q]:
@@ -346,6 +618,19 @@ def _kernel(  # type: ignore[no-untyped-def]
 Problem = tuple[Any, ...]
 
 
+def _csr(rows: Sequence[Sequence[tuple[int, int]]], n: int) -> tuple[np.ndarray, ...]:
+    """Per-row sorted (a, b) pairs as pointers and two flat columns (``n`` rows)."""
+    rows = list(rows) + [[]] * (n - len(rows))
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(r) for r in rows])
+    flat = [ab for r in rows for ab in sorted(r)]
+    return (
+        ptr,
+        np.asarray([a for a, _ in flat], dtype=np.int64),
+        np.asarray([b for _, b in flat], dtype=np.int64),
+    )
+
+
 def problem(
     travel: np.ndarray,
     arc: np.ndarray,
@@ -357,29 +642,90 @@ def problem(
     start_min: Sequence[int],
     capacity: Sequence[int] | np.ndarray | None,
     demand: np.ndarray | None,
+    *,
+    rests: Sequence[Sequence[tuple[int, int]]] = (),
+    visit: np.ndarray | Sequence[Sequence[int]] | None = None,
+    boundaries: Sequence[int] = (),
+    deadline: np.ndarray | None = None,
+    late_cost: np.ndarray | None = None,
+    breach: np.ndarray | None = None,
+    vehicle_node_cost: np.ndarray | None = None,
+    allowed: Sequence[Sequence[int] | None] | None = None,
+    bands: Sequence[Sequence[tuple[int, int]]] = (),
+    overtime_per_hour: int = 0,
 ) -> Problem:
-    """The problem as the kernel's tuple: travel, arc costs, service, each node's sorted
-    windows (CSR: pointers, opens, closes; a node without windows gets ``[0, horizon]``),
-    horizon, starts, ends, shift starts, capacity (unbounded if None), demand (0 if None)."""
+    """The problem as the kernel's tuple (indices above :func:`_pass_breaks`).
+
+    ``windows``: each node's windows (a node without gets ``[0, horizon]``); ``rests``: per
+    vehicle, its (start, duration) pauses, boundaries included (as
+    :func:`solver.construct._vehicle_rests`); ``visit``: visit lengths per vehicle and node
+    (default the service); ``boundaries``: where a vehicle without rests pauses one second;
+    ``deadline``: BIG or above for none; ``allowed``: per node the vehicles that may serve
+    it (None: any); ``bands``: per vehicle its overtime bands."""
     i64 = np.int64
     n, n_v = int(travel.shape[0]), len(starts)
-    wins = [sorted(w) if w else [(0, int(horizon))] for w in windows]
-    wptr = np.zeros(n + 1, dtype=i64)
-    wptr[1:] = np.cumsum([len(w) for w in wins])
-    flat = [ab for w in wins for ab in w]
+    wptr, wa, wb = _csr([w if w else [(0, int(horizon))] for w in windows], n)
+    rptr, rs, rd = _csr(rests, n_v)
+    if visit is None:
+        visit_m = np.broadcast_to(np.asarray(service, dtype=i64), (n_v, n))
+    else:
+        visit_m = np.asarray(visit, dtype=i64)
+        if visit_m.ndim == 1:
+            visit_m = np.broadcast_to(visit_m, (n_v, n))
+    allowed_m = np.ones((n_v, n), dtype=np.bool_)
+    for node, vs in enumerate(allowed or ()):
+        if vs is not None:
+            allowed_m[:, node] = False
+            allowed_m[list(vs), node] = True
+    use_bands = [b if overtime_per_hour else [] for b in bands]
+    bptr, bs, be = _csr(use_bands, n_v)
+    bc = np.zeros(bs.size, dtype=i64)
+    for v in range(n_v):
+        lo, hi = int(bptr[v]), int(bptr[v + 1])
+        if hi > lo:
+            bc[lo + 1 : hi] = np.cumsum(be[lo : hi - 1] - bs[lo : hi - 1])
+    dl = np.full(n, BIG, dtype=i64) if deadline is None else np.minimum(deadline, BIG)
+    no_bounds = len(boundaries) == 0
+    no_deadlines = bool((dl >= BIG).all())
+    exact = np.asarray(
+        [
+            rptr[v + 1] == rptr[v] and bptr[v + 1] == bptr[v] and no_bounds and no_deadlines
+            for v in range(n_v)
+        ],
+        dtype=np.bool_,
+    )
+    zeros = np.zeros(n, dtype=i64)
     return (
         np.ascontiguousarray(travel, dtype=i64),
         np.ascontiguousarray(arc, dtype=i64),
         np.asarray(service, dtype=i64),
         wptr,
-        np.asarray([a for a, _ in flat], dtype=i64),
-        np.asarray([b for _, b in flat], dtype=i64),
+        wa,
+        wb,
         int(horizon),
         np.asarray(starts, dtype=i64),
         np.asarray(ends, dtype=i64),
         np.asarray(start_min, dtype=i64),
         np.full(n_v, BIG, dtype=i64) if capacity is None else np.asarray(capacity, dtype=i64),
-        np.zeros(n, dtype=i64) if demand is None else np.asarray(demand, dtype=i64),
+        zeros if demand is None else np.asarray(demand, dtype=i64),
+        rptr,
+        rs,
+        rd,
+        np.ascontiguousarray(visit_m),
+        np.asarray(sorted(boundaries), dtype=i64),
+        np.ascontiguousarray(dl),
+        zeros if late_cost is None else np.asarray(late_cost, dtype=i64),
+        zeros if breach is None else np.asarray(breach, dtype=i64),
+        np.zeros((n_v, n), dtype=i64)
+        if vehicle_node_cost is None
+        else np.ascontiguousarray(vehicle_node_cost, dtype=i64),
+        allowed_m,
+        bptr,
+        bs,
+        be,
+        bc,
+        int(overtime_per_hour),
+        exact,
     )
 
 
@@ -399,21 +745,32 @@ def state_of(P: Problem, routes: Sequence[Sequence[int]]) -> tuple[np.ndarray, .
     ST, LT = np.zeros_like(R), np.zeros_like(R)
     for v in range(n_v):
         if not _retime(v, R, rl, ST, LT, P):
-            raise ValueError(f"route {v} is not feasible on a plain model")
+            raise ValueError(f"route {v} cannot be timed")
     return R, rl, ST, LT, load, route_of
 
 
+def route_cost(P: Problem, routes: Sequence[Sequence[int]]) -> list[int]:
+    """Each route's cost as the kernel counts it (arcs, lateness, vehicle-node, overtime)."""
+    R, rl, ST, _, _, _ = state_of(P, routes)
+    return [int(_route_cost(v, R, rl, ST, P)) for v in range(rl.size)]
+
+
+def best_place(
+    P: Problem, routes: Sequence[Sequence[int]], j: int, strict: bool, max_exact: int = 40
+) -> tuple[int, int, int]:
+    """The kernel's cheapest (cost, vehicle, position) of ``j`` over every vehicle allowed
+    to serve it (vehicle -1: none)."""
+    R, rl, ST, LT, load, _ = state_of(P, routes)
+    n_v = rl.size
+    vs = np.flatnonzero(P[21][:, j]).astype(np.int64)
+    places = R.shape[1] + n_v + 1
+    cb, cv, cp = (np.empty(places, dtype=np.int64) for _ in range(3))
+    c, v, pos = _best_place(j, vs, vs.size, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp)
+    return int(c), int(v), int(pos)
+
+
 def improve(
-    travel: np.ndarray,
-    arc: np.ndarray,
-    service: np.ndarray,
-    windows: Sequence[Sequence[tuple[int, int]]],
-    horizon: int,
-    starts: Sequence[int],
-    ends: Sequence[int],
-    start_min: Sequence[int],
-    capacity: Sequence[int] | np.ndarray | None,
-    demand: np.ndarray | None,
+    P: Problem,
     drop: np.ndarray,
     kind: np.ndarray,
     neighbours: np.ndarray,
@@ -424,28 +781,36 @@ def improve(
     seed: int,
     max_moves: int | None,
     should_stop: Callable[[], bool] | None,
+    *,
     anneal: bool,
     t_hot: float,
     t_ratio: float,
     max_string: int,
     string_share: float,
+    random_share: float,
+    noise: int,
+    on_time_first: bool,
+    max_exact: int,
 ) -> tuple[list[list[int]], int]:
-    """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of a plain problem
-    for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves made.
+    """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
+    ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
+    made (the parameters as :meth:`solver.construct._Insertion.improve`'s).
 
     ``neighbours`` (one row per order, ``row`` maps a node to it) are each order's nearest
     orders, itself first; ``pick`` the orders a move starts from; the temperature falls from
     ``t_hot`` to ``t_hot * t_ratio`` over the time (or the moves)."""
-    n_v = len(starts)
+    n_v = int(P[7].size)
     i64 = np.int64
-    P = problem(travel, arc, service, windows, horizon, starts, ends, start_min, capacity, demand)
     R, rl, ST, LT, load, route_of = state_of(P, routes)
     orders = neighbours[:, 0]
-    total = sum(_route_cost(v, R, rl, P) for v in range(n_v))
+    total = sum(int(_route_cost(v, R, rl, ST, P)) for v in range(n_v))
     total += int(np.asarray(drop, dtype=i64)[orders[route_of[orders] == -1]].sum())
     state = np.asarray([total, total], dtype=i64)
     bestR, bestrl, bestload = R.copy(), rl.copy(), load.copy()
-    rest = (
+    inputs = (
+        float(random_share),
+        max(1, int(noise)),
+        bool(on_time_first),
         P,
         np.asarray(drop, dtype=i64),
         np.asarray(kind, dtype=i64),
@@ -453,6 +818,7 @@ def improve(
         np.ascontiguousarray(neighbours, dtype=i64),
         np.asarray(row, dtype=i64),
         np.asarray(pick, dtype=i64),
+        int(max_exact),
         R,
         rl,
         ST,
@@ -481,7 +847,7 @@ def improve(
         t_call = time.perf_counter()
         _kernel(
             todo, seed if first else -1, p0, dp, t_hot, t_ratio, anneal, max_string, string_share,
-            *rest,
+            *inputs,
         )  # fmt: skip
         took = time.perf_counter() - t_call
         first = False
@@ -500,9 +866,13 @@ def warm_up() -> None:
     """Compile the kernel (or load it from the cache) on a two-order problem."""
     travel = np.asarray([[0, 5, 5], [5, 0, 5], [5, 5, 0]], dtype=np.int64)
     near = np.asarray([[1, 2], [2, 1]], dtype=np.int64)
-    improve(
+    P = problem(
         travel, travel, np.zeros(3, dtype=np.int64), [[(0, 100)]] * 3, 100, [0, 0], [0, 0],
-        [0, 0], None, None, np.full(3, 1000, dtype=np.int64), np.zeros(2, dtype=np.int64),
-        near, np.asarray([-1, 0, 1]), near[:, 0], [[1, 2], []], 1.0, 0, 4, None, True,
-        1.0, 0.01, 10, 0.5,
+        [0, 0], np.full(2, 1000, dtype=np.int64), np.zeros(3, dtype=np.int64),
+    )  # fmt: skip
+    improve(
+        P, np.full(3, 1000, dtype=np.int64), np.zeros(2, dtype=np.int64), near,
+        np.asarray([-1, 0, 1]), near[:, 0], [[1, 2], []], 1.0, 0, 4, None,
+        anneal=True, t_hot=1.0, t_ratio=0.01, max_string=10, string_share=0.5,
+        random_share=0.5, noise=10, on_time_first=True, max_exact=40,
     )  # fmt: skip

@@ -1,4 +1,6 @@
-"""The compiled ruin and recreate of plain time-window problems (solver/fastrr.py)."""
+"""The compiled ruin and recreate (solver/fastrr.py): on plain time-window problems, and on
+field-shaped ones (rests, boundaries, deadlines, skills, vehicle-node and overtime costs)
+against the Python timing and costs of ``solver.construct._Insertion``."""
 
 from __future__ import annotations
 
@@ -160,9 +162,8 @@ def test_a_place_is_feasible_exactly_when_the_route_can_be_timed(
     unserved = set(range(1, data.n_nodes)) - {j for r in routes for j in r}
     P = _problem(data)
     for j in sorted(unserved):
-        R, rl, ST, LT, load, _ = fastrr.state_of(P, routes)
-        vs = np.arange(len(routes), dtype=np.int64)
-        c, v, pos = fastrr._best_place(j, vs, vs.size, R, rl, ST, LT, load, P)
+        load = fastrr.state_of(P, routes)[4]
+        c, v, pos = fastrr.best_place(P, routes, j, False)
         best = None
         for w, route in enumerate(routes):
             if load[w] + int(P[11][j]) > capacity:
@@ -227,7 +228,7 @@ def _ruin_and_recreate(data: RoutingInput, moves: int, seed: int) -> list[list[i
 @given(n=st.integers(8, 40), seed=st.integers(0, 10**6))
 def test_the_compiled_moves_keep_every_rule_and_never_worsen(n: int, seed: int) -> None:
     data = _grid(n, seed)
-    assert _insertion(data).plain()
+    assert _insertion(data).compiled()
     built = _check(data, _ruin_and_recreate(data, 0, seed))
     improved = _ruin_and_recreate(data, 500, seed)
     assert _check(data, improved) <= built
@@ -260,7 +261,6 @@ def test_only_plain_problems_take_the_compiled_moves() -> None:
     with_rest = replace(data, breaks=[[(100, 30)]] + [[]] * 5)
     assert not is_plain(with_deadline) and not is_plain(with_rest)
     assert construction(with_rest, SearchParams(time_limit_s=10)) is None
-    assert not _insertion(with_deadline).plain()
 
 
 def test_a_plain_problem_is_solved_through_the_compiled_moves() -> None:
@@ -269,3 +269,157 @@ def test_a_plain_problem_is_solved_through_the_compiled_moves() -> None:
     assert result.initial == "insertion"
     assert not result.dropped
     _check(data, [list(r) for r in result.routes])
+
+
+# --- field-shaped problems: the kernel against the Python moves' timing and costs -----------
+
+DAY = 1000  # a three-day horizon, boundaries at 1000 and 2000
+
+
+@st.composite
+def _field(draw: st.DrawFn) -> _Insertion:
+    """2-3 vehicles from the depot, rests at night on some (the others pause a second at each
+    boundary), 4-10 orders with 1-3 windows, deadlines with late and breach costs on some,
+    per-vehicle visit lengths, skills, vehicle-node costs and overtime bands."""
+    n_orders = draw(st.integers(4, 10))
+    n_v = draw(st.integers(2, 3))
+    xy = draw(st.lists(_site, min_size=n_orders, max_size=n_orders))
+    pts = np.asarray([(0, 0), *xy], dtype=float)
+    d = np.ceil(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
+    n = n_orders + 1
+    horizon = 3 * DAY
+    svc = np.asarray([0] + draw(st.lists(st.integers(0, 60), min_size=n_orders, max_size=n_orders)))
+    windows: list[list[tuple[int, int]]] = [[]]
+    for _ in range(n_orders):
+        cuts = sorted(draw(st.lists(st.integers(0, horizon), min_size=2, max_size=6, unique=True)))
+        windows.append([(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)])
+    rest_at = draw(st.lists(st.sampled_from([None, 700, 800]), min_size=n_v, max_size=n_v))
+    breaks = [[] if r is None else [(day * DAY + r, DAY - r) for day in range(3)] for r in rest_at]
+    extra = np.asarray(draw(st.lists(st.integers(0, 300), min_size=n_v * n, max_size=n_v * n)))
+    visit = svc[None, :] + extra.reshape(n_v, n) * (svc[None, :] > 0)
+    deadline = np.full(n, NO_DEADLINE, dtype=np.int64)
+    late = np.zeros(n, dtype=np.int64)
+    breach = np.zeros(n, dtype=np.int64)
+    for j in range(1, n):
+        if draw(st.booleans()):
+            deadline[j] = draw(st.integers(100, horizon))
+            late[j] = draw(st.integers(1, 5))
+            breach[j] = draw(st.sampled_from([0, 500]))
+    allowed: list[list[int] | None] = [None]
+    for _ in range(n_orders):
+        sub = draw(st.sets(st.integers(0, n_v - 1), min_size=1, max_size=n_v))
+        allowed.append(None if len(sub) == n_v else sorted(sub))
+    vnc = None
+    if draw(st.booleans()):
+        vnc = np.asarray(draw(st.lists(st.integers(0, 40), min_size=n_v * n, max_size=n_v * n)))
+        vnc = vnc.reshape(n_v, n)
+    bands = [[(day * DAY + 500, day * DAY + 700) for day in range(3)] if b else [] for b in
+             draw(st.lists(st.booleans(), min_size=n_v, max_size=n_v))]  # fmt: skip
+    return _Insertion(
+        d,
+        d,
+        svc,
+        [0] * n_v,
+        [0] * n_v,
+        [0] * n_v,
+        horizon,
+        windows,
+        allowed,
+        np.full(n, 5000, dtype=np.int64),
+        deadline,
+        late,
+        breaks,
+        vnc,
+        np.asarray([0] + [1] * n_orders, dtype=np.int64),
+        [draw(st.integers(2, 8))] * n_v,
+        visit,
+        [DAY, 2 * DAY],
+        10**6,
+        breach,
+        bands,
+        draw(st.sampled_from([0, 3600, 7200])),
+    )
+
+
+def _python_best(ins: _Insertion, j: int, strict: bool) -> int | None:
+    """The Python moves' cheapest place of ``j`` (every allowed vehicle with room)."""
+    allowed = ins.allowed_vehicles[j]
+    cand = np.arange(ins.n_v) if allowed is None else np.asarray(allowed, dtype=np.int64)
+    assert ins.cap is not None and ins.demand is not None
+    cand = cand[ins.load[cand] + int(ins.demand[j]) <= ins.cap[cand]]
+    best = ins._cheapest(j, cand, strict) if cand.size else None
+    return None if best is None else best[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(ins=_field(), out=st.sets(st.integers(1, 10), min_size=1, max_size=4), strict=st.booleans())
+def test_the_kernel_times_and_prices_field_routes_as_the_python_moves(
+    ins: _Insertion, out: set[int], strict: bool
+) -> None:
+    # Routes by the Python construction, some orders out again: the kernel's service starts
+    # and route costs equal the Python ones, and so does each left-out order's cheapest place.
+    ins.place(ins.orders, True)
+    routes = []
+    for v, r in enumerate(ins.routes):
+        kept = [j for j in r if j not in out]
+        routes.append(kept if ins.retime(v, kept) is not None else r)
+    assert ins.take(routes)
+    P = ins.problem()
+    R, rl, ST, _, _, _ = fastrr.state_of(P, routes)
+    for v in range(ins.n_v):
+        assert ST[v, : rl[v]].tolist() == ins.times[v]
+    assert fastrr.route_cost(P, routes) == [ins.route_cost(v) for v in range(ins.n_v)]
+    for j in sorted(set(ins.orders) - {j for r in routes for j in r}):
+        c, v, _ = fastrr.best_place(P, routes, j, strict, max_exact=10**6)
+        expected = _python_best(ins, j, strict)
+        assert (None if v < 0 else c) == expected
+
+
+def _field_grid(n: int, seed: int) -> _Insertion:
+    """``n`` orders on a three-day plan for 4 vehicles: two rest at night, two pause at the
+    boundaries; windows per day, deadlines on half the orders, skills on a third."""
+    rng = np.random.default_rng(seed)
+    pts = np.asarray([(0, 0), *rng.integers(-50, 51, size=(n, 2)).tolist()], dtype=float)
+    d = np.ceil(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
+    m = n + 1
+    svc = np.asarray([0, *rng.integers(5, 30, size=n).tolist()], dtype=np.int64)
+    windows = [[]] + [
+        [(day * DAY + int(a), day * DAY + int(a) + 300) for day in range(3)]
+        for a in rng.integers(0, 400, size=n)
+    ]
+    deadline = np.where(rng.random(m) < 0.5, rng.integers(300, 3 * DAY, size=m), NO_DEADLINE)
+    deadline[0] = NO_DEADLINE
+    allowed = [None] + [[int(rng.integers(0, 4))] if rng.random() < 0.3 else None for _ in range(n)]
+    return _Insertion(
+        d, d, svc, [0] * 4, [0] * 4, [0] * 4, 3 * DAY, windows, allowed,
+        np.full(m, 10**5, dtype=np.int64), deadline.astype(np.int64), np.full(m, 3, dtype=np.int64),
+        [[(day * DAY + 750, 250) for day in range(3)]] * 2 + [[], []], None,
+        np.ones(m, dtype=np.int64), [10**6] * 4, None, [DAY, 2 * DAY], 40,
+        np.full(m, 1000, dtype=np.int64), [[(day * DAY + 600, day * DAY + 750) for day in range(3)]] * 4,
+        3600,
+    )  # fmt: skip
+
+
+def _total(ins: _Insertion) -> int:
+    served = {j for r in ins.routes for j in r}
+    out = sum(int(ins.drop_penalty[j]) for j in ins.orders if j not in served)
+    return sum(ins.route_cost(v) for v in range(ins.n_v)) + out
+
+
+@settings(max_examples=10, deadline=None)
+@given(n=st.integers(10, 40), seed=st.integers(0, 10**6))
+def test_the_compiled_moves_keep_the_field_rules_and_never_worsen(n: int, seed: int) -> None:
+    ins = _field_grid(n, seed)
+    ins.place(ins.orders, True)
+    built, routes = _total(ins), [r[:] for r in ins.routes]
+    assert ins.compiled()
+    ins.improve(60.0, seed, True, max_moves=300)
+    assert all(ins.retime(v, r) is not None for v, r in enumerate(ins.routes))
+    for j in {j for r in ins.routes for j in r}:
+        allowed = ins.allowed_vehicles[j]
+        assert allowed is None or ins.route_of is None and any(j in ins.routes[v] for v in allowed)
+    assert _total(ins) <= built
+    again = _field_grid(n, seed)
+    assert again.take(routes)
+    again.improve(60.0, seed, True, max_moves=300)
+    assert again.routes == ins.routes  # one seed, one move count: the same routes
