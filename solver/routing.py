@@ -1332,6 +1332,7 @@ def solve(
         cannot reach its end within the horizon).
     """
     params = params or SearchParams()
+    fastrr.warm_up()  # once per process, before any clock: compiling is not searching
     from solver.decompose import n_parts, solve_decomposed  # imports this module
 
     if initial_routes is None and n_parts(data, params) > 1:

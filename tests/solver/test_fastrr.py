@@ -423,3 +423,14 @@ def test_the_compiled_moves_keep_the_field_rules_and_never_worsen(n: int, seed: 
     assert again.take(routes)
     again.improve(60.0, seed, True, max_moves=300)
     assert again.routes == ins.routes  # one seed, one move count: the same routes
+
+
+def test_the_warm_up_compiles_the_one_kernel_every_solve_runs() -> None:
+    """A second signature would be compiled inside a timed solve (20-35 s on this machine):
+    every array the kernel takes is made C-contiguous int64 whatever the caller passes."""
+    fastrr.warm_up()
+    ins = _field_grid(20, 3)
+    ins.place(ins.orders, True)
+    ins.improve(60.0, 3, True, max_moves=50)
+    _ruin_and_recreate(_grid(30, 1), 50, 1)
+    assert len(fastrr._kernel.signatures) == 1
