@@ -394,6 +394,7 @@ def insertion_routes(
     overtime_bands: Sequence[Sequence[tuple[int, int]]] = (),
     overtime_per_hour: int = 0,
     around_overtime: bool = False,
+    on_improved: Callable[[int, int], None] | None = None,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -441,6 +442,9 @@ def insertion_routes(
     around_overtime
         Start every ruin-and-recreate move from an order served with overtime in the given
         or constructed routes (none: no moves).
+    on_improved
+        Called during the ruin and recreate with the best routes' model objective and
+        on-time count as they improve (``on_best`` of :meth:`_Insertion.improve`).
 
     Returns
     -------
@@ -481,7 +485,10 @@ def insertion_routes(
         on_built([r[:] for r in ins.routes])
     if improve_s > 0:
         seeds = ins.overtime_visits() if around_overtime else None
-        ins.improve(improve_s, seed, on_time_first, improve_moves, should_stop, seeds=seeds)
+        ins.improve(
+            improve_s, seed, on_time_first, improve_moves, should_stop, seeds=seeds,
+            on_best=on_improved,
+        )  # fmt: skip
     return ins.routes
 
 
@@ -918,9 +925,12 @@ class _Insertion:
         should_stop: Callable[[], bool] | None = None,
         anneal: bool = True,
         seeds: Sequence[int] | None = None,
+        on_best: Callable[[int, int], None] | None = None,
     ) -> int:
         """Ruin and recreate for ``seconds`` (or ``max_moves`` moves, whichever ends first);
-        returns the number of moves tried.
+        returns the number of moves tried. ``on_best``: called with the best routes' model
+        objective and on-time count as they improve, at most every 0.25 s (the compiled
+        moves only, :func:`solver.fastrr.improve`; the Python moves report nothing).
 
         A move takes a random order and the served orders among its 4-20 nearest
         neighbours (by travel time both ways) out of their routes, then puts them and the
@@ -953,8 +963,9 @@ class _Insertion:
             route_of[r] = -2 if v in self.frozen else v  # -1: unserved, -2: on a frozen route
         if self.compiled():
             return self._improve_compiled(
-                seconds, seed, on_time_first, max_moves, should_stop, anneal, neighbours, row, pick
-            )
+                seconds, seed, on_time_first, max_moves, should_stop, anneal, neighbours, row, pick,
+                on_best,
+            )  # fmt: skip
         self.near = np.zeros((row.size, near_k + 1), dtype=np.int64)
         self.near[orders] = neighbours
         self.route_of = route_of  # kept up to date by insert and remove from here on
@@ -1085,6 +1096,7 @@ class _Insertion:
         neighbours: np.ndarray,
         row: np.ndarray,
         pick: np.ndarray,
+        on_best: Callable[[int, int], None] | None = None,
     ) -> int:
         """:meth:`improve` by :func:`solver.fastrr.improve` (the same moves, compiled)."""
         arcs = [
@@ -1115,6 +1127,7 @@ class _Insertion:
             noise=max(1, self.horizon_s // 24),
             on_time_first=on_time_first and bool((self.dl < self.big).any()),
             max_exact=self.max_exact,
+            on_best=on_best,
         )
         times = [self.retime(v, r) for v, r in enumerate(routes)]
         if any(t is None for t in times):  # the kernel keeps every route feasible: a bug

@@ -757,6 +757,21 @@ def route_cost(P: Problem, routes: Sequence[Sequence[int]]) -> list[int]:
     return [int(_route_cost(v, R, rl, ST, P)) for v in range(rl.size)]
 
 
+def objective(
+    P: Problem, routes: Sequence[Sequence[int]], drop: np.ndarray, orders: np.ndarray
+) -> tuple[int, int]:
+    """The routing model's objective of ``routes`` (arc, lateness, breach and vehicle-node
+    costs and the drop penalties of the ``orders`` not served; overtime, which the model
+    prices at the end, not counted) and the number of orders served by their deadline."""
+    unpriced = (*P[:26], 0, *P[27:])  # no overtime price: the same types, so the same code
+    R, rl, ST, _, _, route_of = state_of(unpriced, routes)
+    cost = sum(int(_route_cost(v, R, rl, ST, unpriced)) for v in range(rl.size))
+    cost += int(np.asarray(drop, dtype=np.int64)[orders[route_of[orders] == -1]].sum())
+    dl = P[17]
+    on_time = sum(int(ST[v, k] <= dl[R[v, k]]) for v in range(rl.size) for k in range(rl[v]))
+    return cost, on_time
+
+
 def best_place(
     P: Problem, routes: Sequence[Sequence[int]], j: int, strict: bool, max_exact: int = 40
 ) -> tuple[int, int, int]:
@@ -793,6 +808,8 @@ def improve(
     noise: int,
     on_time_first: bool,
     max_exact: int,
+    on_best: Callable[[int, int], None] | None = None,
+    report_every_s: float = 0.25,
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
@@ -834,6 +851,7 @@ def improve(
     )
     done, chunk, first = 0, 16, True
     t0 = time.perf_counter()
+    reported, last_report = int(state[1]), t0
     while True:
         elapsed = time.perf_counter() - t0
         if elapsed >= seconds or (max_moves is not None and done >= max_moves):
@@ -859,9 +877,19 @@ def improve(
             left = seconds - (time.perf_counter() - t0)
             aim = min(CHUNK_S, max(left, 0.0))
             chunk = int(max(1, min(chunk * 4, aim / per if per > 0 else chunk * 4)))
+        now = time.perf_counter()
+        if on_best is not None and state[1] < reported and now - last_report >= report_every_s:
+            reported, last_report = int(state[1]), now
+            on_best(*objective(P, _routes(bestR, bestrl), drop, orders))
+    if on_best is not None and state[1] < reported:  # the last improvement, whenever it came
+        on_best(*objective(P, _routes(bestR, bestrl), drop, orders))
     if state[1] < state[0]:
         R, rl = bestR, bestrl
-    return [[int(x) for x in R[v, : rl[v]]] for v in range(n_v)], done
+    return _routes(R, rl), done
+
+
+def _routes(R: np.ndarray, rl: np.ndarray) -> list[list[int]]:
+    return [[int(x) for x in R[v, : rl[v]]] for v in range(rl.size)]
 
 
 _WARM: list[bool] = []  # set once this process has compiled or loaded the kernel

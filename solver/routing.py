@@ -889,6 +889,7 @@ def _greedy(
     improve_moves: int | None = None,
     around_overtime: bool = False,
     seed: int = 0,
+    on_improved: Callable[[int, int], None] | None = None,
 ) -> list[list[int]]:
     """:func:`solver.construct.greedy_routes` (or ``insertion_routes`` when ``how`` is
     ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
@@ -912,6 +913,7 @@ def _greedy(
             improve_moves=improve_moves,
             around_overtime=around_overtime,
             seed=seed,
+            on_improved=on_improved,
             overtime_bands=d.overtime_bands,
             overtime_per_hour=d.overtime_cost_per_hour,
         )
@@ -1360,6 +1362,14 @@ def solve(
         state: dict[str, float | None] = {"last": -1e9, "first": None, "count": 0}
         t1 = time.perf_counter()
 
+        def record(now: float, obj: int, on_time: Callable[[], int | None]) -> None:
+            if history and obj >= history[-1][1]:
+                return  # the metaheuristic also reports non-improving moves; keep the best-so-far curve
+            history.append((now, obj))
+            if on_progress is not None and now - float(state["last"]) >= progress_every_s:  # type: ignore[arg-type]
+                state["last"] = now
+                on_progress(Progress(now, obj, int(state["count"] or 0), on_time()))
+
         def at_solution() -> None:
             now = time.perf_counter() - t1
             if should_stop is not None and should_stop():
@@ -1368,12 +1378,12 @@ def solve(
             if state["first"] is None:
                 state["first"] = now
             state["count"] = int(state.get("count") or 0) + 1  # type: ignore[call-overload]
-            if history and obj >= history[-1][1]:
-                return  # the metaheuristic also reports non-improving moves; keep the best-so-far curve
-            history.append((now, obj))
-            if on_progress is not None and now - float(state["last"]) >= progress_every_s:  # type: ignore[arg-type]
-                state["last"] = now
-                on_progress(Progress(now, obj, int(state["count"] or 0), _count_on_time(m)))
+            record(now, obj, lambda: _count_on_time(m))
+
+        def improved(obj: int, on_time: int) -> None:
+            """The ruin and recreate's best so far, on the same curve (its routes are not
+            solutions of the model until the search restores them)."""
+            record(time.perf_counter() - t1, obj, lambda: on_time)
 
         m.routing.AddAtSolutionCallback(at_solution)
         search = _search_parameters(params)
@@ -1417,7 +1427,15 @@ def solve(
                         quick = m.routing.solver().Assignment(found)
 
                 variants = [
-                    _greedy(m, name, recreate * remaining(), built, should_stop, seed=params.seed)
+                    _greedy(
+                        m,
+                        name,
+                        recreate * remaining(),
+                        built,
+                        should_stop,
+                        seed=params.seed,
+                        on_improved=improved,
+                    )  # fmt: skip
                 ]
             else:
                 if m.twins is None:

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 from solver import fastrr
 from solver.construct import _Insertion, insertion_routes
-from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, construction, is_plain, solve
+from solver.routing import (
+    NO_DEADLINE,
+    Progress,
+    RoutingInput,
+    SearchParams,
+    construction,
+    is_plain,
+    solve,
+)
 
 pytestmark = pytest.mark.skipif(not fastrr.AVAILABLE, reason="numba is not installed")
 
@@ -375,7 +383,9 @@ def test_the_kernel_times_and_prices_field_routes_as_the_python_moves(
         assert (None if v < 0 else c) == expected
 
 
-def _field_grid(n: int, seed: int) -> _Insertion:
+def _field_grid(
+    n: int, seed: int, overtime_per_hour: int = 3600, overtime_from: int = 600
+) -> _Insertion:
     """``n`` orders on a three-day plan for 4 vehicles: two rest at night, two pause at the
     boundaries; windows per day, deadlines on half the orders, skills on a third."""
     rng = np.random.default_rng(seed)
@@ -395,8 +405,8 @@ def _field_grid(n: int, seed: int) -> _Insertion:
         np.full(m, 10**5, dtype=np.int64), deadline.astype(np.int64), np.full(m, 3, dtype=np.int64),
         [[(day * DAY + 750, 250) for day in range(3)]] * 2 + [[], []], None,
         np.ones(m, dtype=np.int64), [10**6] * 4, None, [DAY, 2 * DAY], 40,
-        np.full(m, 1000, dtype=np.int64), [[(day * DAY + 600, day * DAY + 750) for day in range(3)]] * 4,
-        3600,
+        np.full(m, 1000, dtype=np.int64), [[(day * DAY + overtime_from, day * DAY + 750) for day in range(3)]] * 4,
+        overtime_per_hour,
     )  # fmt: skip
 
 
@@ -434,3 +444,37 @@ def test_the_warm_up_compiles_the_one_kernel_every_solve_runs() -> None:
     ins.improve(60.0, 3, True, max_moves=50)
     _ruin_and_recreate(_grid(30, 1), 50, 1)
     assert len(fastrr._kernel.signatures) == 1
+
+
+def test_the_moves_report_the_model_objective_of_their_best_routes() -> None:
+    """What the anytime curve shows during the moves: the Python cost of the best routes
+    without overtime (the routing model prices overtime at the end) and their on-time count."""
+    # Overtime from the start of every day on: the best routes are bound to have some.
+    priced = _field_grid(30, 4, overtime_from=0)
+    unpriced = _field_grid(30, 4, overtime_per_hour=0, overtime_from=0)
+    priced.place(priced.orders, True)
+    seen: list[tuple[int, int]] = []
+    priced.improve(60.0, 4, True, max_moves=400, on_best=lambda c, k: seen.append((c, k)))
+    assert len(seen) >= 1
+    assert unpriced.take(priced.routes)
+    on_time = sum(
+        int(s <= unpriced.dl[j])
+        for r, t in zip(unpriced.routes, unpriced.times, strict=True)
+        for j, s in zip(r, t, strict=True)
+    )
+    assert seen[-1] == (_total(unpriced), on_time)
+    assert _total(unpriced) < _total(priced)
+
+
+def test_the_anytime_curve_follows_the_compiled_moves() -> None:
+    data = _grid(60, 2)
+    seen: list[Progress] = []
+    result = solve(
+        data, SearchParams(time_limit_s=2.0), on_progress=seen.append, progress_every_s=0
+    )
+    during = [p for p in seen if p.elapsed_s < 1.5]  # the moves have 95 % of the limit
+    assert len(during) >= 3, [(p.elapsed_s, p.objective) for p in seen]
+    objectives = [p.objective for p in seen]
+    assert all(a > b for a, b in zip(objectives[:-2], objectives[1:-1], strict=True))
+    assert objectives[-1] == objectives[-2] == result.objective == result.history[-1][1]
+    assert sum(p.on_time == 60 for p in during) >= 2  # no deadlines: every order served counts
