@@ -973,13 +973,7 @@ class _Insertion:
         dl, drop = np.minimum(self.dl, self.big - 1), self.drop_penalty
         total = sum(costs) + sum(int(drop[j]) for j in self.orders if route_of[j] == -1)
         best_total, best = total, self._snapshot()
-        arcs = [
-            int(self.arc_cost[a, b])
-            for v, r in enumerate(self.routes)
-            if r
-            for a, b in zip([self.starts[v], *r], [*r, self.ends[v]], strict=True)
-        ]
-        t_hot = ANNEAL_START * (float(np.mean(arcs)) if arcs else 1.0)
+        t_hot = self._t_hot()
         noise_s = max(1, self.horizon_s // 24)
         moves = 0
         t0 = time.perf_counter()
@@ -1053,6 +1047,16 @@ class _Insertion:
         self.near = self.route_of = None
         return moves
 
+    def _t_hot(self) -> float:
+        """The annealing's starting temperature: :data:`ANNEAL_START` mean arcs."""
+        arcs = [
+            int(self.arc_cost[a, b])
+            for v, r in enumerate(self.routes)
+            if r
+            for a, b in zip([self.starts[v], *r], [*r, self.ends[v]], strict=True)
+        ]
+        return ANNEAL_START * (float(np.mean(arcs)) if arcs else 1.0)
+
     def compiled(self) -> bool:
         """:mod:`solver.fastrr` runs the ruin and recreate (numba importable, no frozen
         route)."""
@@ -1099,13 +1103,7 @@ class _Insertion:
         on_best: Callable[[int, int], None] | None = None,
     ) -> int:
         """:meth:`improve` by :func:`solver.fastrr.improve` (the same moves, compiled)."""
-        arcs = [
-            int(self.arc_cost[a, b])
-            for v, r in enumerate(self.routes)
-            if r
-            for a, b in zip([self.starts[v], *r], [*r, self.ends[v]], strict=True)
-        ]
-        t_hot = ANNEAL_START * (float(np.mean(arcs)) if arcs else 1.0)
+        t_hot = self._t_hot()
         routes, moves = fastrr.improve(
             self.problem(),
             self.drop_penalty,

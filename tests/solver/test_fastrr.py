@@ -5,6 +5,7 @@ against the Python timing and costs of ``solver.construct._Insertion``."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -63,8 +64,10 @@ def _plain(
     )
 
 
-def _insertion(data: RoutingInput) -> _Insertion:
-    return _Insertion(
+def _arrays(data: RoutingInput) -> tuple[Any, ...]:
+    """The positional arguments of ``_Insertion`` and ``insertion_routes``, up to the rests
+    (none: plain problems)."""
+    return (
         data.travel_s,
         data.arc_cost,
         data.service_s,
@@ -78,14 +81,11 @@ def _insertion(data: RoutingInput) -> _Insertion:
         data.deadline_s,
         data.late_cost_per_s,
         [[] for _ in data.starts],
-        None,
-        data.demand,
-        data.capacity,
-        None,
-        (),
-        40,
-        None,
     )
+
+
+def _insertion(data: RoutingInput) -> _Insertion:
+    return _Insertion(*_arrays(data), None, data.demand, data.capacity, None, (), 40, None)
 
 
 def _problem(data: RoutingInput) -> fastrr.Problem:
@@ -211,19 +211,7 @@ def _grid(n: int, seed: int) -> RoutingInput:
 
 def _ruin_and_recreate(data: RoutingInput, moves: int, seed: int) -> list[list[int]]:
     return insertion_routes(
-        data.travel_s,
-        data.arc_cost,
-        data.service_s,
-        data.starts,
-        data.ends,
-        data.start_min_s,
-        data.horizon_s,
-        data.windows,
-        data.allowed_vehicles,
-        data.drop_penalty,
-        data.deadline_s,
-        data.late_cost_per_s,
-        [[] for _ in data.starts],
+        *_arrays(data),
         demand=data.demand,
         capacity=data.capacity,
         improve_s=60.0,
