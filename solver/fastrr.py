@@ -810,6 +810,7 @@ def improve(
     max_exact: int,
     on_best: Callable[[int, int], None] | None = None,
     report_every_s: float = 0.25,
+    orders: np.ndarray | None = None,
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
@@ -817,11 +818,15 @@ def improve(
 
     ``neighbours`` (one row per order, ``row`` maps a node to it) are each order's nearest
     orders, itself first; ``pick`` the orders a move starts from; the temperature falls from
-    ``t_hot`` to ``t_hot * t_ratio`` over the time (or the moves)."""
+    ``t_hot`` to ``t_hot * t_ratio`` over the time (or the moves). ``on_best`` is called with
+    the best routes' :func:`objective` and on-time count whenever they improved, at most
+    every ``report_every_s`` seconds (an anytime curve during the moves). ``orders``: every
+    order once (default the first column of ``neighbours``, which names an order twice
+    where two share a site)."""
     n_v = int(P[7].size)
     i64 = np.int64
     R, rl, ST, LT, load, route_of = state_of(P, routes)
-    orders = neighbours[:, 0]
+    orders = neighbours[:, 0] if orders is None else np.asarray(orders, dtype=i64)
     total = sum(int(_route_cost(v, R, rl, ST, P)) for v in range(n_v))
     total += int(np.asarray(drop, dtype=i64)[orders[route_of[orders] == -1]].sum())
     state = np.asarray([total, total], dtype=i64)

@@ -919,17 +919,19 @@ def _greedy(
         )
     windows, visit = _all_starts(m)
     allowed = d.allowed_vehicles
-    deadline, late_cost, breach = d.deadline_s, d.late_cost_per_s, None
+    deadline, late_cost, breach, drop = d.deadline_s, d.late_cost_per_s, None, d.drop_penalty
     if m.twins is not None:
         # Construct over the orders as they are (every start allowed, soft deadline), with
-        # the twins themselves switched off; then late visits move to their twins.
+        # the twins themselves switched off; then late visits move to their twins. A twin's
+        # drop penalty is its order's (one disjunction): not counted again.
         allowed = list(allowed)
-        deadline, late_cost = m.twins.deadline_s, late_cost.copy()
+        deadline, late_cost, drop = m.twins.deadline_s, late_cost.copy(), drop.copy()
         breach = np.zeros(d.n_nodes, dtype=np.int64)
         for on, twin in m.twins.late.items():
             late_cost[on] = late_cost[twin]
             breach[on] = m.twins.breach_cost[twin]
             allowed[twin] = []
+            drop[twin] = 0
     routes = construct(
         d.travel_s,
         d.arc_cost,
@@ -940,7 +942,7 @@ def _greedy(
         d.horizon_s,
         windows,
         allowed,
-        d.drop_penalty,
+        drop,
         deadline,
         late_cost,
         d.breaks or [[] for _ in d.starts],
@@ -1030,6 +1032,7 @@ def _to_twins(
 
 
 RESTORE_S = 5.0  # most seconds a restore of given or constructed routes may take
+RESTORE_SHARE = 0.02  # least share of the limit a restore gets, even past the limit
 POLISH_MOVES = 200  # moves of the final ruin and recreate under a solution limit
 
 
@@ -1455,7 +1458,12 @@ def solve(
             for variant in variants:
                 # Restored first (a completion search not cut at 100 ms, see
                 # :func:`_restore_routes`), then searched from the complete solution.
-                restored = _restore_routes(m, params, variant, min(remaining(), RESTORE_S))
+                # At least RESTORE_SHARE of the limit, even past it: a restore cut short
+                # would lose every move made before it.
+                floor = RESTORE_SHARE * params.time_limit_s
+                restored = _restore_routes(
+                    m, params, variant, min(max(remaining(), floor), RESTORE_S)
+                )
                 if restored is None:
                     continue
                 start = m.routing.solver().Assignment(restored)
