@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from solver import fastrr
 from solver.routing import (
     Progress,
     RoutingInput,
@@ -102,6 +103,7 @@ def _worker(
     def relay(p: Progress) -> None:
         out.put(("progress", index, p))
 
+    fastrr.warm_up()  # load the compiled moves on this worker's own clock, not past the deadline
     remaining = max(0.05, deadline - time.time())
     try:
         result = solve(
