@@ -163,6 +163,7 @@ def solve_portfolio(
     configs = list(configs) if configs is not None else portfolio_configs(params, data)
     if len(configs) == 1:
         return solve(data, configs[0], on_progress, progress_every_s, initial_routes)
+    fastrr.warm_up()  # before the deadline is set, as solve() does before its clock
     t0 = time.perf_counter()
     deadline = time.time() + params.time_limit_s
     ctx: Any = mp.get_context(START_METHOD)  # BaseContext stubs lack Process
