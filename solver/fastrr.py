@@ -810,7 +810,7 @@ def improve(
     max_exact: int,
     on_best: Callable[[int, int], None] | None = None,
     report_every_s: float = 0.25,
-    orders: np.ndarray | None = None,
+    orders: np.ndarray,
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
@@ -821,12 +821,12 @@ def improve(
     ``t_hot`` to ``t_hot * t_ratio`` over the time (or the moves). ``on_best`` is called with
     the best routes' :func:`objective` and on-time count whenever they improved, at most
     every ``report_every_s`` seconds (an anytime curve during the moves). ``orders``: every
-    order once (default the first column of ``neighbours``, which names an order twice
-    where two share a site)."""
+    order once (not the first column of ``neighbours``, which names an order twice where
+    two share a site, or an order and its late twin)."""
     n_v = int(P[7].size)
     i64 = np.int64
     R, rl, ST, LT, load, route_of = state_of(P, routes)
-    orders = neighbours[:, 0] if orders is None else np.asarray(orders, dtype=i64)
+    orders = np.asarray(orders, dtype=i64)
     total = sum(int(_route_cost(v, R, rl, ST, P)) for v in range(n_v))
     total += int(np.asarray(drop, dtype=i64)[orders[route_of[orders] == -1]].sum())
     state = np.asarray([total, total], dtype=i64)
@@ -916,6 +916,6 @@ def warm_up() -> None:
         P, np.full(3, 1000, dtype=np.int64), np.zeros(2, dtype=np.int64), near,
         np.asarray([-1, 0, 1]), near[:, 0], [[1, 2], []], 1.0, 0, 4, None,
         anneal=True, t_hot=1.0, t_ratio=0.01, max_string=10, string_share=0.5,
-        random_share=0.5, noise=10, on_time_first=True, max_exact=40,
+        random_share=0.5, noise=10, on_time_first=True, max_exact=40, orders=near[:, 0],
     )  # fmt: skip
     _WARM.append(True)

@@ -466,6 +466,7 @@ def test_the_anytime_curve_follows_the_compiled_moves() -> None:
     assert all(a > b for a, b in zip(objectives[:-2], objectives[1:-1], strict=True))
     assert objectives[-1] == objectives[-2] == result.objective == result.history[-1][1]
     assert sum(p.on_time == 60 for p in during) >= 2  # no deadlines: every order served counts
+    _check(data, [list(r) for r in result.routes])
 
 
 def test_a_short_limit_keeps_what_the_moves_found() -> None:
