@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 
-from bench import field, vrptw
+from bench import anytime, field, vrptw
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
-    """Add ``bench vrptw`` and ``bench field`` to the ``dispatch`` CLI.
+    """Add ``bench vrptw``, ``bench field`` and ``bench anytime`` to the ``dispatch`` CLI.
 
     Parameters
     ----------
@@ -25,4 +25,5 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     """
     nested = vrptw.register(subparsers)
     field.register(subparsers)
+    anytime.register(subparsers)
     return nested
