@@ -182,8 +182,10 @@ def decode(
     routes: list[list[int]],
     status: str,
     meta: dict[str, object],
+    untried: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Turn per-engineer node sequences into a Plan with reasons and KPIs."""
+    """Turn per-engineer node sequences into a Plan with reasons and KPIs. ``untried``: ids
+    of the orders no phase of the solve tried to place before its time ran out."""
     problem = c.problem
     plan_routes: list[Route] = []
     all_visits: list[Visit] = []
@@ -201,7 +203,7 @@ def decode(
     unassigned = []
     for order in problem.orders:
         if order.id not in served:
-            reason, detail = explain_unassigned(c, order)
+            reason, detail = explain_unassigned(c, order, order.id not in untried)
             unassigned.append(UnassignedOrder(order.id, reason, detail))
     on_time = sum(1 for vis in all_visits if vis.on_time)
     legs_km = sum(vis.travel_km for vis in all_visits) + sum(

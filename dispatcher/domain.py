@@ -30,6 +30,7 @@ class Reason(StrEnum):
     UNREACHABLE_BEFORE_DEADLINE = "unreachable_before_deadline"
     BEYOND_HORIZON = "beyond_horizon"
     CAPACITY = "capacity"
+    NOT_PLANNED_IN_TIME = "not_planned_in_time"
 
 
 def _require_aware(path: str, value: datetime) -> None:

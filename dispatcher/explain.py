@@ -144,8 +144,10 @@ def _window_reach_reason(
     )
 
 
-def explain_unassigned(c: Compiled, order: Order) -> tuple[Reason, str]:
-    """Why ``order`` is not in the plan."""
+def explain_unassigned(c: Compiled, order: Order, tried: bool = True) -> tuple[Reason, str]:
+    """Why ``order`` is not in the plan. ``tried``: False when the solve's time ran out before
+    any of its phases tried to place the order (``RoutingResult.unplanned``): an order that
+    is feasible alone then says so instead of ``capacity``."""
     problem = c.problem
     static = _static_reason(problem, order)
     if static:
@@ -173,6 +175,12 @@ def explain_unassigned(c: Compiled, order: Order) -> tuple[Reason, str]:
             f"within the {problem.horizon_hours}-hour horizon",
         )
     best = min(feasible, key=lambda s: s.start_s)  # type: ignore[arg-type,return-value]
+    if not tried:
+        return (
+            Reason.NOT_PLANNED_IN_TIME,
+            f"feasible alone ({best.engineer.id} could start at {_fmt(problem, best.start_s)}), "  # type: ignore[arg-type]
+            "but the time limit ran out before the planner tried to place it",
+        )
     return (
         Reason.CAPACITY,
         f"feasible alone ({best.engineer.id} could start at {_fmt(problem, best.start_s)}), "  # type: ignore[arg-type]

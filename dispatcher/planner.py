@@ -128,6 +128,7 @@ def plan_problem(
             solve_s=0.0,
             first_solution_s=0.0,
             solutions=1,
+            phase="trivial",
         )
     else:
         result = solve(
@@ -143,6 +144,8 @@ def plan_problem(
         "metaheuristic": options.metaheuristic,
         "objective": result.objective,
         "initial_solution": result.initial,
+        "final_phase": result.phase,
+        **{f"candidates_{k}": v for k, v in result.candidates.items()},
         "solutions": result.solutions,
         "compile_seconds": round(compile_s, 3),
         "build_seconds": round(result.build_s, 3),
@@ -156,6 +159,8 @@ def plan_problem(
             "home_country": problem.policy.home_country,
         },
     }
-    plan = decode(compiled, result.routes, result.status, meta)
+    untried = frozenset(compiled.node_order[j].id for j in result.unplanned)
+    meta["orders_not_planned_in_time"] = len(untried)
+    plan = decode(compiled, result.routes, result.status, meta, untried)
     meta["decode_seconds"] = round(time.perf_counter() - t1, 3)
     return plan

@@ -42,8 +42,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from solver import fastrr
+from solver.problem import NO_DEADLINE
 
-NO_DEADLINE = -1  # same sentinel as solver.routing (kept local: routing imports this module)
 # Simulated annealing of the ruin and recreate: the temperature falls geometrically from
 # ANNEAL_START to ANNEAL_END times the mean arc cost of the constructed routes.
 ANNEAL_START = 5.0
@@ -394,7 +394,8 @@ def insertion_routes(
     overtime_bands: Sequence[Sequence[tuple[int, int]]] = (),
     overtime_per_hour: int = 0,
     around_overtime: bool = False,
-    on_improved: Callable[[int, int], None] | None = None,
+    on_improved: Callable[[list[list[int]]], None] | None = None,
+    insert: Sequence[int] | None = None,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -446,8 +447,11 @@ def insertion_routes(
         Start every ruin-and-recreate move from an order served with overtime in the given
         or constructed routes (none: no moves).
     on_improved
-        Called during the ruin and recreate with the best routes' model objective and
-        on-time count as they improve (``on_best`` of :meth:`_Insertion.improve`).
+        Called during the ruin and recreate with the best routes as they improve (``on_best``
+        of :meth:`_Insertion.improve`).
+    insert
+        With ``initial_routes``: orders to insert into them (on-time places first) before the
+        ruin and recreate, e.g. the visits a repair took out.
 
     Returns
     -------
@@ -483,6 +487,8 @@ def insertion_routes(
     if initial_routes is not None:
         if not ins.take(initial_routes, freeze=True):
             return [list(r) for r in initial_routes]
+        if insert:
+            ins.place(insert, on_time_first)
     else:
         ins.place(ins.orders, on_time_first)
     if on_built is not None:
@@ -877,11 +883,25 @@ class _Insertion:
         self.size = np.asarray([len(r) for r in self.routes], dtype=np.int64)
         return True
 
-    def place(self, nodes: Sequence[int], on_time_first: bool) -> None:
-        """Insert ``nodes`` in this order: on-time places first, then any place."""
-        left = [j for j in nodes if not (on_time_first and self.insert(j, True))]
-        for j in left:
+    def place(
+        self, nodes: Sequence[int], on_time_first: bool, until: float | None = None
+    ) -> list[int]:
+        """Insert ``nodes`` in this order: on-time places first, then any place. ``until``
+        (a ``time.perf_counter()`` value): no order is tried from then on. Returns the
+        orders not tried (in ``nodes`` order)."""
+        left: list[int] = []
+        for k, j in enumerate(nodes):
+            if until is not None and time.perf_counter() >= until:
+                return [*nodes[k:], *left]
+            if not (on_time_first and self.insert(j, True)):
+                left.append(j)
+        if not on_time_first:
+            return []
+        for k, j in enumerate(left):
+            if until is not None and time.perf_counter() >= until:
+                return left[k:]
             self.insert(j, False)
+        return []
 
     def route_cost(self, v: int) -> int:
         """Arc costs (the way home included), lateness, vehicle-node and overtime costs of
@@ -930,12 +950,12 @@ class _Insertion:
         should_stop: Callable[[], bool] | None = None,
         anneal: bool = True,
         seeds: Sequence[int] | None = None,
-        on_best: Callable[[int, int], None] | None = None,
+        on_best: Callable[[list[list[int]]], None] | None = None,
     ) -> int:
         """Ruin and recreate for ``seconds`` (or ``max_moves`` moves, whichever ends first);
-        returns the number of moves tried. ``on_best``: called with the best routes' model
-        objective and on-time count as they improve, at most every 0.25 s (the compiled
-        moves only, :func:`solver.fastrr.improve`; the Python moves report nothing).
+        returns the number of moves tried. ``on_best``: called with the best routes as they
+        improve, at most every 0.25 s (the compiled moves only, :func:`solver.fastrr.improve`;
+        the Python moves report nothing).
 
         A move takes a random order and the served orders among its 4-20 nearest
         neighbours (by travel time both ways) out of their routes, then puts them and the
@@ -1105,7 +1125,7 @@ class _Insertion:
         neighbours: np.ndarray,
         row: np.ndarray,
         pick: np.ndarray,
-        on_best: Callable[[int, int], None] | None = None,
+        on_best: Callable[[list[list[int]]], None] | None = None,
     ) -> int:
         """:meth:`improve` by :func:`solver.fastrr.improve` (the same moves, compiled)."""
         t_hot = self._t_hot()

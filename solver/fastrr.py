@@ -757,21 +757,6 @@ def route_cost(P: Problem, routes: Sequence[Sequence[int]]) -> list[int]:
     return [int(_route_cost(v, R, rl, ST, P)) for v in range(rl.size)]
 
 
-def objective(
-    P: Problem, routes: Sequence[Sequence[int]], drop: np.ndarray, orders: np.ndarray
-) -> tuple[int, int]:
-    """The routing model's objective of ``routes`` (arc, lateness, breach and vehicle-node
-    costs and the drop penalties of the ``orders`` not served; overtime, which the model
-    prices at the end, not counted) and the number of orders served by their deadline."""
-    unpriced = (*P[:26], 0, *P[27:])  # no overtime price: the same types, so the same code
-    R, rl, ST, _, _, route_of = state_of(unpriced, routes)
-    cost = sum(int(_route_cost(v, R, rl, ST, unpriced)) for v in range(rl.size))
-    cost += int(np.asarray(drop, dtype=np.int64)[orders[route_of[orders] == -1]].sum())
-    dl = P[17]
-    on_time = sum(int(ST[v, k] <= dl[R[v, k]]) for v in range(rl.size) for k in range(rl[v]))
-    return cost, on_time
-
-
 def best_place(
     P: Problem, routes: Sequence[Sequence[int]], j: int, strict: bool, max_exact: int = 40
 ) -> tuple[int, int, int]:
@@ -808,7 +793,7 @@ def improve(
     noise: int,
     on_time_first: bool,
     max_exact: int,
-    on_best: Callable[[int, int], None] | None = None,
+    on_best: Callable[[list[list[int]]], None] | None = None,
     report_every_s: float = 0.25,
     orders: np.ndarray,
 ) -> tuple[list[list[int]], int]:
@@ -819,8 +804,8 @@ def improve(
     ``neighbours`` (one row per order, ``row`` maps a node to it) are each order's nearest
     orders, itself first; ``pick`` the orders a move starts from; the temperature falls from
     ``t_hot`` to ``t_hot * t_ratio`` over the time (or the moves). ``on_best`` is called with
-    the best routes' :func:`objective` and on-time count whenever they improved, at most
-    every ``report_every_s`` seconds (an anytime curve during the moves). ``orders``: every
+    the best routes whenever they improved, at most every ``report_every_s`` seconds (the
+    caller times and prices them: an anytime curve during the moves). ``orders``: every
     order once (not the first column of ``neighbours``, which names an order twice where
     two share a site, or an order and its late twin)."""
     n_v = int(P[7].size)
@@ -885,9 +870,9 @@ def improve(
         now = time.perf_counter()
         if on_best is not None and state[1] < reported and now - last_report >= report_every_s:
             reported, last_report = int(state[1]), now
-            on_best(*objective(P, _routes(bestR, bestrl), drop, orders))
+            on_best(_routes(bestR, bestrl))
     if on_best is not None and state[1] < reported:  # the last improvement, whenever it came
-        on_best(*objective(P, _routes(bestR, bestrl), drop, orders))
+        on_best(_routes(bestR, bestrl))
     if state[1] < state[0]:
         R, rl = bestR, bestrl
     return _routes(R, rl), done

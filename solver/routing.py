@@ -14,7 +14,7 @@ import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 from google.protobuf import text_format
@@ -23,112 +23,20 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2, solver_parame
 from solver import fastrr
 from solver.construct import (
     Bands,
-    _pass_breaks,
+    _Insertion,
     greedy_routes,
     insertion_routes,
     route_starts,
     visit_overtime_s,
 )
+from solver.incumbent import Incumbent, Progress
+from solver.problem import NO_DEADLINE, RoutingInput
 from solver.timemodel import TimeModel, rewrite
+from solver.timing import ExactTiming
 
-NO_DEADLINE = -1
 INITIAL_STRATEGIES = ("ortools", "greedy", "insertion", "auto")
 FIRST_SOLUTIONS: tuple[str, ...] = tuple(routing_enums_pb2.FirstSolutionStrategy.Value.keys())
 METAHEURISTICS: tuple[str, ...] = tuple(routing_enums_pb2.LocalSearchMetaheuristic.Value.keys())
-
-
-@dataclass(frozen=True)
-class RoutingInput:
-    """A routing problem as arrays.
-
-    Nodes ``0 .. n-1``; each vehicle has its own start and end node. Orders are the
-    nodes that are neither a start nor an end; each is optional at ``drop_penalty``.
-
-    Attributes
-    ----------
-    travel_s
-        ``[n, n]`` travel seconds (without service) used by the time dimension.
-    arc_cost
-        ``[n, n]`` cost of driving an arc (objective units).
-    service_s
-        ``[n]`` seconds spent at the node before leaving it.
-    starts, ends
-        ``[v]`` start and end node of each vehicle.
-    start_min_s, start_max_s
-        ``[v]`` earliest / latest departure of each vehicle.
-    horizon_s
-        Largest time value any cumul may take.
-    windows
-        Per node, the allowed service-start intervals ``[(a, b), ...]`` (inclusive);
-        empty means any time in ``[0, horizon_s]``.
-    allowed_vehicles
-        Per node, the vehicles that may serve it, or ``None`` for all.
-    drop_penalty
-        ``[n]`` cost of leaving an order unserved (ignored on start/end nodes).
-    deadline_s, late_cost_per_s
-        ``[n]`` soft deadline on service start (``NO_DEADLINE`` for none) and the
-        cost per second late.
-    breaks
-        Per vehicle, fixed rest intervals ``(start_s, duration_s)`` during which it
-        neither travels nor serves; they consume waiting time between visits.
-    end_soft_max_s, end_late_cost_per_s
-        Optional ``[v]`` soft bound on route end (overtime on the last shift).
-    vehicle_node_cost
-        Optional ``[v, n]`` extra cost when vehicle ``v`` serves node ``n``
-        (e.g. not a preferred engineer).
-    demand, capacity
-        Optional ``[n]`` loads and ``[v]`` capacities (a capacity dimension).
-    vehicle_fixed_cost
-        Optional ``[v]`` cost of using a vehicle at all.
-    breach_cost
-        Optional ``[n]`` fixed cost when an order's service starts after its deadline (on
-        top of ``late_cost_per_s``). Modelled with a *late twin* per order
-        (:func:`_with_late_twins`): the order itself gets a hard deadline, its twin the soft
-        one and this cost, and at most one of the two is served.
-    overtime_bands, overtime_cost_per_hour
-        Optional per vehicle, its overtime bands (``[a, b)`` on the time axis), and the cost
-        of an hour of travel or service in them. OR-Tools' search cannot price that (a cumul
-        takes only a non-decreasing cost; decision #18), so it is priced where this module
-        times routes itself: the insertion construction and its ruin and recreate
-        (:mod:`solver.construct`), and :attr:`RoutingResult.objective`, on which the
-        candidate plans of a solve (quick start, search, portfolio workers) are compared.
-    """
-
-    travel_s: np.ndarray
-    arc_cost: np.ndarray
-    service_s: np.ndarray
-    starts: Sequence[int]
-    ends: Sequence[int]
-    start_min_s: Sequence[int]
-    start_max_s: Sequence[int]
-    horizon_s: int
-    windows: Sequence[Sequence[tuple[int, int]]]
-    allowed_vehicles: Sequence[Sequence[int] | None]
-    drop_penalty: np.ndarray
-    deadline_s: np.ndarray
-    late_cost_per_s: np.ndarray
-    breaks: Sequence[Sequence[tuple[int, int]]] = ()
-    end_soft_max_s: Sequence[int] | None = None
-    end_late_cost_per_s: int = 0
-    vehicle_node_cost: np.ndarray | None = None
-    demand: np.ndarray | None = None
-    capacity: Sequence[int] | None = None
-    vehicle_fixed_cost: Sequence[int] | None = None
-    breach_cost: np.ndarray | None = None
-    overtime_bands: Sequence[Sequence[tuple[int, int]]] = ()
-    overtime_cost_per_hour: int = 0
-
-    @property
-    def n_nodes(self) -> int:
-        return int(self.travel_s.shape[0])
-
-    @property
-    def n_vehicles(self) -> int:
-        return len(self.starts)
-
-    def order_nodes(self) -> list[int]:
-        depots = set(self.starts) | set(self.ends)
-        return [i for i in range(self.n_nodes) if i not in depots]
 
 
 @dataclass(frozen=True)
@@ -284,27 +192,53 @@ class SearchParams:
                 ) from None
 
 
-@dataclass(frozen=True)
-class Progress:
-    elapsed_s: float
-    objective: int
-    solutions: int
-    on_time: int | None  # orders served by their deadline in this solution, when counted
-
-
 @dataclass
 class RoutingResult:
-    status: str  # "optimal" | "feasible" | "no_solution"
+    """What :func:`solve` returns: the incumbent (:mod:`solver.incumbent`) and how it came.
+
+    Attributes
+    ----------
+    status
+        ``"optimal"`` (OR-Tools proved it), ``"feasible"`` or ``"no_solution"``.
+    objective
+        The plan's priced objective (:meth:`solver.timing.ExactTiming.price`).
+    routes, start_s
+        Per vehicle, the order nodes in visiting order and their exact service starts.
+    dropped
+        Orders left out of the plan.
+    first_solution_s
+        Seconds from the solve's clock to its first plan (of any phase).
+    solutions
+        Solutions OR-Tools' search reported.
+    history
+        ``(elapsed s, objective)`` of every improvement of the incumbent.
+    initial
+        Where OR-Tools' search started from: ``"ortools"`` (its own first solution),
+        ``"greedy"``, ``"insertion"``, ``"given"`` ...
+    phase
+        What produced the plan returned (:attr:`solver.timing.TimedPlan.phase`).
+    candidates
+        Counts of the candidate plans (:class:`solver.incumbent.Counts`: offered, improving,
+        repaired, rejected).
+    unplanned
+        Dropped orders that no phase tried to place before the limit ran out (the final fill
+        did not reach them): not left out for want of room.
+    """
+
+    status: str
     objective: int | None
-    routes: list[list[int]]  # per vehicle, the order nodes in visiting order
+    routes: list[list[int]]
     dropped: list[int]
     build_s: float
     solve_s: float
     first_solution_s: float | None
     solutions: int
-    history: list[tuple[float, int]] = field(default_factory=list)  # (elapsed s, objective)
-    start_s: list[list[int]] = field(default_factory=list)  # per route, earliest service starts
-    initial: str = "ortools"  # where the first solution came from: "ortools" | "greedy" | ...
+    history: list[tuple[float, int]] = field(default_factory=list)
+    start_s: list[list[int]] = field(default_factory=list)
+    initial: str = "ortools"
+    phase: str = ""
+    candidates: dict[str, int] = field(default_factory=dict)
+    unplanned: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -856,74 +790,42 @@ def construction(data: RoutingInput, params: SearchParams) -> str | None:
     return "greedy" if params.time_limit_s < INSERTION_FROM_LIMIT_S else AUTO_CONSTRUCTION
 
 
-QUICK_START_FROM_ORDERS = 100
-FALLBACK_S = 1.0  # most seconds the greedy fallback of solve() may take past a tiny limit
+class _Arrays(NamedTuple):
+    """The arguments of the constructions (:func:`_construction_inputs`), in their order."""
+
+    travel_s: np.ndarray
+    arc_cost: np.ndarray
+    service_s: np.ndarray
+    starts: Sequence[int]
+    ends: Sequence[int]
+    start_min_s: Sequence[int]
+    horizon_s: int
+    windows: Sequence[Sequence[tuple[int, int]]]
+    allowed_vehicles: Sequence[Sequence[int] | None]
+    drop_penalty: np.ndarray
+    deadline_s: np.ndarray
+    late_cost_per_s: np.ndarray
+    breaks: Sequence[Sequence[tuple[int, int]]]
+    vehicle_node_cost: np.ndarray | None
+    demand: np.ndarray | None
+    capacity: Sequence[int] | None
 
 
-def wants_quick_start(data: RoutingInput, params: SearchParams) -> bool:
-    """Whether :func:`solve` first restores the greedy construction as a plan of its own
-    (``initial="auto"``, no construction chosen by :func:`wants_greedy`, no solution limit, at
-    least :data:`QUICK_START_FROM_ORDERS` orders) before OR-Tools' first-solution heuristic.
+def _construction_inputs(m: _Model) -> tuple[_Arrays, np.ndarray, np.ndarray | None]:
+    """The arguments of :func:`solver.construct.greedy_routes`, ``insertion_routes`` and
+    ``_Insertion`` over the model as built (windows after the break rewrite, boundary breaks):
+    the arrays, the visit lengths and the breach costs.
 
-    Why: with the overtime bands of a few engineers on the work clock, every other engineer
-    has a break interval per day, and parallel cheapest insertion needed 1.5-2.1 s for a first
-    plan of 200 orders / 30 engineers (0.07 s without); the local search from its plan is
-    still far better than from the greedy's (objective 186 M vs 388 M at 10 s), so the greedy
-    only stands in until then and wins if the search finds nothing better in time.
+    With late twins the constructions work on the orders as they are (every start allowed,
+    soft deadline, the breach cost on the order) and the twins are switched off (no vehicle,
+    no drop penalty: a twin's penalty is its order's, one disjunction), so their routes hold
+    original order nodes only.
     """
-    return (
-        params.initial == "auto"
-        and params.solution_limit is None
-        and len(data.order_nodes()) >= QUICK_START_FROM_ORDERS
-        and not wants_greedy(data, params)
-    )
-
-
-def _greedy(
-    m: _Model,
-    how: str = "greedy",
-    improve_s: float = 0.0,
-    on_built: Callable[[list[list[int]]], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    initial: Sequence[Sequence[int]] | None = None,
-    improve_moves: int | None = None,
-    around_overtime: bool = False,
-    seed: int = 0,
-    on_improved: Callable[[int, int], None] | None = None,
-) -> list[list[int]]:
-    """:func:`solver.construct.greedy_routes` (or ``insertion_routes`` when ``how`` is
-    ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
-    with the constructed routes in between) on the model as built (windows after the break
-    rewrite, boundary breaks, visit lengths). ``initial`` (order nodes, no twins): improve
-    these routes instead of constructing."""
-    d, tm = m.data, m.time
-    construct: Callable[..., list[list[int]]] = greedy_routes
-    if how == "insertion":
-
-        def built(routes: list[list[int]]) -> None:
-            if on_built is not None:
-                on_built(routes if m.twins is None else _to_twins(m, routes))
-
-        construct = partial(
-            insertion_routes,
-            improve_s=improve_s,
-            on_built=built,
-            should_stop=should_stop,
-            initial_routes=initial,
-            improve_moves=improve_moves,
-            around_overtime=around_overtime,
-            seed=seed,
-            on_improved=on_improved,
-            overtime_bands=d.overtime_bands,
-            overtime_per_hour=d.overtime_cost_per_hour,
-        )
+    d = m.data
     windows, visit = _all_starts(m)
     allowed = d.allowed_vehicles
     deadline, late_cost, breach, drop = d.deadline_s, d.late_cost_per_s, None, d.drop_penalty
     if m.twins is not None:
-        # Construct over the orders as they are (every start allowed, soft deadline), with
-        # the twins themselves switched off; then late visits move to their twins. A twin's
-        # drop penalty is its order's (one disjunction): not counted again.
         allowed = list(allowed)
         deadline, late_cost, drop = m.twins.deadline_s, late_cost.copy(), drop.copy()
         breach = np.zeros(d.n_nodes, dtype=np.int64)
@@ -932,7 +834,7 @@ def _greedy(
             breach[on] = m.twins.breach_cost[twin]
             allowed[twin] = []
             drop[twin] = 0
-    routes = construct(
+    arrays = _Arrays(
         d.travel_s,
         d.arc_cost,
         d.service_s,
@@ -949,11 +851,86 @@ def _greedy(
         d.vehicle_node_cost,
         d.demand,
         d.capacity,
-        visit_s=visit,
-        boundaries=tm.boundaries,
-        breach_cost=breach,
     )
+    return arrays, visit, breach
+
+
+def _original(m: _Model, routes: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Routes of model nodes as order nodes of the problem given (late twins as their
+    orders)."""
+    if m.twins is None:
+        return [[int(j) for j in r] for r in routes]
+    return [[int(m.twins.source[j]) for j in r] for r in routes]
+
+
+def _greedy(
+    m: _Model,
+    how: str = "greedy",
+    improve_s: float = 0.0,
+    on_built: Callable[[list[list[int]]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
+    improve_moves: int | None = None,
+    around_overtime: bool = False,
+    seed: int = 0,
+    on_improved: Callable[[list[list[int]]], None] | None = None,
+    insert: Sequence[int] | None = None,
+) -> list[list[int]]:
+    """:func:`solver.construct.greedy_routes` (or ``insertion_routes`` when ``how`` is
+    ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
+    with the constructed routes in between) on the model (:func:`_construction_inputs`).
+    ``initial`` (order nodes, no twins): improve these routes instead of constructing, after
+    inserting the orders ``insert`` into them. ``on_built`` and ``on_improved`` get order
+    nodes without twins; the routes returned are the model's (late visits on their twins)."""
+    d = m.data
+    arrays, visit, breach = _construction_inputs(m)
+    if how == "insertion":
+        routes = insertion_routes(
+            *arrays,
+            visit_s=visit,
+            boundaries=m.time.boundaries,
+            breach_cost=breach,
+            improve_s=improve_s,
+            on_built=on_built,
+            should_stop=should_stop,
+            initial_routes=initial,
+            improve_moves=improve_moves,
+            around_overtime=around_overtime,
+            seed=seed,
+            on_improved=on_improved,
+            overtime_bands=d.overtime_bands,
+            overtime_per_hour=d.overtime_cost_per_hour,
+            insert=insert,
+        )
+    else:
+        routes = greedy_routes(
+            *arrays, visit_s=visit, boundaries=m.time.boundaries, breach_cost=breach
+        )
     return routes if m.twins is None else _to_twins(m, routes)
+
+
+def _fill(
+    m: _Model, routes: Sequence[Sequence[int]], orders: Sequence[int], until: float | None
+) -> tuple[list[list[int]], list[int]]:
+    """``orders`` inserted into ``routes`` (order nodes, no twins) where a place costs less
+    than leaving them out (on-time places first), until ``until`` (``time.perf_counter()``);
+    the routes and the orders not tried by then."""
+    d = m.data
+    arrays, visit, breach = _construction_inputs(m)
+    ins = _Insertion(
+        *arrays,
+        visit,
+        m.time.boundaries,
+        40,
+        breach,
+        d.overtime_bands,
+        d.overtime_cost_per_hour,
+    )
+    if not ins.take(routes, freeze=True):
+        return [list(r) for r in routes], list(orders)
+    key = {j: k for k, j in enumerate(ins.orders)}  # by deadline, then the dearest first
+    untried = ins.place(sorted(orders, key=key.__getitem__), True, until)
+    return ins.routes, untried
 
 
 def _all_starts(m: _Model) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
@@ -1040,42 +1017,6 @@ def _prices_overtime(data: RoutingInput) -> bool:
     return data.overtime_cost_per_hour > 0 and any(data.overtime_bands)
 
 
-def _polish(
-    m: _Model,
-    data: RoutingInput,
-    params: SearchParams,
-    read: tuple[list[list[int]], list[list[int]], int],
-    limit_s: float,
-    should_stop: Callable[[], bool] | None,
-) -> tuple[pywrapcp.Assignment, tuple[list[list[int]], list[list[int]], int]] | None:
-    """Ruin and recreate around the visits with overtime of the search's plan, overtime
-    priced (``SearchParams.polish_share``); the result as a solution of the model if its
-    objective (:func:`_read`) is lower, else None (also for a plan without overtime). Under a
-    solution limit: :data:`POLISH_MOVES` moves."""
-    routes, starts_s, objective = read
-    limited = params.solution_limit is not None
-    if overtime_cost(data, routes, starts_s) == 0:
-        return None
-    t0 = time.perf_counter()
-    moves = POLISH_MOVES if limited else None
-    seconds = 3600.0 if limited else 0.8 * limit_s
-    better = _greedy(
-        m, "insertion", seconds, None, should_stop, routes, moves, True, seed=params.seed
-    )
-    found = _restore_routes(m, params, better, max(0.05, limit_s - (time.perf_counter() - t0)))
-    if found is None and m.twins is not None:
-        # Late twins chosen by the model's lower-bound timing instead (see :func:`_to_twins`).
-        plain = [[int(m.twins.source[n]) for n in r] for r in better]
-        optimistic = _to_twins(m, plain, optimistic=True)
-        found = _restore_routes(
-            m, params, optimistic, max(0.05, limit_s - (time.perf_counter() - t0))
-        )
-    if found is None:
-        return None
-    found_read = _read(m, data, found)
-    return (found, found_read) if found_read[2] < objective else None
-
-
 def overtime_cost(
     data: RoutingInput, routes: Sequence[Sequence[int]], starts_s: Sequence[Sequence[int]]
 ) -> int:
@@ -1158,66 +1099,6 @@ def _restore_routes(
         return None
     once = replace(params, solution_limit=1, lns_time_limit_s=max(0.1, limit_s))
     return m.routing.SolveFromAssignmentWithParameters(start, _search_parameters(once, limit_s))
-
-
-def _restore_greedy(m: _Model, params: SearchParams, limit_s: float) -> pywrapcp.Assignment | None:
-    """The greedy construction as one solution of the closed model (or None)."""
-    return _restore_routes(m, params, _greedy(m, "greedy"), limit_s)
-
-
-def _timed(m: _Model, routes: Sequence[Sequence[int]]) -> bool:
-    """Whether every route (order nodes, no twins) can be timed by the exact rules
-    (:func:`solver.construct.route_starts` with the windows after the break rewrite, which
-    keep every hole, and the service itself clear of every rest) and still get home by the
-    horizon.
-
-    OR-Tools' own search can leave this: its break constraint places a rest on the arc after
-    the visits it follows and checks it against those only, so a visit longer than its
-    transit (a visit length that stands for a window closing before a boundary) may start in
-    that hole when the next visit begins before the visit "ends" — a service that in fact
-    runs past the site's hours or the engineer's day (seen on the field bench, 1,000 x 100:
-    one hard violation in four runs). The visit lengths themselves are not used here: they
-    are stricter than the rules they stand for (a visit that ends before a rest but after
-    where its length would reach).
-    """
-    d = m.data
-    windows, _ = _all_starts(m)
-    for v, route in enumerate(routes):
-        if not route:
-            continue
-        rests = m.time.breaks[v]
-        starts = _starts_on(m, v, route, windows, rests, d.service_s)
-        last = int(route[-1])
-        if starts[-1] > d.horizon_s:
-            return False
-        done = starts[-1] + int(d.service_s[last])
-        if _pass_breaks(done, int(d.travel_s[last, d.ends[v]]), rests) > d.horizon_s:
-            return False
-    return True
-
-
-def _count_on_time(m: _Model) -> int | None:
-    """Orders served by their deadline in the solution being reported.
-
-    Cumul variables need not be bound at a solution, so the earliest feasible start
-    (``Min``) is what counts; None if the routes themselves are not bound yet.
-    """
-    d, routing, dim = m.data, m.routing, m.time_dim
-    assert dim is not None
-    count = 0
-    for v in range(d.n_vehicles):
-        nxt = routing.NextVar(routing.Start(v))
-        while True:
-            if not nxt.Bound():
-                return None
-            index = nxt.Value()
-            if routing.IsEnd(index):
-                break
-            dl = d.deadline_s[m.manager.IndexToNode(index)]
-            if dl == NO_DEADLINE or dim.CumulVar(index).Min() <= dl:
-                count += 1
-            nxt = routing.NextVar(index)
-    return count
 
 
 def on_time_only(data: RoutingInput) -> RoutingInput:
@@ -1311,6 +1192,10 @@ def solve(
 ) -> RoutingResult:
     """Build and solve; never raises on an infeasible problem (it reports it).
 
+    Every candidate plan found on the way is offered to one incumbent
+    (:mod:`solver.incumbent`): timed by the exact rules, repaired where a visit cannot be
+    timed, priced with overtime included; the solve returns the best of them.
+
     Parameters
     ----------
     data
@@ -1318,23 +1203,23 @@ def solve(
     params
         Search settings (default :class:`SearchParams`).
     on_progress
-        Called with the best-so-far solution at most every ``progress_every_s`` seconds
-        during the search, and once at the end.
+        Called with the incumbent when it improves, at most every ``progress_every_s``
+        seconds, and once at the end with the plan returned.
     progress_every_s
-        Minimum seconds between two progress calls (0: every improving solution).
+        Minimum seconds between two progress calls (0: every improvement).
     initial_routes
-        Optional warm start: order nodes per vehicle (e.g. a published plan). Used as the
-        first solution if OR-Tools accepts it, else ignored.
+        Optional warm start: order nodes per vehicle (e.g. a published plan). Offered as a
+        plan (repaired where it breaks a rule) and, if OR-Tools accepts it, searched from.
     should_stop
-        Asked at each solution found; when it answers True the search ends and the best
-        solution so far is returned (a cancelled job stops instead of running to its limit).
+        Asked at each solution found and between phases; when it answers True the solve ends
+        with the incumbent (a cancelled job stops instead of running to its limit).
 
     Returns
     -------
     RoutingResult
-        ``status`` is ``"no_solution"`` when no assignment satisfies the hard constraints of
-        the vehicles themselves (orders are optional, so that means e.g. a vehicle that
-        cannot reach its end within the horizon).
+        ``status`` is ``"no_solution"`` when no plan satisfies the hard constraints of the
+        vehicles themselves (orders are optional, so that means e.g. a vehicle that cannot
+        reach its end within the horizon).
     """
     params = params or SearchParams()
     fastrr.warm_up()  # once per process, before any clock: compiling is not searching
@@ -1361,200 +1246,229 @@ def solve(
         return RoutingResult("no_solution", None, empty, [], build_s, 0.0, None, 0, [], empty)
     build_s = time.perf_counter() - t0
     try:
-        history: list[tuple[float, int]] = []
-        state: dict[str, float | None] = {"last": -1e9, "first": None, "count": 0}
-        t1 = time.perf_counter()
-
-        def record(now: float, obj: int, on_time: Callable[[], int | None]) -> None:
-            if history and obj >= history[-1][1]:
-                return  # the metaheuristic also reports non-improving moves; keep the best-so-far curve
-            history.append((now, obj))
-            if on_progress is not None and now - float(state["last"]) >= progress_every_s:  # type: ignore[arg-type]
-                state["last"] = now
-                on_progress(Progress(now, obj, int(state["count"] or 0), on_time()))
-
-        def at_solution() -> None:
-            now = time.perf_counter() - t1
-            if should_stop is not None and should_stop():
-                m.routing.solver().FinishCurrentSearch()
-            obj = int(m.routing.CostVar().Value())
-            if state["first"] is None:
-                state["first"] = now
-            state["count"] = int(state.get("count") or 0) + 1  # type: ignore[call-overload]
-            record(now, obj, lambda: _count_on_time(m))
-
-        def improved(obj: int, on_time: int) -> None:
-            """The ruin and recreate's best so far, on the same curve (its routes are not
-            solutions of the model until the search restores them)."""
-            record(time.perf_counter() - t1, obj, lambda: on_time)
-
-        m.routing.AddAtSolutionCallback(at_solution)
-        search = _search_parameters(params)
-        solution = None
-        initial = "ortools"
-        candidates: list[tuple[str, Sequence[Sequence[int]] | None]] = []
-        if initial_routes is not None:
-            candidates.append(("given", initial_routes))
-        how = construction(data, params)
-        if how is not None:
-            candidates.append((how, None))
-
-        recreates = params.solution_limit is None and (
-            params.recreate_share > 0
-            and any(name == "insertion" for name, given in candidates if given is None)
-            or params.recreate_given
-        )
-        polish = _prices_overtime(data) and not recreates
-        if params.solution_limit is None:
-            polish = polish and params.polish_share > 0
-        reserve = params.polish_share * params.time_limit_s if polish else 0.0
-
-        def remaining() -> float:
-            """Seconds left for the search (the overtime polish keeps its share)."""
-            return max(0.001, params.time_limit_s - reserve - (time.perf_counter() - t1))
-
-        if candidates:
-            m.routing.CloseModelWithParameters(search)
-        quick: pywrapcp.Assignment | None = None
-        fallbacks: list[pywrapcp.Assignment] = []  # restored starts of the search
-        for name, given in candidates:
-            if given is None:
-                recreate = params.recreate_share if params.solution_limit is None else 0.0
-
-                def built(routes: list[list[int]], improving: bool = recreate > 0) -> None:
-                    """The construction as a plan at once (the first solution), kept
-                    while the ruin and recreate improves on it."""
-                    nonlocal quick
-                    found = _restore_routes(m, params, routes, 1.0) if improving else None
-                    if found is not None:
-                        quick = m.routing.solver().Assignment(found)
-
-                variants = [
-                    _greedy(
-                        m,
-                        name,
-                        recreate * remaining(),
-                        built,
-                        should_stop,
-                        seed=params.seed,
-                        on_improved=improved,
-                    )  # fmt: skip
-                ]
-            else:
-                if m.twins is None:
-                    variants = [[list(r) for r in given]]
-                else:
-                    # Late twins chosen by the model's lower-bound timing first, then by the
-                    # construction's conservative one (:func:`_to_twins`).
-                    variants = [_to_twins(m, given, optimistic=True)]
-                    variants += [v for v in [_to_twins(m, given)] if v != variants[0]]
-                if params.recreate_given and params.solution_limit is None:
-                    # Ruin and recreate from the given routes first; they themselves next.
-                    share = params.recreate_share * remaining()
-                    variants.insert(
-                        0,
-                        _greedy(m, "insertion", share, None, should_stop, given, seed=params.seed),
-                    )
-            for variant in variants:
-                # Restored first (a completion search not cut at 100 ms, see
-                # :func:`_restore_routes`), then searched from the complete solution.
-                # At least RESTORE_SHARE of the limit, even past it: a restore cut short
-                # would lose every move made before it.
-                floor = RESTORE_SHARE * params.time_limit_s
-                restored = _restore_routes(
-                    m, params, variant, min(max(remaining(), floor), RESTORE_S)
-                )
-                if restored is None:
-                    continue
-                start = m.routing.solver().Assignment(restored)
-                fallbacks.append(start)
-                solution = m.routing.SolveFromAssignmentWithParameters(
-                    start, _search_parameters(params, remaining())
-                )
-                # The search restores its start again, with the 100-ms completion: if that
-                # fails, the restored routes are the solution.
-                solution = start if solution is None else solution
-                break
-            if solution is not None:
-                initial = name
-                break
-        if not candidates and wants_quick_start(data, params):
-            # An immediate plan first (the greedy, restored, one solution), then OR-Tools' own
-            # first-solution heuristic and the metaheuristic from scratch; the better wins.
-            m.routing.CloseModelWithParameters(search)
-            found = _restore_greedy(m, params, remaining())
-            if found is not None:
-                # A copy: the next solve writes into the assignment the model returned.
-                quick = m.routing.solver().Assignment(found)
-        stopped = should_stop is not None and quick is not None and should_stop()
-        if solution is None and not stopped:
-            solution = m.routing.SolveWithParameters(_search_parameters(params, remaining()))
-        if solution is None and quick is None and not stopped and data.order_nodes():
-            # The limit ran out before any first solution (a sub-second limit): restore the
-            # greedy construction, milliseconds on small problems, so that a plan comes back;
-            # this may run past a limit shorter than FALLBACK_S.
-            solution = _restore_greedy(m, params, max(remaining(), FALLBACK_S))
-            if solution is not None:
-                initial = "greedy"
-        read = None if solution is None else _read(m, data, solution)
-        if quick is not None:
-            quick_read = _read(m, data, quick)
-            if read is None or quick_read[2] < read[2]:
-                solution, initial, read = quick, "quick", quick_read
-        if polish and read is not None and not (should_stop is not None and should_stop()):
-            left = max(0.05, params.time_limit_s - (time.perf_counter() - t1))
-            polished = _polish(m, data, params, read, left, should_stop)
-            if polished is not None:
-                solution, read = polished
-        if read is not None and not _timed(m, read[0]):
-            # Restored starts and the quick plan are timed by the construction; the
-            # greedy construction is the last resort.
-            solution, read = None, None
-            for alt in [*fallbacks, quick]:
-                alt_read = None if alt is None else _read(m, data, alt)
-                better = alt_read is not None and (read is None or alt_read[2] < read[2])
-                if better and alt_read is not None and _timed(m, alt_read[0]):
-                    solution, read = alt, alt_read
-            if solution is None:
-                solution = _restore_greedy(m, params, FALLBACK_S)
-                read = None if solution is None else _read(m, data, solution)
-                initial = "greedy"
-            elif solution is quick:
-                initial = "quick"
-        solve_s = time.perf_counter() - t1
-        if solution is None or read is None:
-            return RoutingResult(
-                "no_solution",
-                None,
-                [[] for _ in data.starts],
-                [],
-                build_s,
-                solve_s,
-                None,
-                0,
-                history,
-                [[] for _ in data.starts],
-                initial,
-            )
-        routes, starts_s, objective = read
-        served = {n for r in routes for n in r}
-        dropped = [n for n in data.order_nodes() if n not in served]
-        status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(m.routing.status())
-        status = "optimal" if status_name == "ROUTING_OPTIMAL" else "feasible"
-        if on_progress is not None and history:
-            on_progress(Progress(solve_s, history[-1][1], int(state["count"] or 0), None))
-        return RoutingResult(
-            status=status,
-            objective=objective,
-            routes=routes,
-            dropped=dropped,
-            build_s=build_s,
-            solve_s=solve_s,
-            first_solution_s=state["first"],  # type: ignore[arg-type]
-            solutions=int(state["count"] or 0),
-            history=history,
-            start_s=starts_s,
-            initial=initial,
-        )
+        return _search(m, data, params, build_s, on_progress, progress_every_s, initial_routes,
+                       should_stop)  # fmt: skip
     finally:
         m.release()
+
+
+OFFER_EVERY_S = 0.25  # least seconds between two search solutions timed for the incumbent
+FILL_SHARE = 0.02  # of the limit, kept from the search for the final fill
+
+
+def _search(
+    m: _Model,
+    data: RoutingInput,
+    params: SearchParams,
+    build_s: float,
+    on_progress: Callable[[Progress], None] | None,
+    progress_every_s: float,
+    initial_routes: Sequence[Sequence[int]] | None,
+    should_stop: Callable[[], bool] | None,
+) -> RoutingResult:
+    """One solve on a built model (see :func:`solve`); every phase offers its plans to the
+    incumbent.
+
+    The phases: the given routes; a construction (the greedy at once where OR-Tools' own
+    first-solution heuristic starts the search, else the chosen construction and its ruin
+    and recreate, whose best routes are offered as they improve); OR-Tools' search, whose
+    improving solutions are offered at most every :data:`OFFER_EVERY_S` (every one under a
+    solution limit) and whose last one is offered at its end; the overtime polish; and a
+    final fill that tries every order still left out (:data:`FILL_SHARE` of the limit).
+    """
+    t1 = time.perf_counter()
+    limited = params.solution_limit is not None
+    solutions = [0]  # reported by OR-Tools' search
+
+    def stopping() -> bool:
+        return should_stop is not None and should_stop()
+
+    def reinsert(routes: list[list[int]], removed: list[int]) -> list[list[int]]:
+        return _original(m, _greedy(m, "insertion", initial=routes, insert=removed))
+
+    timing = exact_timing(m, data)
+    inc = Incumbent(
+        timing, t1, on_progress, progress_every_s, reinsert, solutions=lambda: solutions[0]
+    )
+    search_best: list[int] = []
+    offered_at = [-1e9]
+
+    def at_solution() -> None:
+        if stopping():
+            m.routing.solver().FinishCurrentSearch()
+        solutions[0] += 1
+        obj = int(m.routing.CostVar().Value())
+        if search_best and obj >= search_best[-1]:
+            return  # the metaheuristic also reports non-improving moves
+        search_best.append(obj)
+        now = time.perf_counter() - t1
+        if not limited and now - offered_at[0] < OFFER_EVERY_S:
+            return
+        routes = _bound_routes(m)
+        if routes is not None:
+            offered_at[0] = now
+            inc.offer(routes, "search")
+
+    def improved(routes: list[list[int]]) -> None:
+        inc.offer(routes, "ruin_and_recreate")
+
+    m.routing.AddAtSolutionCallback(at_solution)
+    search = _search_parameters(params)
+    how = construction(data, params)
+    recreates = not limited and (
+        (params.recreate_share > 0 and how == "insertion") or params.recreate_given
+    )
+    polish = _prices_overtime(data) and not recreates and (limited or params.polish_share > 0)
+    reserve = params.time_limit_s * ((params.polish_share if polish else 0.0) + FILL_SHARE)
+
+    def remaining() -> float:
+        """Seconds left for the search (the polish and the fill keep their shares)."""
+        return max(0.001, params.time_limit_s - reserve - (time.perf_counter() - t1))
+
+    if initial_routes is not None:
+        inc.offer(_original(m, initial_routes), "given")
+    if how is None:
+        # OR-Tools' own first solution starts the search; the greedy is a plan at once.
+        inc.offer(_original(m, _greedy(m, "greedy")), "greedy")
+    candidates: list[tuple[str, Sequence[Sequence[int]] | None]] = []
+    if initial_routes is not None:
+        candidates.append(("given", initial_routes))
+    if how is not None:
+        candidates.append((how, None))
+    if candidates:
+        m.routing.CloseModelWithParameters(search)
+    solution = None
+    initial = "ortools"
+    for name, given in candidates:
+        if stopping() and inc.best is not None:
+            break
+        if given is None:
+            recreate = params.recreate_share if not limited else 0.0
+
+            def built(routes: list[list[int]], name: str = name) -> None:
+                inc.offer(routes, name)
+
+            variant = _greedy(
+                m, name, recreate * remaining(), built, should_stop, seed=params.seed,
+                on_improved=improved,
+            )  # fmt: skip
+            inc.offer(_original(m, variant), "ruin_and_recreate" if recreate > 0 else name)
+            variants = [variant]
+        else:
+            if m.twins is None:
+                variants = [[list(r) for r in given]]
+            else:
+                # Late twins chosen by the model's lower-bound timing first, then by the
+                # construction's conservative one (:func:`_to_twins`).
+                variants = [_to_twins(m, given, optimistic=True)]
+                variants += [v for v in [_to_twins(m, given)] if v != variants[0]]
+            if params.recreate_given and not limited:
+                # Ruin and recreate from the given routes first; they themselves next.
+                share = params.recreate_share * remaining()
+                recreated = _greedy(
+                    m, "insertion", share, None, should_stop, given, seed=params.seed,
+                    on_improved=improved,
+                )  # fmt: skip
+                inc.offer(_original(m, recreated), "ruin_and_recreate")
+                variants.insert(0, recreated)
+        for variant in variants:
+            # Restored first (a completion search not cut at 100 ms, see
+            # :func:`_restore_routes`), then searched from the complete solution.
+            floor = RESTORE_SHARE * params.time_limit_s
+            restored = _restore_routes(m, params, variant, min(max(remaining(), floor), RESTORE_S))
+            if restored is None:
+                continue
+            start = m.routing.solver().Assignment(restored)
+            solution = m.routing.SolveFromAssignmentWithParameters(
+                start, _search_parameters(params, remaining())
+            )
+            # The search restores its start again, with the 100-ms completion: if that
+            # fails, the restored routes are the solution.
+            solution = start if solution is None else solution
+            break
+        if solution is not None:
+            initial = name
+            break
+    if solution is None and not (stopping() and inc.best is not None):
+        solution = m.routing.SolveWithParameters(_search_parameters(params, remaining()))
+    if solution is not None:
+        inc.offer(_read(m, data, solution)[0], "search")
+    best = inc.best
+    if (
+        polish
+        and best is not None
+        and not stopping()
+        and overtime_cost(data, best.routes, best.starts_s) > 0
+    ):
+        # Ruin and recreate around the visits with overtime, which the search cannot price.
+        moves = POLISH_MOVES if limited else None
+        left = max(0.0, params.time_limit_s * (1 - FILL_SHARE) - (time.perf_counter() - t1))
+        polished = _greedy(
+            m, "insertion", 3600.0 if limited else left, None, should_stop, best.routes,
+            moves, True, seed=params.seed,
+        )  # fmt: skip
+        inc.offer(_original(m, polished), "polish")
+    best = inc.best
+    unplanned: list[int] = []
+    if best is not None:
+        served = best.served()
+        left_out = [j for j in data.order_nodes() if j not in served]
+        if left_out and stopping():
+            unplanned = left_out
+        elif left_out:
+            until = None if limited else t1 + params.time_limit_s
+            filled, unplanned = _fill(m, best.routes, left_out, until)
+            inc.offer(filled, "fill")
+    best = inc.finish()
+    solve_s = time.perf_counter() - t1
+    if best is None:
+        empty: list[list[int]] = [[] for _ in data.starts]
+        return RoutingResult(
+            "no_solution", None, empty, [], build_s, solve_s, None, solutions[0], inc.history,
+            empty, initial, candidates=inc.counts.as_dict(),
+        )  # fmt: skip
+    served = best.served()
+    status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(m.routing.status())
+    optimal = best.phase == "search" and status_name == "ROUTING_OPTIMAL"
+    return RoutingResult(
+        status="optimal" if optimal else "feasible",
+        objective=best.objective,
+        routes=best.routes,
+        dropped=[j for j in data.order_nodes() if j not in served],
+        build_s=build_s,
+        solve_s=solve_s,
+        first_solution_s=inc.first_s,
+        solutions=solutions[0],
+        history=inc.history,
+        start_s=best.starts_s,
+        initial=initial,
+        phase=best.phase,
+        candidates=inc.counts.as_dict(),
+        unplanned=[j for j in unplanned if j not in served],
+    )
+
+
+def exact_timing(m: _Model, data: RoutingInput) -> ExactTiming:
+    """The exact time rules of the built model ``m`` of ``data`` (the windows after the break
+    rewrite, every hole kept; the rests with the boundary breaks), priced on ``data``."""
+    return ExactTiming(data, _all_starts(m)[0][: data.n_nodes], m.time.breaks[: data.n_vehicles])
+
+
+def _bound_routes(m: _Model) -> list[list[int]] | None:
+    """The routes of the solution being reported (order nodes, no twins), or None if its
+    next variables are not all bound yet."""
+    routing = m.routing
+    routes: list[list[int]] = []
+    for v in range(m.data.n_vehicles):
+        seq: list[int] = []
+        nxt = routing.NextVar(routing.Start(v))
+        while True:
+            if not nxt.Bound():
+                return None
+            index = nxt.Value()
+            if routing.IsEnd(index):
+                break
+            seq.append(m.manager.IndexToNode(index))
+            nxt = routing.NextVar(index)
+        routes.append(seq)
+    return _original(m, routes)

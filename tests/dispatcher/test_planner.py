@@ -282,17 +282,19 @@ def test_engineers_whose_shifts_never_overlap_all_get_their_working_time(
 
 
 def test_a_plan_stopped_at_once_still_has_the_quick_start_plan() -> None:
-    # 120 orders: solve() first restores the greedy construction as a plan of its own; a job
-    # cancelled at its first solution keeps that plan instead of ending with none.
+    # 120 orders: the greedy construction, timed exactly, is the first incumbent; a job
+    # cancelled at once keeps that plan instead of ending with none, and the orders left out
+    # that no phase got to try say so instead of claiming "capacity".
     from dispatcher.check import check_plan
     from dispatcher.codec import problem_from_dict
     from dispatcher.generate import generate_problem
 
     problem = problem_from_dict(generate_problem(orders=120, engineers=12, seed=3))
     plan = plan_problem(problem, PlanOptions(time_limit_s=30), should_stop=lambda: True)
-    assert plan.meta["initial_solution"] == "quick"
+    assert plan.meta["final_phase"] == "greedy"
     assert plan.meta["solve_seconds"] < 5  # stopped, not run to the 30-s limit
     assert plan.kpis.assigned > 0
+    assert all(u.reason != Reason.CAPACITY for u in plan.unassigned)
     assert [v for v in check_plan(problem, plan) if v.hard] == []
 
 

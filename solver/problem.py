@@ -1,0 +1,107 @@
+"""The routing problem as plain arrays: what every strategy of :mod:`solver` takes.
+
+This module imports nothing from ``dispatcher`` or ``api``, and nothing of OR-Tools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+NO_DEADLINE = -1  # deadline_s of a node without a deadline
+
+
+@dataclass(frozen=True)
+class RoutingInput:
+    """A routing problem as arrays.
+
+    Nodes ``0 .. n-1``; each vehicle has its own start and end node. Orders are the
+    nodes that are neither a start nor an end; each is optional at ``drop_penalty``.
+
+    Attributes
+    ----------
+    travel_s
+        ``[n, n]`` travel seconds (without service) used by the time dimension.
+    arc_cost
+        ``[n, n]`` cost of driving an arc (objective units).
+    service_s
+        ``[n]`` seconds spent at the node before leaving it.
+    starts, ends
+        ``[v]`` start and end node of each vehicle.
+    start_min_s, start_max_s
+        ``[v]`` earliest / latest departure of each vehicle.
+    horizon_s
+        Largest time value any cumul may take.
+    windows
+        Per node, the allowed service-start intervals ``[(a, b), ...]`` (inclusive);
+        empty means any time in ``[0, horizon_s]``.
+    allowed_vehicles
+        Per node, the vehicles that may serve it, or ``None`` for all.
+    drop_penalty
+        ``[n]`` cost of leaving an order unserved (ignored on start/end nodes).
+    deadline_s, late_cost_per_s
+        ``[n]`` soft deadline on service start (``NO_DEADLINE`` for none) and the
+        cost per second late.
+    breaks
+        Per vehicle, fixed rest intervals ``(start_s, duration_s)`` during which it
+        neither travels nor serves; they consume waiting time between visits.
+    end_soft_max_s, end_late_cost_per_s
+        Optional ``[v]`` soft bound on route end (overtime on the last shift).
+    vehicle_node_cost
+        Optional ``[v, n]`` extra cost when vehicle ``v`` serves node ``n``
+        (e.g. not a preferred engineer).
+    demand, capacity
+        Optional ``[n]`` loads and ``[v]`` capacities (a capacity dimension).
+    vehicle_fixed_cost
+        Optional ``[v]`` cost of using a vehicle at all.
+    breach_cost
+        Optional ``[n]`` fixed cost when an order's service starts after its deadline (on
+        top of ``late_cost_per_s``). Modelled with a *late twin* per order
+        (:func:`_with_late_twins`): the order itself gets a hard deadline, its twin the soft
+        one and this cost, and at most one of the two is served.
+    overtime_bands, overtime_cost_per_hour
+        Optional per vehicle, its overtime bands (``[a, b)`` on the time axis), and the cost
+        of an hour of travel or service in them. OR-Tools' search cannot price that (a cumul
+        takes only a non-decreasing cost; decision #18), so it is priced where this module
+        times routes itself: the insertion construction and its ruin and recreate
+        (:mod:`solver.construct`), and :attr:`RoutingResult.objective`, on which the
+        candidate plans of a solve (quick start, search, portfolio workers) are compared.
+    """
+
+    travel_s: np.ndarray
+    arc_cost: np.ndarray
+    service_s: np.ndarray
+    starts: Sequence[int]
+    ends: Sequence[int]
+    start_min_s: Sequence[int]
+    start_max_s: Sequence[int]
+    horizon_s: int
+    windows: Sequence[Sequence[tuple[int, int]]]
+    allowed_vehicles: Sequence[Sequence[int] | None]
+    drop_penalty: np.ndarray
+    deadline_s: np.ndarray
+    late_cost_per_s: np.ndarray
+    breaks: Sequence[Sequence[tuple[int, int]]] = ()
+    end_soft_max_s: Sequence[int] | None = None
+    end_late_cost_per_s: int = 0
+    vehicle_node_cost: np.ndarray | None = None
+    demand: np.ndarray | None = None
+    capacity: Sequence[int] | None = None
+    vehicle_fixed_cost: Sequence[int] | None = None
+    breach_cost: np.ndarray | None = None
+    overtime_bands: Sequence[Sequence[tuple[int, int]]] = ()
+    overtime_cost_per_hour: int = 0
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.travel_s.shape[0])
+
+    @property
+    def n_vehicles(self) -> int:
+        return len(self.starts)
+
+    def order_nodes(self) -> list[int]:
+        depots = set(self.starts) | set(self.ends)
+        return [i for i in range(self.n_nodes) if i not in depots]
