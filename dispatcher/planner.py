@@ -159,6 +159,8 @@ def plan_problem(
             "home_country": problem.policy.home_country,
         },
     }
+    if result.errors:
+        meta["solver_errors"] = list(result.errors)
     untried = frozenset(compiled.node_order[j].id for j in result.unplanned)
     meta["orders_not_planned_in_time"] = len(untried)
     plan = decode(compiled, result.routes, result.status, meta, untried)

@@ -16,9 +16,11 @@ This module imports nothing from ``dispatcher`` or ``api``.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import queue
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -33,6 +35,7 @@ from solver.routing import (
     solve,
 )
 
+log = logging.getLogger(__name__)
 START_METHOD = "spawn"  # module-level so benchmarks can compare ("fork", "forkserver")
 
 
@@ -114,8 +117,8 @@ def _worker(
             initial_routes=initial_routes,
         )
         out.put(("result", index, result))
-    except BaseException as exc:  # report, never hang the parent
-        out.put(("error", index, repr(exc)))
+    except BaseException:  # report, never hang the parent
+        out.put(("error", index, traceback.format_exc()))
 
 
 def _better(a: RoutingResult | None, b: RoutingResult) -> bool:
@@ -185,6 +188,7 @@ def solve_portfolio(
     best: dict[str, float] = {"obj": float("inf"), "last": -1e9, "sols": 0}
     history: list[tuple[float, int]] = []
     own_sols: dict[int, int] = {}
+    errors: list[str] = []  # the workers' exceptions, last line each (the whole in the log)
 
     def note(index: int, p: Progress) -> None:
         own_sols[index] = p.solutions
@@ -209,6 +213,8 @@ def solve_portfolio(
                 results[index] = payload
             else:
                 results[index] = None
+                errors.append(f"worker {index}: {payload.strip().splitlines()[-1]}")
+                log.warning("portfolio worker %d failed:\n%s", index, payload)
 
     def local(p: Progress) -> None:
         note(0, p)
@@ -229,7 +235,9 @@ def solve_portfolio(
         if all(not p.is_alive() for p in procs):
             drain()
             for k in range(1, len(configs)):
-                results.setdefault(k, None)
+                if k not in results:
+                    results[k] = None
+                    errors.append(f"worker {k}: ended without a result")
     for p in procs:
         if p.is_alive():
             p.terminate()
@@ -248,8 +256,8 @@ def solve_portfolio(
     for t, obj in merged:
         if not curve or obj < curve[-1][1]:
             curve.append((t, obj))
-    out_result = replace(winner, solutions=total, history=curve)
+    out_result = replace(winner, solutions=total, history=curve, errors=winner.errors + errors)
     out_result.solve_s = time.perf_counter() - t0 - winner.build_s
     if on_progress is not None and out_result.objective is not None:
-        on_progress(Progress(out_result.solve_s, out_result.objective, total, None))
+        on_progress(Progress(out_result.solve_s, out_result.objective, total, winner.on_time))
     return out_result

@@ -223,6 +223,11 @@ class RoutingResult:
     unplanned
         Dropped orders that no phase tried to place before the limit ran out (the final fill
         did not reach them): not left out for want of room.
+    on_time
+        The plan's orders served by their deadline.
+    errors
+        What went wrong in helpers of the solve that did not stop it (a portfolio worker's
+        exception, last line).
     """
 
     status: str
@@ -239,6 +244,8 @@ class RoutingResult:
     phase: str = ""
     candidates: dict[str, int] = field(default_factory=dict)
     unplanned: list[int] = field(default_factory=list)
+    on_time: int | None = None
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -1445,6 +1452,7 @@ def _search(
         phase=best.phase,
         candidates=inc.counts.as_dict(),
         unplanned=[j for j in unplanned if j not in served],
+        on_time=best.on_time,
     )
 
 
