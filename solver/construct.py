@@ -1088,7 +1088,7 @@ class _Insertion:
         return fastrr.AVAILABLE and not self.frozen
 
     def problem(self) -> fastrr.Problem:
-        """This problem as :mod:`solver.fastrr`'s tuple."""
+        """This problem as :class:`solver.fastrr.Problem`."""
         return fastrr.problem(
             self.travel_s,
             self.arc_cost,

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,13 +58,42 @@ BIG = np.iinfo(np.int64).max // 4
 CHUNK_S = 0.05  # seconds of moves per kernel call (the clock and should_stop are read between)
 
 
-# Indices into the problem tuple (see :func:`problem`).
-#   0 travel, 1 arc, 2 service, 3-5 windows (wptr, wa, wb), 6 horizon, 7 starts, 8 ends,
-#   9 shift starts, 10 capacity, 11 demand, 12-14 rests (rptr, rs, rd), 15 visit lengths
-#   [vehicles, nodes], 16 boundaries, 17 deadlines (BIG: none), 18 late cost per second,
-#   19 breach cost, 20 vehicle-node costs [vehicles, nodes], 21 allowed [vehicles, nodes],
-#   22-25 overtime bands (bptr, start, end, band seconds before), 26 overtime per hour,
-#   27 per vehicle: a place's check from the latest starts is exact (no simulation).
+class Problem(NamedTuple):
+    """The problem as the kernel reads it (:func:`problem` builds it).
+
+    Every array is C-contiguous (int64, or bool for ``allowed`` and ``exact``), so the
+    kernel compiles one signature whatever the caller passed. Windows, rests and overtime
+    bands are CSR rows: ``ptr[k] .. ptr[k + 1]`` index the flat columns of row ``k``.
+    """
+
+    travel: np.ndarray  # [n, n] travel seconds
+    arc: np.ndarray  # [n, n] arc costs
+    service: np.ndarray  # [n] service seconds
+    wptr: np.ndarray  # [n + 1] windows per node (CSR pointers) ...
+    wa: np.ndarray  # ... their starts
+    wb: np.ndarray  # ... their ends
+    horizon: int
+    starts: np.ndarray  # [v] start node
+    ends: np.ndarray  # [v] end node
+    start_min: np.ndarray  # [v] shift start
+    capacity: np.ndarray  # [v] (BIG: none)
+    demand: np.ndarray  # [n] (0: none)
+    rptr: np.ndarray  # [v + 1] rests per vehicle (CSR pointers) ...
+    rs: np.ndarray  # ... their starts
+    rd: np.ndarray  # ... their durations
+    visit: np.ndarray  # [v, n] visit lengths
+    bounds: np.ndarray  # boundaries, sorted
+    deadline: np.ndarray  # [n] (BIG: none)
+    late_cost: np.ndarray  # [n] per second late
+    breach: np.ndarray  # [n] once late
+    vnc: np.ndarray  # [v, n] vehicle-node costs
+    allowed: np.ndarray  # [v, n] bool: vehicle may serve node
+    bptr: np.ndarray  # [v + 1] overtime bands per vehicle (CSR pointers) ...
+    bs: np.ndarray  # ... their starts
+    be: np.ndarray  # ... their ends
+    bc: np.ndarray  # ... band seconds before each band of its vehicle
+    ot_per_hour: int  # overtime price of an hour
+    exact: np.ndarray  # [v] bool: a place's check from the latest starts is exact
 
 
 @njit
@@ -102,10 +131,10 @@ def _cross(t, travel, bounds):  # type: ignore[no-untyped-def]
 
 @njit
 def _arrive(v, t, travel, P):  # type: ignore[no-untyped-def]
-    rptr = P[12]
+    rptr = P.rptr
     if rptr[v + 1] > rptr[v]:
-        return _pass_breaks(t, travel, v, rptr, P[13], P[14])
-    return _cross(t, travel, P[16])
+        return _pass_breaks(t, travel, v, rptr, P.rs, P.rd)
+    return _cross(t, travel, P.bounds)
 
 
 @njit
@@ -121,10 +150,10 @@ def _earliest(arr, node, wptr, wa, wb):  # type: ignore[no-untyped-def]
 def _start(v, arr, node, P):  # type: ignore[no-untyped-def]
     """Earliest service start of ``node`` on ``v`` from arrival ``arr`` (in a window, the
     visit clear of v's rests, by the horizon with rests), or -1."""
-    wptr, wa, wb, rptr, rs, rd = P[3], P[4], P[5], P[12], P[13], P[14]
+    wptr, wa, wb, rptr, rs, rd = P.wptr, P.wa, P.wb, P.rptr, P.rs, P.rd
     if rptr[v + 1] == rptr[v]:
         return _earliest(arr, node, wptr, wa, wb)
-    visit = P[15][v, node]
+    visit = P.visit[v, node]
     s = arr
     for _ in range(64):  # each pass moves s past a window gap or a rest
         s = _earliest(s, node, wptr, wa, wb)
@@ -137,7 +166,7 @@ def _start(v, arr, node, P):  # type: ignore[no-untyped-def]
                 moved = True
                 break
         if not moved:
-            return s if s <= P[6] else -1
+            return s if s <= P.horizon else -1
     return -1
 
 
@@ -165,8 +194,17 @@ def _latest_departure(arrive_by, travel, v, rptr, rs, rd):  # type: ignore[no-un
 def _latest_start(v, node, by, P):  # type: ignore[no-untyped-def]
     """The latest start of ``node`` on ``v`` no later than ``by`` (in a window, clear of
     v's rests, done by the horizon), or -BIG."""
-    svc, wptr, wa, wb, horizon, rptr, rs, rd = P[2], P[3], P[4], P[5], P[6], P[12], P[13], P[14]
-    visit = P[15][v, node]
+    svc, wptr, wa, wb, horizon, rptr, rs, rd = (
+        P.service,
+        P.wptr,
+        P.wa,
+        P.wb,
+        P.horizon,
+        P.rptr,
+        P.rs,
+        P.rd,
+    )
+    visit = P.visit[v, node]
     by = min(by, horizon - svc[node])
     for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
         s = min(wb[w], by)
@@ -187,7 +225,14 @@ def _latest_start(v, node, by, P):  # type: ignore[no-untyped-def]
 @njit
 def _retime(v, R, rl, ST, LT, P):  # type: ignore[no-untyped-def]
     """Service starts (forward) and latest starts (backward) of route v; False if infeasible."""
-    travel, svc, horizon, starts, ends, start_min = P[0], P[2], P[6], P[7], P[8], P[9]
+    travel, svc, horizon, starts, ends, start_min = (
+        P.travel,
+        P.service,
+        P.horizon,
+        P.starts,
+        P.ends,
+        P.start_min,
+    )
     n = rl[v]
     prev, t = starts[v], start_min[v]
     for k in range(n):
@@ -202,7 +247,7 @@ def _retime(v, R, rl, ST, LT, P):  # type: ignore[no-untyped-def]
     latest, nxt = horizon, ends[v]
     for k in range(n - 1, -1, -1):
         node = R[v, k]
-        leave = _latest_departure(latest, travel[node, nxt], v, P[12], P[13], P[14])
+        leave = _latest_departure(latest, travel[node, nxt], v, P.rptr, P.rs, P.rd)
         latest = _latest_start(v, node, leave - svc[node], P)
         LT[v, k] = latest
         nxt = node
@@ -211,16 +256,16 @@ def _retime(v, R, rl, ST, LT, P):  # type: ignore[no-untyped-def]
 
 @njit
 def _lateness(node, s, P):  # type: ignore[no-untyped-def]
-    dl = P[17][node]
+    dl = P.deadline[node]
     if s <= dl:
         return 0
-    return (s - dl) * P[18][node] + P[19][node]
+    return (s - dl) * P.late_cost[node] + P.breach[node]
 
 
 @njit
 def _band_before(v, t, P):  # type: ignore[no-untyped-def]
     """Overtime-band seconds of ``v`` before ``t``."""
-    bptr, bs, be, bc = P[22], P[23], P[24], P[25]
+    bptr, bs, be, bc = P.bptr, P.bs, P.be, P.bc
     lo, hi = bptr[v], bptr[v + 1]
     k = lo + np.searchsorted(bs[lo:hi], t, side="right") - 1
     if k < lo:
@@ -236,8 +281,15 @@ def _within(v, a, b, P):  # type: ignore[no-untyped-def]
 @njit
 def _route_cost(v, R, rl, ST, P):  # type: ignore[no-untyped-def]
     """Arc costs (the way home included), lateness, vehicle-node and overtime costs."""
-    travel, arc, svc, starts, ends, start_min = P[0], P[1], P[2], P[7], P[8], P[9]
-    vnc, bptr, ot_per_hour = P[20], P[22], P[26]
+    travel, arc, svc, starts, ends, start_min = (
+        P.travel,
+        P.arc,
+        P.service,
+        P.starts,
+        P.ends,
+        P.start_min,
+    )
+    vnc, bptr, ot_per_hour = P.vnc, P.bptr, P.ot_per_hour
     n = rl[v]
     if n == 0:
         return 0
@@ -251,7 +303,7 @@ def _route_cost(v, R, rl, ST, P):  # type: ignore[no-untyped-def]
         ot, prev, t = 0, starts[v], start_min[v]
         for k in range(n):
             node, s = R[v, k], ST[v, k]
-            arrival = _pass_breaks(t, travel[prev, node], v, P[12], P[13], P[14])
+            arrival = _pass_breaks(t, travel[prev, node], v, P.rptr, P.rs, P.rd)
             ot += _within(v, t, min(arrival, s), P) + _within(v, s, s + svc[node], P)
             prev, t = node, s + svc[node]
         c += ot * ot_per_hour // 3600
@@ -263,7 +315,15 @@ def _simulate(v, pos, j, strict, R, rl, ST, LT, P):  # type: ignore[no-untyped-d
     """j at position ``pos`` of route v timed exactly: (j's start, the later visits' extra
     lateness), or (-1, 0) if infeasible (``strict``: also if j or a later visit would be
     late, or later than it was)."""
-    travel, svc, horizon, starts, ends, start_min, dl = P[0], P[2], P[6], P[7], P[8], P[9], P[17]
+    travel, svc, horizon, starts, ends, start_min, dl = (
+        P.travel,
+        P.service,
+        P.horizon,
+        P.starts,
+        P.ends,
+        P.start_min,
+        P.deadline,
+    )
     n = rl[v]
     prev = starts[v] if pos == 0 else R[v, pos - 1]
     t = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[prev]
@@ -296,8 +356,16 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
     scratch for the places to simulate). A place of an exact vehicle is decided from the
     latest starts; the others are bounded (arc costs, j's lateness by its windows alone,
     vehicle-node cost) and the most promising ``max_exact`` timed exactly."""
-    travel, arc, svc, wptr, wa, wb, horizon, starts, ends, start_min, cap, demand = P[:12]
-    dl, vnc, bptr, ot_per_hour, exact = P[17], P[20], P[22], P[26], P[27]
+    travel, arc, svc, wptr, wa, wb = P.travel, P.arc, P.service, P.wptr, P.wa, P.wb
+    horizon, starts, ends, start_min, cap, demand = (
+        P.horizon,
+        P.starts,
+        P.ends,
+        P.start_min,
+        P.capacity,
+        P.demand,
+    )
+    dl, vnc, bptr, ot_per_hour, exact = P.deadline, P.vnc, P.bptr, P.ot_per_hour, P.exact
     best_c, best_v, best_p = BIG, -1, -1
     m = 0
     for i in range(nvs):
@@ -343,7 +411,7 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
         c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc[v, j] + _lateness(j, s, P) + extra
         if bptr[v + 1] > bptr[v] and ot_per_hour > 0:  # j's own overtime (travel in, service)
             free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
-            arr = _pass_breaks(free, travel[p, j], v, P[12], P[13], P[14])
+            arr = _pass_breaks(free, travel[p, j], v, P.rptr, P.rs, P.rd)
             ot = _within(v, free, min(arr, s), P) + _within(v, s, s + svc[j], P)
             c += ot * ot_per_hour // 3600
         if c < best_c:
@@ -370,7 +438,7 @@ def _candidates(j, granular, near, row, route_of, kind, rl, load, P, vs, hit, ki
     """The vehicles to offer j (allowed, with room): granular, the routes of j's nearest
     orders; else every route; and one empty vehicle of each kind. Returns (count, routes
     among them from the neighbours, routes j could take)."""
-    cap, demand, allowed = P[10], P[11], P[21]
+    cap, demand, allowed = P.capacity, P.demand, P.allowed
     n_v = rl.size
     nvs = 0
     n_used = 0
@@ -427,7 +495,7 @@ def _insert(j, strict, W, S):  # type: ignore[no-untyped-def]
         R[bv, k] = R[bv, k - 1]
     R[bv, bp] = j
     rl[bv] = n + 1
-    load[bv] += P[11][j]
+    load[bv] += P.demand[j]
     route_of[j] = bv
     _retime(bv, R, rl, ST, LT, P)
     return True, ntouched
@@ -441,7 +509,7 @@ def _kernel(  # type: ignore[no-untyped-def]
 ):  # fmt: skip
     """``moves`` ruin-and-recreate moves on the routes R/rl (state[0]: current total,
     state[1]: best total; the best routes in bestR/bestrl/bestload)."""
-    demand, dl = P[11], P[17]
+    demand, dl = P.demand, P.deadline
     if seed >= 0:
         np.random.seed(seed)
     n_v = rl.size
@@ -615,9 +683,6 @@ def _kernel(  # type: ignore[no-untyped-def]
     return moves
 
 
-Problem = tuple[Any, ...]
-
-
 def _csr(rows: Sequence[Sequence[tuple[int, int]]], n: int) -> tuple[np.ndarray, ...]:
     """Per-row sorted (a, b) pairs as pointers and two flat columns (``n`` rows)."""
     rows = list(rows) + [[]] * (n - len(rows))
@@ -654,7 +719,7 @@ def problem(
     bands: Sequence[Sequence[tuple[int, int]]] = (),
     overtime_per_hour: int = 0,
 ) -> Problem:
-    """The problem as the kernel's tuple (indices above :func:`_pass_breaks`).
+    """The problem as the kernel's :class:`Problem`.
 
     ``windows``: each node's windows (a node without gets ``[0, horizon]``); ``rests``: per
     vehicle, its (start, duration) pauses, boundaries included (as
@@ -695,46 +760,46 @@ def problem(
         dtype=np.bool_,
     )
     zeros = np.zeros(n, dtype=i64)
-    return (
-        np.ascontiguousarray(travel, dtype=i64),
-        np.ascontiguousarray(arc, dtype=i64),
-        np.ascontiguousarray(service, dtype=i64),
-        wptr,
-        wa,
-        wb,
-        int(horizon),
-        np.ascontiguousarray(starts, dtype=i64),
-        np.ascontiguousarray(ends, dtype=i64),
-        np.ascontiguousarray(start_min, dtype=i64),
-        np.full(n_v, BIG, dtype=i64)
+    return Problem(
+        travel=np.ascontiguousarray(travel, dtype=i64),
+        arc=np.ascontiguousarray(arc, dtype=i64),
+        service=np.ascontiguousarray(service, dtype=i64),
+        wptr=wptr,
+        wa=wa,
+        wb=wb,
+        horizon=int(horizon),
+        starts=np.ascontiguousarray(starts, dtype=i64),
+        ends=np.ascontiguousarray(ends, dtype=i64),
+        start_min=np.ascontiguousarray(start_min, dtype=i64),
+        capacity=np.full(n_v, BIG, dtype=i64)
         if capacity is None
         else np.ascontiguousarray(capacity, dtype=i64),
-        zeros if demand is None else np.ascontiguousarray(demand, dtype=i64),
-        rptr,
-        rs,
-        rd,
-        np.ascontiguousarray(visit_m),
-        np.ascontiguousarray(sorted(boundaries), dtype=i64),
-        np.ascontiguousarray(dl, dtype=i64),
-        zeros if late_cost is None else np.ascontiguousarray(late_cost, dtype=i64),
-        zeros if breach is None else np.ascontiguousarray(breach, dtype=i64),
-        np.zeros((n_v, n), dtype=i64)
+        demand=zeros if demand is None else np.ascontiguousarray(demand, dtype=i64),
+        rptr=rptr,
+        rs=rs,
+        rd=rd,
+        visit=np.ascontiguousarray(visit_m),
+        bounds=np.ascontiguousarray(sorted(boundaries), dtype=i64),
+        deadline=np.ascontiguousarray(dl, dtype=i64),
+        late_cost=zeros if late_cost is None else np.ascontiguousarray(late_cost, dtype=i64),
+        breach=zeros if breach is None else np.ascontiguousarray(breach, dtype=i64),
+        vnc=np.zeros((n_v, n), dtype=i64)
         if vehicle_node_cost is None
         else np.ascontiguousarray(vehicle_node_cost, dtype=i64),
-        allowed_m,
-        bptr,
-        bs,
-        be,
-        bc,
-        int(overtime_per_hour),
-        exact,
+        allowed=allowed_m,
+        bptr=bptr,
+        bs=bs,
+        be=be,
+        bc=bc,
+        ot_per_hour=int(overtime_per_hour),
+        exact=exact,
     )
 
 
 def state_of(P: Problem, routes: Sequence[Sequence[int]]) -> tuple[np.ndarray, ...]:
     """The kernel's route state of feasible ``routes``: visits per vehicle (R, rl), service
     starts (ST) and latest starts (LT) per position, loads, each node's vehicle (-1: none)."""
-    n, n_v, dem = int(P[0].shape[0]), int(P[7].size), P[11]
+    n, n_v, dem = int(P.travel.shape[0]), int(P.starts.size), P.demand
     R = np.zeros((n_v, max(2, n + 1)), dtype=np.int64)
     rl = np.zeros(n_v, dtype=np.int64)
     route_of = np.full(n, -1, dtype=np.int64)
@@ -764,7 +829,7 @@ def best_place(
     to serve it (vehicle -1: none)."""
     R, rl, ST, LT, load, _ = state_of(P, routes)
     n_v = rl.size
-    vs = np.flatnonzero(P[21][:, j]).astype(np.int64)
+    vs = np.flatnonzero(P.allowed[:, j]).astype(np.int64)
     places = R.shape[1] + n_v + 1
     cb, cv, cp = (np.empty(places, dtype=np.int64) for _ in range(3))
     c, v, pos = _best_place(j, vs, vs.size, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp)
@@ -808,7 +873,7 @@ def improve(
     caller times and prices them: an anytime curve during the moves). ``orders``: every
     order once (not the first column of ``neighbours``, which names an order twice where
     two share a site, or an order and its late twin)."""
-    n_v = int(P[7].size)
+    n_v = int(P.starts.size)
     i64 = np.int64
     R, rl, ST, LT, load, route_of = state_of(P, routes)
     orders = np.asarray(orders, dtype=i64)

@@ -174,7 +174,7 @@ def test_a_place_is_feasible_exactly_when_the_route_can_be_timed(
         c, v, pos = fastrr.best_place(P, routes, j, False)
         best = None
         for w, route in enumerate(routes):
-            if load[w] + int(P[11][j]) > capacity:
+            if load[w] + int(P.demand[j]) > capacity:
                 continue
             for k in range(len(route) + 1):
                 tried = route[:k] + [j] + route[k:]
