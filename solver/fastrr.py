@@ -1,4 +1,4 @@
-"""The ruin and recreate of :meth:`solver.construct._Insertion.improve`, compiled with numba.
+"""The ruin and recreate of :meth:`solver.insertion.Insertion.improve`, compiled with numba.
 
 Why this exists: the ruin and recreate is the core's best optimiser, on Solomon and
 Gehring–Homberger instances and on the field problems alike, and its Python moves run at
@@ -723,7 +723,7 @@ def problem(
 
     ``windows``: each node's windows (a node without gets ``[0, horizon]``); ``rests``: per
     vehicle, its (start, duration) pauses, boundaries included (as
-    :func:`solver.construct._vehicle_rests`); ``visit``: visit lengths per vehicle and node
+    :func:`solver.timing.vehicle_rests`); ``visit``: visit lengths per vehicle and node
     (default the service); ``boundaries``: where a vehicle without rests pauses one second;
     ``deadline``: BIG or above for none; ``allowed``: per node the vehicles that may serve
     it (None: any); ``bands``: per vehicle its overtime bands."""
@@ -864,7 +864,7 @@ def improve(
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
-    made (the parameters as :meth:`solver.construct._Insertion.improve`'s).
+    made (the parameters as :meth:`solver.insertion.Insertion.improve`'s).
 
     ``neighbours`` (one row per order, ``row`` maps a node to it) are each order's nearest
     orders, itself first; ``pick`` the orders a move starts from; the temperature falls from

@@ -66,7 +66,7 @@ class RoutingInput:
         of an hour of travel or service in them. OR-Tools' search cannot price that (a cumul
         takes only a non-decreasing cost; decision #18), so it is priced where this module
         times routes itself: the insertion construction and its ruin and recreate
-        (:mod:`solver.construct`), and :attr:`RoutingResult.objective`, on which the
+        (:mod:`solver.insertion`), and :attr:`RoutingResult.objective`, on which the
         candidate plans of a solve (quick start, search, portfolio workers) are compared.
     """
 

@@ -14,25 +14,18 @@ import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 import numpy as np
 from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, solver_parameters_pb2
 
 from solver import fastrr
-from solver.construct import (
-    Bands,
-    _Insertion,
-    greedy_routes,
-    insertion_routes,
-    route_starts,
-    visit_overtime_s,
-)
+from solver.greedy import greedy_routes
 from solver.incumbent import Incumbent, Progress
+from solver.insertion import Insertion, insertion_routes
 from solver.problem import NO_DEADLINE, RoutingInput
 from solver.timemodel import TimeModel, rewrite
-from solver.timing import ExactTiming
+from solver.timing import ExactTiming, overtime_cost, prices_overtime, route_starts
 
 INITIAL_STRATEGIES = ("ortools", "greedy", "insertion", "auto")
 FIRST_SOLUTIONS: tuple[str, ...] = tuple(routing_enums_pb2.FirstSolutionStrategy.Value.keys())
@@ -60,9 +53,9 @@ class SearchParams:
         OR-Tools search log on stderr.
     initial
         Where the first solution comes from: ``"ortools"`` (the ``first_solution``
-        heuristic), ``"greedy"`` (:func:`solver.construct.greedy_routes`, then local search
+        heuristic), ``"greedy"`` (:func:`solver.greedy.greedy_routes`, then local search
         from it; falls back to ``"ortools"`` if OR-Tools rejects the routes), ``"insertion"``
-        (:func:`solver.construct.insertion_routes`, the same way) or ``"auto"``
+        (:func:`solver.insertion.insertion_routes`, the same way) or ``"auto"``
         (by problem shape, see :func:`wants_greedy`).
     gls_lambda
         ``guided_local_search_lambda_coefficient`` (OR-Tools default 0.1).
@@ -98,7 +91,7 @@ class SearchParams:
         start the search on the whole objective. 0 (the default): one phase.
     recreate_share
         Share of the time limit the insertion construction spends on ruin and recreate
-        (:meth:`solver.construct._Insertion.improve`) before the local search starts from
+        (:meth:`solver.insertion.Insertion.improve`) before the local search starts from
         its routes; not used under a solution limit (it is bounded by time only). 0.75 by
         default: at 1,000 orders / 100 engineers, 60 s, shares 0.25 / 0.5 / 0.8 gave
         objectives 2.52e10 / 2.39e10 / 2.35e10 (docs/performance.md, "Ruin and recreate").
@@ -797,31 +790,11 @@ def construction(data: RoutingInput, params: SearchParams) -> str | None:
     return "greedy" if params.time_limit_s < INSERTION_FROM_LIMIT_S else AUTO_CONSTRUCTION
 
 
-class _Arrays(NamedTuple):
-    """The arguments of the constructions (:func:`_construction_inputs`), in their order."""
-
-    travel_s: np.ndarray
-    arc_cost: np.ndarray
-    service_s: np.ndarray
-    starts: Sequence[int]
-    ends: Sequence[int]
-    start_min_s: Sequence[int]
-    horizon_s: int
-    windows: Sequence[Sequence[tuple[int, int]]]
-    allowed_vehicles: Sequence[Sequence[int] | None]
-    drop_penalty: np.ndarray
-    deadline_s: np.ndarray
-    late_cost_per_s: np.ndarray
-    breaks: Sequence[Sequence[tuple[int, int]]]
-    vehicle_node_cost: np.ndarray | None
-    demand: np.ndarray | None
-    capacity: Sequence[int] | None
-
-
-def _construction_inputs(m: _Model) -> tuple[_Arrays, np.ndarray, np.ndarray | None]:
-    """The arguments of :func:`solver.construct.greedy_routes`, ``insertion_routes`` and
-    ``_Insertion`` over the model as built (windows after the break rewrite, boundary breaks):
-    the arrays, the visit lengths and the breach costs.
+def _construction_inputs(m: _Model) -> tuple[RoutingInput, np.ndarray]:
+    """The problem the constructions (:func:`solver.greedy.greedy_routes`,
+    :func:`solver.insertion.insertion_routes`, :class:`solver.insertion.Insertion`) work on,
+    over the model as built (windows after the break rewrite, boundary breaks), and its visit
+    lengths.
 
     With late twins the constructions work on the orders as they are (every start allowed,
     soft deadline, the breach cost on the order) and the twins are switched off (no vehicle,
@@ -841,25 +814,17 @@ def _construction_inputs(m: _Model) -> tuple[_Arrays, np.ndarray, np.ndarray | N
             breach[on] = m.twins.breach_cost[twin]
             allowed[twin] = []
             drop[twin] = 0
-    arrays = _Arrays(
-        d.travel_s,
-        d.arc_cost,
-        d.service_s,
-        d.starts,
-        d.ends,
-        d.start_min_s,
-        d.horizon_s,
-        windows,
-        allowed,
-        drop,
-        deadline,
-        late_cost,
-        d.breaks or [[] for _ in d.starts],
-        d.vehicle_node_cost,
-        d.demand,
-        d.capacity,
+    inputs = replace(
+        d,
+        windows=windows,
+        allowed_vehicles=allowed,
+        drop_penalty=drop,
+        deadline_s=deadline,
+        late_cost_per_s=late_cost,
+        breaks=d.breaks or [[] for _ in d.starts],
+        breach_cost=breach,
     )
-    return arrays, visit, breach
+    return inputs, visit
 
 
 def _original(m: _Model, routes: Sequence[Sequence[int]]) -> list[list[int]]:
@@ -883,20 +848,18 @@ def _greedy(
     on_improved: Callable[[list[list[int]]], None] | None = None,
     insert: Sequence[int] | None = None,
 ) -> list[list[int]]:
-    """:func:`solver.construct.greedy_routes` (or ``insertion_routes`` when ``how`` is
+    """:func:`solver.greedy.greedy_routes` (or ``insertion_routes`` when ``how`` is
     ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
     with the constructed routes in between) on the model (:func:`_construction_inputs`).
     ``initial`` (order nodes, no twins): improve these routes instead of constructing, after
     inserting the orders ``insert`` into them. ``on_built`` and ``on_improved`` get order
     nodes without twins; the routes returned are the model's (late visits on their twins)."""
-    d = m.data
-    arrays, visit, breach = _construction_inputs(m)
+    inputs, visit = _construction_inputs(m)
     if how == "insertion":
         routes = insertion_routes(
-            *arrays,
-            visit_s=visit,
-            boundaries=m.time.boundaries,
-            breach_cost=breach,
+            inputs,
+            visit,
+            m.time.boundaries,
             improve_s=improve_s,
             on_built=on_built,
             should_stop=should_stop,
@@ -905,14 +868,10 @@ def _greedy(
             around_overtime=around_overtime,
             seed=seed,
             on_improved=on_improved,
-            overtime_bands=d.overtime_bands,
-            overtime_per_hour=d.overtime_cost_per_hour,
             insert=insert,
         )
     else:
-        routes = greedy_routes(
-            *arrays, visit_s=visit, boundaries=m.time.boundaries, breach_cost=breach
-        )
+        routes = greedy_routes(inputs, visit, m.time.boundaries)
     return routes if m.twins is None else _to_twins(m, routes)
 
 
@@ -922,17 +881,8 @@ def _fill(
     """``orders`` inserted into ``routes`` (order nodes, no twins) where a place costs less
     than leaving them out (on-time places first), until ``until`` (``time.perf_counter()``);
     the routes and the orders not tried by then."""
-    d = m.data
-    arrays, visit, breach = _construction_inputs(m)
-    ins = _Insertion(
-        *arrays,
-        visit,
-        m.time.boundaries,
-        40,
-        breach,
-        d.overtime_bands,
-        d.overtime_cost_per_hour,
-    )
+    inputs, visit = _construction_inputs(m)
+    ins = Insertion(inputs, visit, m.time.boundaries, 40)
     if not ins.take(routes, freeze=True):
         return [list(r) for r in routes], list(orders)
     key = {j: k for k, j in enumerate(ins.orders)}  # by deadline, then the dearest first
@@ -965,7 +915,7 @@ def _starts_on(
     visit: np.ndarray,
     boundaries: Sequence[int] = (),
 ) -> list[int]:
-    """:func:`solver.construct.route_starts` of ``route`` on vehicle ``v`` of the model."""
+    """:func:`solver.timing.route_starts` of ``route`` on vehicle ``v`` of the model."""
     d = m.data
     return route_starts(
         route,
@@ -1018,38 +968,6 @@ def _to_twins(
 RESTORE_S = 5.0  # most seconds a restore of given or constructed routes may take
 RESTORE_SHARE = 0.02  # least share of the limit a restore gets, even past the limit
 POLISH_MOVES = 200  # moves of the final ruin and recreate under a solution limit
-
-
-def _prices_overtime(data: RoutingInput) -> bool:
-    return data.overtime_cost_per_hour > 0 and any(data.overtime_bands)
-
-
-def overtime_cost(
-    data: RoutingInput, routes: Sequence[Sequence[int]], starts_s: Sequence[Sequence[int]]
-) -> int:
-    """Cost of the overtime of timed routes (order nodes and service starts per vehicle):
-    ``overtime_cost_per_hour`` times the travel and service in each vehicle's bands."""
-    if not data.overtime_cost_per_hour or not data.overtime_bands:
-        return 0
-    total = 0
-    for v, (route, st) in enumerate(zip(routes, starts_s, strict=True)):
-        if not route or v >= len(data.overtime_bands) or not data.overtime_bands[v]:
-            continue
-        rests = sorted(data.breaks[v]) if v < len(data.breaks) else []
-        ot = sum(
-            visit_overtime_s(
-                route,
-                st,
-                data.starts[v],
-                data.start_min_s[v],
-                data.travel_s,
-                data.service_s,
-                rests,
-                Bands(data.overtime_bands[v]),
-            )
-        )
-        total += ot * data.overtime_cost_per_hour // 3600
-    return total
 
 
 def _read(
@@ -1325,7 +1243,7 @@ def _search(
     recreates = not limited and (
         (params.recreate_share > 0 and how == "insertion") or params.recreate_given
     )
-    polish = _prices_overtime(data) and not recreates and (limited or params.polish_share > 0)
+    polish = prices_overtime(data) and not recreates and (limited or params.polish_share > 0)
     reserve = params.time_limit_s * ((params.polish_share if polish else 0.0) + FILL_SHARE)
 
     def remaining() -> float:

@@ -15,17 +15,236 @@ model's currency with overtime included, so candidates from every phase compare 
 A route that cannot be timed is not thrown away: :meth:`ExactTiming.repair` keeps every
 visit that can be timed and returns the others, for the insertion construction to place
 again or to leave unserved.
+
+The primitives the constructions and the ruin and recreate time routes with live here too:
+travel over rests (:func:`pass_breaks` and its inverse :func:`latest_departure`), the
+earliest service start (:func:`earliest_start`), overtime bands (:class:`Bands`,
+:func:`visit_overtime_s`, :func:`overtime_cost`).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from solver.construct import Bands, _earliest_start, _pass_breaks, visit_overtime_s
 from solver.problem import NO_DEADLINE, RoutingInput
+
+
+def pass_breaks(t: int, travel: int, rests: Sequence[tuple[int, int]]) -> int:
+    """Arrival after ``travel`` seconds of work time from ``t``, pausing during ``rests``."""
+    remaining = travel
+    for start, dur in rests:
+        end = start + dur
+        if end <= t:
+            continue
+        if start <= t:  # already resting at t
+            t = end
+            continue
+        if start >= t + remaining:
+            break
+        remaining -= start - t
+        t = end
+    return t + remaining
+
+
+class Bands:
+    """A vehicle's overtime bands on the work clock (``[a, b)`` intervals, sorted, disjoint):
+    how many band seconds lie in a stretch of time."""
+
+    def __init__(self, bands: Sequence[tuple[int, int]]) -> None:
+        self.starts = [int(a) for a, _ in bands]
+        self.ends = [int(b) for _, b in bands]
+        self.cum: list[int] = []
+        total = 0
+        for a, b in zip(self.starts, self.ends, strict=True):
+            self.cum.append(total)
+            total += b - a
+
+    def before(self, t: int) -> int:
+        """Band seconds before ``t``."""
+        k = bisect_right(self.starts, t) - 1
+        if k < 0:
+            return 0
+        return self.cum[k] + min(t, self.ends[k]) - self.starts[k]
+
+    def within(self, a: int, b: int) -> int:
+        """Band seconds in ``[a, b)``."""
+        return self.before(b) - self.before(a) if b > a else 0
+
+
+def visit_overtime_s(
+    route: Sequence[int],
+    starts_s: Sequence[int],
+    first: int,
+    start_min_s: int,
+    travel_s: np.ndarray,
+    service_s: np.ndarray,
+    rests: Sequence[tuple[int, int]],
+    bands: Bands,
+) -> list[int]:
+    """Overtime seconds of each visit of a timed route (docs/model.md, "Visits"): its travel
+    from the previous finish to its arrival (pausing over ``rests``) and its service, where
+    they fall in ``bands``. The way home is not counted."""
+    out, prev, t = [], first, start_min_s
+    for j, s in zip(route, starts_s, strict=True):
+        arrival = pass_breaks(t, int(travel_s[prev, j]), rests)
+        end = s + int(service_s[j])
+        out.append(bands.within(t, min(arrival, s)) + bands.within(s, end))
+        prev, t = j, end
+    return out
+
+
+def latest_departure(arrive_by: int, travel: int, rests: Sequence[tuple[int, int]]) -> int:
+    """The latest departure that arrives by ``arrive_by`` after ``travel`` seconds of work
+    time, pausing during ``rests`` (sorted, not overlapping): the inverse of
+    :func:`pass_breaks`."""
+    if travel <= 0 or not rests:
+        return arrive_by - max(0, travel)
+    t, remaining = arrive_by, travel
+    for start, dur in reversed(rests):
+        end = start + dur
+        if start >= t:
+            continue  # a rest from the arrival on does not pause the way there
+        if end >= t:
+            t = start  # a travel does not end inside a rest: it paused at its start
+            continue
+        if t - remaining >= end:
+            break  # leaves after this rest
+        remaining -= t - end
+        t = start
+    return t - remaining
+
+
+def visit_rows(visit_s: np.ndarray, n_v: int) -> list[list[int]]:
+    """Visit lengths per vehicle as lists, from one row for all (``[n]``) or one per vehicle
+    (``[vehicles, n]``, :attr:`solver.timemodel.TimeModel.visit_v`)."""
+    rows = np.asarray(visit_s, dtype=np.int64)
+    if rows.ndim == 1:
+        one = rows.tolist()
+        return [one] * n_v
+    return [r.tolist() for r in rows]
+
+
+def earliest_start(
+    arrival: int,
+    service: int,
+    windows: Sequence[tuple[int, int]],
+    rests: Sequence[tuple[int, int]],
+    horizon: int,
+) -> int | None:
+    """Earliest service start ``>= arrival`` inside a window, not overlapping a rest."""
+    wins = windows or [(0, horizon)]
+    s = arrival
+    for _ in range(64):  # each pass moves s forward past a window gap or a rest
+        moved = False
+        for a, b in wins:
+            if s <= b:
+                if s < a:
+                    s = a
+                break
+        else:
+            return None
+        for start, dur in rests:
+            if start < s + service and s < start + dur:
+                s = start + dur
+                moved = True
+                break
+        if not moved:
+            return s if s <= horizon else None  # s lies in the window the loop stopped at
+    return None
+
+
+def vehicle_rests(
+    breaks: Sequence[Sequence[tuple[int, int]]],
+    boundaries: Sequence[int],
+    start_min_s: Sequence[int],
+) -> list[list[tuple[int, int]]]:
+    """Per vehicle, its breaks and a one-second rest at each boundary from its start, sorted;
+    empty for a vehicle without breaks (the constructions time those by boundary crossing)."""
+    n_v = len(start_min_s)
+    padded = list(breaks) + [[]] * (n_v - len(breaks))
+    return [
+        sorted(
+            [(int(s), int(d)) for s, d in b]
+            + [(int(t), 1) for t in boundaries if int(t) >= int(s0) - 1]
+        )
+        if b
+        else []
+        for b, s0 in zip(padded, start_min_s, strict=True)
+    ]
+
+
+def route_starts(
+    route: Sequence[int],
+    vehicle: int,
+    travel_s: np.ndarray,
+    service_s: np.ndarray,
+    starts: Sequence[int],
+    start_min_s: Sequence[int],
+    horizon_s: int,
+    windows: Sequence[Sequence[tuple[int, int]]],
+    breaks: Sequence[tuple[int, int]],
+    visit_s: np.ndarray,
+    boundaries: Sequence[int] = (),
+) -> list[int]:
+    """Earliest service start of each visit of ``route`` under the model's time rules.
+
+    Travel pauses across the vehicle's ``breaks`` and a second at each boundary, a visit of
+    ``visit_s`` seconds overlaps no rest, and service starts inside one of the node's
+    windows. A visit that cannot be timed gets ``horizon_s + 1`` (later than any deadline);
+    the model then rejects the route, as it would have anyway.
+    """
+    s0 = int(start_min_s[vehicle])
+    rests = sorted(
+        [(int(s), int(d)) for s, d in breaks] + [(int(t), 1) for t in boundaries if t >= s0 - 1]
+    )
+    out: list[int] = []
+    prev, t = int(starts[vehicle]), s0
+    for j in route:
+        arrival = pass_breaks(t, int(travel_s[prev, j]), rests)
+        s = earliest_start(arrival, int(visit_s[j]), windows[j], rests, horizon_s)
+        if s is None:
+            out.extend([horizon_s + 1] * (len(route) - len(out)))
+            return out
+        out.append(s)
+        prev, t = j, s + int(service_s[j])
+    return out
+
+
+def overtime_cost(
+    data: RoutingInput, routes: Sequence[Sequence[int]], starts_s: Sequence[Sequence[int]]
+) -> int:
+    """Cost of the overtime of timed routes (order nodes and service starts per vehicle):
+    ``overtime_cost_per_hour`` times the travel and service in each vehicle's bands."""
+    if not data.overtime_cost_per_hour or not data.overtime_bands:
+        return 0
+    total = 0
+    for v, (route, st) in enumerate(zip(routes, starts_s, strict=True)):
+        if not route or v >= len(data.overtime_bands) or not data.overtime_bands[v]:
+            continue
+        rests = sorted(data.breaks[v]) if v < len(data.breaks) else []
+        ot = sum(
+            visit_overtime_s(
+                route,
+                st,
+                data.starts[v],
+                data.start_min_s[v],
+                data.travel_s,
+                data.service_s,
+                rests,
+                Bands(data.overtime_bands[v]),
+            )
+        )
+        total += ot * data.overtime_cost_per_hour // 3600
+    return total
+
+
+def prices_overtime(data: RoutingInput) -> bool:
+    """Whether ``data`` prices overtime at all (a price and some bands)."""
+    return data.overtime_cost_per_hour > 0 and any(data.overtime_bands)
 
 
 @dataclass(frozen=True)
@@ -116,8 +335,8 @@ class ExactTiming:
         """Earliest service start of ``node`` leaving ``prev`` at ``t``, its service done by
         the horizon; None if there is none."""
         d = self.data
-        arrival = _pass_breaks(t, int(d.travel_s[prev, node]), self.rests[v])
-        s = _earliest_start(
+        arrival = pass_breaks(t, int(d.travel_s[prev, node]), self.rests[v])
+        s = earliest_start(
             arrival, self.service[node], self.windows[node], self.rests[v], d.horizon_s
         )
         if s is None or s + self.service[node] > d.horizon_s:
@@ -127,7 +346,7 @@ class ExactTiming:
     def _home(self, v: int, t: int, last: int) -> int:
         """Arrival at the vehicle's end leaving ``last`` at ``t``."""
         d = self.data
-        return _pass_breaks(t, int(d.travel_s[last, d.ends[v]]), self.rests[v])
+        return pass_breaks(t, int(d.travel_s[last, d.ends[v]]), self.rests[v])
 
     def starts(self, v: int, route: Sequence[int]) -> list[int] | None:
         """Earliest service starts of ``route`` on vehicle ``v``; None if a visit cannot be

@@ -1,4 +1,4 @@
-"""Cheapest-insertion construction (solver/construct.py, ``insertion_routes``)."""
+"""Cheapest-insertion construction (solver/insertion.py, ``insertion_routes``)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.construct import (
-    Bands,
-    _Insertion,
-    _latest_departure,
-    _pass_breaks,
-    insertion_routes,
-    visit_overtime_s,
-)
+from solver.insertion import Insertion, insertion_routes
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
+from solver.timing import Bands, latest_departure, pass_breaks, visit_overtime_s
 
 BIG = 10**9
 
@@ -58,27 +52,8 @@ def _line(
     )
 
 
-def _arrays(data: RoutingInput) -> tuple[Any, ...]:
-    """The positional arguments the constructions share, from ``travel_s`` to ``breaks``."""
-    return (
-        data.travel_s,
-        data.arc_cost,
-        data.service_s,
-        data.starts,
-        data.ends,
-        data.start_min_s,
-        data.horizon_s,
-        data.windows,
-        data.allowed_vehicles,
-        data.drop_penalty,
-        data.deadline_s,
-        data.late_cost_per_s,
-        data.breaks,
-    )
-
-
 def _insert(data: RoutingInput, **kwargs: Any) -> list[list[int]]:
-    return insertion_routes(*_arrays(data), **kwargs)
+    return insertion_routes(data, **kwargs)
 
 
 def test_order_is_inserted_between_two_visits_not_only_appended() -> None:
@@ -209,11 +184,11 @@ def test_a_ruin_and_recreate_puts_the_dearest_order_back_first() -> None:
 
 def test_the_latest_departure_inverts_the_travel_through_rests() -> None:
     rests = [(100, 50)]
-    assert _latest_departure(200, 30, rests) == 170  # all after the rest
-    assert _latest_departure(160, 30, rests) == 80  # 20 s before it, 10 s after
-    assert _latest_departure(120, 30, rests) == 70  # cannot arrive inside it: by its start
-    assert _latest_departure(90, 30, rests) == 60  # all before it
-    assert _pass_breaks(80, 30, rests) == 160 and _pass_breaks(81, 30, rests) == 161
+    assert latest_departure(200, 30, rests) == 170  # all after the rest
+    assert latest_departure(160, 30, rests) == 80  # 20 s before it, 10 s after
+    assert latest_departure(120, 30, rests) == 70  # cannot arrive inside it: by its start
+    assert latest_departure(90, 30, rests) == 60  # all before it
+    assert pass_breaks(80, 30, rests) == 160 and pass_breaks(81, 30, rests) == 161
 
 
 @settings(max_examples=200, deadline=None)
@@ -231,9 +206,9 @@ def test_the_latest_departure_is_exact(
     for gap, length in gaps:
         rests.append((t + gap, length))
         t += gap + length
-    leave = _latest_departure(arrive_by, travel, rests)
-    assert _pass_breaks(leave, travel, rests) <= arrive_by
-    assert _pass_breaks(leave + 1, travel, rests) > arrive_by
+    leave = latest_departure(arrive_by, travel, rests)
+    assert pass_breaks(leave, travel, rests) <= arrive_by
+    assert pass_breaks(leave + 1, travel, rests) > arrive_by
 
 
 @settings(max_examples=40, deadline=None)
@@ -304,9 +279,11 @@ def test_the_construction_prices_overtime() -> None:
     # At 36,000 an hour the 10 s cost 100: vehicle 1 serves.
     data = _line([0, -30, 0, -30, 10], n_vehicles=2, windows={4: [(50, 60)]}, service=20)
     bands = [[(60, 100)], []]
-    assert _insert(data, overtime_bands=bands, overtime_per_hour=360) == [[4], []]
-    assert _insert(data, overtime_bands=bands, overtime_per_hour=36_000) == [[], [4]]
-    routes = _insert(data, overtime_bands=bands, overtime_per_hour=36_000, improve_s=0.2)
+    cheap = replace(data, overtime_bands=bands, overtime_cost_per_hour=360)
+    dear = replace(data, overtime_bands=bands, overtime_cost_per_hour=36_000)
+    assert _insert(cheap) == [[4], []]
+    assert _insert(dear) == [[], [4]]
+    routes = _insert(dear, improve_s=0.2)
     assert routes == [[], [4]]
 
 
@@ -323,10 +300,9 @@ def test_a_given_route_that_cannot_be_timed_is_kept_and_the_others_are_improved(
     assert sum(int(data.arc_cost[a, b]) for a, b in zip(path, path[1:], strict=False)) == 60
 
 
-def _insertion(data: RoutingInput) -> _Insertion:
-    # No vehicle-node costs, visit lengths or boundaries; 40 exact places; no breach costs.
-    rest: tuple[Any, ...] = (None, data.demand, data.capacity, None, (), 40, None)
-    return _Insertion(*_arrays(data), *rest)
+def _insertion(data: RoutingInput) -> Insertion:
+    # No visit lengths or boundaries; 40 exact places.
+    return Insertion(data)
 
 
 def test_empty_vehicles_of_one_kind_are_tried_once() -> None:

@@ -1,11 +1,10 @@
 """The compiled ruin and recreate (solver/fastrr.py): on plain time-window problems, and on
 field-shaped ones (rests, boundaries, deadlines, skills, vehicle-node and overtime costs)
-against the Python timing and costs of ``solver.construct._Insertion``."""
+against the Python timing and costs of ``solver.insertion.Insertion``."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver import fastrr
-from solver.construct import _Insertion, insertion_routes
+from solver.insertion import Insertion, insertion_routes
 from solver.routing import (
     NO_DEADLINE,
     Progress,
@@ -64,28 +63,8 @@ def _plain(
     )
 
 
-def _arrays(data: RoutingInput) -> tuple[Any, ...]:
-    """The positional arguments of ``_Insertion`` and ``insertion_routes``, up to the rests
-    (none: plain problems)."""
-    return (
-        data.travel_s,
-        data.arc_cost,
-        data.service_s,
-        data.starts,
-        data.ends,
-        data.start_min_s,
-        data.horizon_s,
-        data.windows,
-        data.allowed_vehicles,
-        data.drop_penalty,
-        data.deadline_s,
-        data.late_cost_per_s,
-        [[] for _ in data.starts],
-    )
-
-
-def _insertion(data: RoutingInput) -> _Insertion:
-    return _Insertion(*_arrays(data), None, data.demand, data.capacity, None, (), 40, None)
+def _insertion(data: RoutingInput) -> Insertion:
+    return Insertion(data)
 
 
 def _problem(data: RoutingInput) -> fastrr.Problem:
@@ -211,9 +190,7 @@ def _grid(n: int, seed: int) -> RoutingInput:
 
 def _ruin_and_recreate(data: RoutingInput, moves: int, seed: int) -> list[list[int]]:
     return insertion_routes(
-        *_arrays(data),
-        demand=data.demand,
-        capacity=data.capacity,
+        data,
         improve_s=60.0,
         improve_moves=moves,
         seed=seed,
@@ -273,7 +250,7 @@ DAY = 1000  # a three-day horizon, boundaries at 1000 and 2000
 
 
 @st.composite
-def _field(draw: st.DrawFn) -> _Insertion:
+def _field(draw: st.DrawFn) -> Insertion:
     """2-3 vehicles from the depot, rests at night on some (the others pause a second at each
     boundary), 4-10 orders with 1-3 windows, deadlines with late and breach costs on some,
     per-vehicle visit lengths, skills, vehicle-node costs and overtime bands."""
@@ -311,33 +288,32 @@ def _field(draw: st.DrawFn) -> _Insertion:
         vnc = vnc.reshape(n_v, n)
     bands = [[(day * DAY + 500, day * DAY + 700) for day in range(3)] if b else [] for b in
              draw(st.lists(st.booleans(), min_size=n_v, max_size=n_v))]  # fmt: skip
-    return _Insertion(
-        d,
-        d,
-        svc,
-        [0] * n_v,
-        [0] * n_v,
-        [0] * n_v,
-        horizon,
-        windows,
-        allowed,
-        np.full(n, 5000, dtype=np.int64),
-        deadline,
-        late,
-        breaks,
-        vnc,
-        np.asarray([0] + [1] * n_orders, dtype=np.int64),
-        [draw(st.integers(2, 8))] * n_v,
-        visit,
-        [DAY, 2 * DAY],
-        10**6,
-        breach,
-        bands,
-        draw(st.sampled_from([0, 3600, 7200])),
+    data = RoutingInput(
+        travel_s=d,
+        arc_cost=d,
+        service_s=svc,
+        starts=[0] * n_v,
+        ends=[0] * n_v,
+        start_min_s=[0] * n_v,
+        start_max_s=[0] * n_v,
+        horizon_s=horizon,
+        windows=windows,
+        allowed_vehicles=allowed,
+        drop_penalty=np.full(n, 5000, dtype=np.int64),
+        deadline_s=deadline,
+        late_cost_per_s=late,
+        breaks=breaks,
+        vehicle_node_cost=vnc,
+        demand=np.asarray([0] + [1] * n_orders, dtype=np.int64),
+        capacity=[draw(st.integers(2, 8))] * n_v,
+        breach_cost=breach,
+        overtime_bands=bands,
+        overtime_cost_per_hour=draw(st.sampled_from([0, 3600, 7200])),
     )
+    return Insertion(data, visit, [DAY, 2 * DAY], 10**6)
 
 
-def _python_best(ins: _Insertion, j: int, strict: bool) -> int | None:
+def _python_best(ins: Insertion, j: int, strict: bool) -> int | None:
     """The Python moves' cheapest place of ``j`` (every allowed vehicle with room)."""
     allowed = ins.allowed_vehicles[j]
     cand = np.arange(ins.n_v) if allowed is None else np.asarray(allowed, dtype=np.int64)
@@ -350,7 +326,7 @@ def _python_best(ins: _Insertion, j: int, strict: bool) -> int | None:
 @settings(max_examples=150, deadline=None)
 @given(ins=_field(), out=st.sets(st.integers(1, 10), min_size=1, max_size=4), strict=st.booleans())
 def test_the_kernel_times_and_prices_field_routes_as_the_python_moves(
-    ins: _Insertion, out: set[int], strict: bool
+    ins: Insertion, out: set[int], strict: bool
 ) -> None:
     # Routes by the Python construction, some orders out again: the kernel's service starts
     # and route costs equal the Python ones, and so does each left-out order's cheapest place.
@@ -373,7 +349,7 @@ def test_the_kernel_times_and_prices_field_routes_as_the_python_moves(
 
 def _field_grid(
     n: int, seed: int, overtime_per_hour: int = 3600, overtime_from: int = 600
-) -> _Insertion:
+) -> Insertion:
     """``n`` orders on a three-day plan for 4 vehicles: two rest at night, two pause at the
     boundaries; windows per day, deadlines on half the orders, skills on a third."""
     rng = np.random.default_rng(seed)
@@ -388,17 +364,31 @@ def _field_grid(
     deadline = np.where(rng.random(m) < 0.5, rng.integers(300, 3 * DAY, size=m), NO_DEADLINE)
     deadline[0] = NO_DEADLINE
     allowed = [None] + [[int(rng.integers(0, 4))] if rng.random() < 0.3 else None for _ in range(n)]
-    return _Insertion(
-        d, d, svc, [0] * 4, [0] * 4, [0] * 4, 3 * DAY, windows, allowed,
-        np.full(m, 10**5, dtype=np.int64), deadline.astype(np.int64), np.full(m, 3, dtype=np.int64),
-        [[(day * DAY + 750, 250) for day in range(3)]] * 2 + [[], []], None,
-        np.ones(m, dtype=np.int64), [10**6] * 4, None, [DAY, 2 * DAY], 40,
-        np.full(m, 1000, dtype=np.int64), [[(day * DAY + overtime_from, day * DAY + 750) for day in range(3)]] * 4,
-        overtime_per_hour,
-    )  # fmt: skip
+    data = RoutingInput(
+        travel_s=d,
+        arc_cost=d,
+        service_s=svc,
+        starts=[0] * 4,
+        ends=[0] * 4,
+        start_min_s=[0] * 4,
+        start_max_s=[0] * 4,
+        horizon_s=3 * DAY,
+        windows=windows,
+        allowed_vehicles=allowed,
+        drop_penalty=np.full(m, 10**5, dtype=np.int64),
+        deadline_s=deadline.astype(np.int64),
+        late_cost_per_s=np.full(m, 3, dtype=np.int64),
+        breaks=[[(day * DAY + 750, 250) for day in range(3)]] * 2 + [[], []],
+        demand=np.ones(m, dtype=np.int64),
+        capacity=[10**6] * 4,
+        breach_cost=np.full(m, 1000, dtype=np.int64),
+        overtime_bands=[[(day * DAY + overtime_from, day * DAY + 750) for day in range(3)]] * 4,
+        overtime_cost_per_hour=overtime_per_hour,
+    )
+    return Insertion(data, None, [DAY, 2 * DAY], 40)
 
 
-def _total(ins: _Insertion) -> int:
+def _total(ins: Insertion) -> int:
     served = {j for r in ins.routes for j in r}
     out = sum(int(ins.drop_penalty[j]) for j in ins.orders if j not in served)
     return sum(ins.route_cost(v) for v in range(ins.n_v)) + out

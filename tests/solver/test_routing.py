@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from solver import routing
-from solver.construct import greedy_routes
+from solver.greedy import greedy_routes
 from solver.routing import (
     CONSTRAINTS,
     NO_DEADLINE,
@@ -468,21 +468,7 @@ def test_greedy_routes_respect_windows_breaks_and_allowed_vehicles() -> None:
         breaks=[[(0, 100)], []],
         horizon=1000,
     )
-    routes = greedy_routes(
-        data.travel_s,
-        data.arc_cost,
-        data.service_s,
-        data.starts,
-        data.ends,
-        data.start_min_s,
-        data.horizon_s,
-        data.windows,
-        data.allowed_vehicles,
-        data.drop_penalty,
-        data.deadline_s,
-        data.late_cost_per_s,
-        data.breaks,
-    )
+    routes = greedy_routes(data)
     # Order 5 needs vehicle 0, which cannot arrive before 110 > 40: left out.
     assert routes == [[], [4]]
 

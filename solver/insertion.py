@@ -1,48 +1,41 @@
-"""A fast greedy first solution over :class:`~solver.routing.RoutingInput` arrays.
+"""Cheapest insertion with the exact time rules, and its ruin and recreate.
 
-Why this exists: OR-Tools' insertion heuristics lean on local-search filters that do not
-see the holes of a cumul domain (a node with several service windows). On the field model
-every order has one window per working day, so the heuristics build plans the CP solver then
-rejects, and retry with CP propagation in the filter loop: on 1,000 orders / 100 engineers
-no first solution within 10 s (docs/performance.md, "first feasible plan"). This module
-builds routes by simulating the exact time semantics of the model (travel pauses across
-breaks, service never overlaps a break, service starts inside one of the node's windows,
-capacity, horizon) and hands them to OR-Tools as the starting assignment.
-
-The heuristic is *append-only parallel insertion*: orders are taken by deadline (then by
-drop penalty, largest first) and appended to the route of the vehicle where doing so is
-cheapest (arc cost increase + lateness cost + vehicle-node cost), vectorised over vehicles.
-An order no vehicle can take is left out (the local search may insert it later). Quality is
-a starting point only; the local search does the rest.
-
-:func:`insertion_routes` is the better start (``SearchParams.initial="insertion"``, and
-``"auto"`` from a 5 s limit): cheapest insertion at any position of a route, re-timing the
-later visits exactly, on-time placements first (1,000 orders / 100 engineers: 720 orders on
-time after 60 s instead of 470; docs/performance.md). It then improves its own routes by
-*ruin and recreate* with simulated annealing (``_Insertion.improve``, 75 % of the time limit
-by default, 95 % in the planner, ``SearchParams.recreate_share``) before OR-Tools' local
-search polishes them:
-the same exact time rules, about 800-1,100 moves a second on 1,000 Gehring–Homberger
-customers with *granular* insertion (an order is first offered only to the routes of its 40
-nearest orders and one empty vehicle of each kind, then to every route if none of those will
-do) and a bound that skips places breaking a later visit's window, and on that scale a
-better optimiser than guided local search, and than the decomposition (docs/performance.md,
-"Ruin and recreate", "Granular insertion", "Session 8"). The moves run compiled by
-:mod:`solver.fastrr` (the same rules and costs, one to two orders of magnitude more moves a
-second) wherever numba imports; the Python moves here are the reference and the fallback.
+:func:`insertion_routes` is the better start than :mod:`solver.greedy`
+(``SearchParams.initial="insertion"``, and ``"auto"`` from a 5 s limit): cheapest insertion at
+any position of a route, re-timing the later visits exactly, on-time placements first (1,000
+orders / 100 engineers: 720 orders on time after 60 s instead of 470; docs/performance.md).
+It then improves its own routes by *ruin and recreate* with simulated annealing
+(:meth:`Insertion.improve`, 75 % of the time limit by default, 95 % in the planner,
+``SearchParams.recreate_share``) before OR-Tools' local search polishes them: the same exact
+time rules, about 800-1,100 moves a second on 1,000 Gehring–Homberger customers with
+*granular* insertion (an order is first offered only to the routes of its 40 nearest orders
+and one empty vehicle of each kind, then to every route if none of those will do) and a
+bound that skips places breaking a later visit's window, and on that scale a better
+optimiser than guided local search, and than the decomposition (docs/performance.md, "Ruin
+and recreate", "Granular insertion"). The moves run compiled by :mod:`solver.fastrr` (the
+same rules and costs, one to two orders of magnitude more moves a second) wherever numba
+imports; the Python moves here are the reference and the fallback.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from solver import fastrr
-from solver.problem import NO_DEADLINE
+from solver.problem import NO_DEADLINE, RoutingInput
+from solver.timing import (
+    Bands,
+    earliest_start,
+    latest_departure,
+    pass_breaks,
+    vehicle_rests,
+    visit_overtime_s,
+    visit_rows,
+)
 
 # Simulated annealing of the ruin and recreate: the temperature falls geometrically from
 # ANNEAL_START to ANNEAL_END times the mean arc cost of the constructed routes.
@@ -53,346 +46,18 @@ STRING_SHARE = 0.5  # moves that remove strings of consecutive visits (SISR) ins
 MAX_STRING = 10
 
 
-def _pass_breaks(t: int, travel: int, rests: Sequence[tuple[int, int]]) -> int:
-    """Arrival after ``travel`` seconds of work time from ``t``, pausing during ``rests``."""
-    remaining = travel
-    for start, dur in rests:
-        end = start + dur
-        if end <= t:
-            continue
-        if start <= t:  # already resting at t
-            t = end
-            continue
-        if start >= t + remaining:
-            break
-        remaining -= start - t
-        t = end
-    return t + remaining
-
-
-class Bands:
-    """A vehicle's overtime bands on the work clock (``[a, b)`` intervals, sorted, disjoint):
-    how many band seconds lie in a stretch of time."""
-
-    def __init__(self, bands: Sequence[tuple[int, int]]) -> None:
-        self.starts = [int(a) for a, _ in bands]
-        self.ends = [int(b) for _, b in bands]
-        self.cum: list[int] = []
-        total = 0
-        for a, b in zip(self.starts, self.ends, strict=True):
-            self.cum.append(total)
-            total += b - a
-
-    def before(self, t: int) -> int:
-        """Band seconds before ``t``."""
-        k = bisect_right(self.starts, t) - 1
-        if k < 0:
-            return 0
-        return self.cum[k] + min(t, self.ends[k]) - self.starts[k]
-
-    def within(self, a: int, b: int) -> int:
-        """Band seconds in ``[a, b)``."""
-        return self.before(b) - self.before(a) if b > a else 0
-
-
-def visit_overtime_s(
-    route: Sequence[int],
-    starts_s: Sequence[int],
-    first: int,
-    start_min_s: int,
-    travel_s: np.ndarray,
-    service_s: np.ndarray,
-    rests: Sequence[tuple[int, int]],
-    bands: Bands,
-) -> list[int]:
-    """Overtime seconds of each visit of a timed route (docs/model.md, "Visits"): its travel
-    from the previous finish to its arrival (pausing over ``rests``) and its service, where
-    they fall in ``bands``. The way home is not counted."""
-    out, prev, t = [], first, start_min_s
-    for j, s in zip(route, starts_s, strict=True):
-        arrival = _pass_breaks(t, int(travel_s[prev, j]), rests)
-        end = s + int(service_s[j])
-        out.append(bands.within(t, min(arrival, s)) + bands.within(s, end))
-        prev, t = j, end
-    return out
-
-
-def _latest_departure(arrive_by: int, travel: int, rests: Sequence[tuple[int, int]]) -> int:
-    """The latest departure that arrives by ``arrive_by`` after ``travel`` seconds of work
-    time, pausing during ``rests`` (sorted, not overlapping): the inverse of
-    :func:`_pass_breaks`."""
-    if travel <= 0 or not rests:
-        return arrive_by - max(0, travel)
-    t, remaining = arrive_by, travel
-    for start, dur in reversed(rests):
-        end = start + dur
-        if start >= t:
-            continue  # a rest from the arrival on does not pause the way there
-        if end >= t:
-            t = start  # a travel does not end inside a rest: it paused at its start
-            continue
-        if t - remaining >= end:
-            break  # leaves after this rest
-        remaining -= t - end
-        t = start
-    return t - remaining
-
-
-def _visit_rows(visit_s: np.ndarray, n_v: int) -> list[list[int]]:
-    """Visit lengths per vehicle as lists, from one row for all (``[n]``) or one per vehicle
-    (``[vehicles, n]``, :attr:`solver.timemodel.TimeModel.visit_v`)."""
-    rows = np.asarray(visit_s, dtype=np.int64)
-    if rows.ndim == 1:
-        one = rows.tolist()
-        return [one] * n_v
-    return [r.tolist() for r in rows]
-
-
-def _earliest_start(
-    arrival: int,
-    service: int,
-    windows: Sequence[tuple[int, int]],
-    rests: Sequence[tuple[int, int]],
-    horizon: int,
-) -> int | None:
-    """Earliest service start ``>= arrival`` inside a window, not overlapping a rest."""
-    wins = windows or [(0, horizon)]
-    s = arrival
-    for _ in range(64):  # each pass moves s forward past a window gap or a rest
-        moved = False
-        for a, b in wins:
-            if s <= b:
-                if s < a:
-                    s = a
-                break
-        else:
-            return None
-        for start, dur in rests:
-            if start < s + service and s < start + dur:
-                s = start + dur
-                moved = True
-                break
-        if not moved:
-            return s if s <= horizon else None  # s lies in the window the loop stopped at
-    return None
-
-
-def _vehicle_rests(
-    breaks: Sequence[Sequence[tuple[int, int]]],
-    boundaries: Sequence[int],
-    start_min_s: Sequence[int],
-) -> list[list[tuple[int, int]]]:
-    """Per vehicle, its breaks and a one-second rest at each boundary from its start, sorted;
-    empty for a vehicle without breaks (the constructions time those by boundary crossing)."""
-    n_v = len(start_min_s)
-    padded = list(breaks) + [[]] * (n_v - len(breaks))
-    return [
-        sorted(
-            [(int(s), int(d)) for s, d in b]
-            + [(int(t), 1) for t in boundaries if int(t) >= int(s0) - 1]
-        )
-        if b
-        else []
-        for b, s0 in zip(padded, start_min_s, strict=True)
-    ]
-
-
-def route_starts(
-    route: Sequence[int],
-    vehicle: int,
-    travel_s: np.ndarray,
-    service_s: np.ndarray,
-    starts: Sequence[int],
-    start_min_s: Sequence[int],
-    horizon_s: int,
-    windows: Sequence[Sequence[tuple[int, int]]],
-    breaks: Sequence[tuple[int, int]],
-    visit_s: np.ndarray,
-    boundaries: Sequence[int] = (),
-) -> list[int]:
-    """Earliest service start of each visit of ``route`` under the model's time rules.
-
-    Travel pauses across the vehicle's ``breaks`` and a second at each boundary, a visit of
-    ``visit_s`` seconds overlaps no rest, and service starts inside one of the node's
-    windows. A visit that cannot be timed gets ``horizon_s + 1`` (later than any deadline);
-    the model then rejects the route, as it would have anyway.
-    """
-    s0 = int(start_min_s[vehicle])
-    rests = sorted(
-        [(int(s), int(d)) for s, d in breaks] + [(int(t), 1) for t in boundaries if t >= s0 - 1]
-    )
-    out: list[int] = []
-    prev, t = int(starts[vehicle]), s0
-    for j in route:
-        arrival = _pass_breaks(t, int(travel_s[prev, j]), rests)
-        s = _earliest_start(arrival, int(visit_s[j]), windows[j], rests, horizon_s)
-        if s is None:
-            out.extend([horizon_s + 1] * (len(route) - len(out)))
-            return out
-        out.append(s)
-        prev, t = j, s + int(service_s[j])
-    return out
-
-
-def greedy_routes(
-    travel_s: np.ndarray,
-    arc_cost: np.ndarray,
-    service_s: np.ndarray,
-    starts: Sequence[int],
-    ends: Sequence[int],
-    start_min_s: Sequence[int],
-    horizon_s: int,
-    windows: Sequence[Sequence[tuple[int, int]]],
-    allowed_vehicles: Sequence[Sequence[int] | None],
-    drop_penalty: np.ndarray,
-    deadline_s: np.ndarray,
-    late_cost_per_s: np.ndarray,
-    breaks: Sequence[Sequence[tuple[int, int]]],
-    vehicle_node_cost: np.ndarray | None = None,
-    demand: np.ndarray | None = None,
-    capacity: Sequence[int] | None = None,
-    visit_s: np.ndarray | None = None,
-    boundaries: Sequence[int] = (),
-    breach_cost: np.ndarray | None = None,
-) -> list[list[int]]:
-    """Routes (order nodes per vehicle) that satisfy every hard constraint of the model.
-
-    Parameters
-    ----------
-    travel_s, arc_cost, service_s, starts, ends, start_min_s, horizon_s, windows,
-    allowed_vehicles, drop_penalty, deadline_s, late_cost_per_s, breaks,
-    vehicle_node_cost, demand, capacity, breach_cost
-        The fields of :class:`solver.routing.RoutingInput` of the same names.
-    visit_s, boundaries
-        Visit lengths and boundaries of the model's time rewrite (solver/timemodel.py).
-
-    Returns
-    -------
-    list[list[int]]
-        Per vehicle, the order nodes in visiting order; orders no vehicle could take are
-        absent.
-    """
-    n_v = len(starts)
-    n = int(travel_s.shape[0])
-    depots = set(starts) | set(ends)
-    orders = [i for i in range(n) if i not in depots]
-    big = np.iinfo(np.int64).max // 4
-    dl = np.where(deadline_s == NO_DEADLINE, big, deadline_s)
-    orders.sort(key=lambda i: (int(dl[i]), -int(drop_penalty[i]), i))
-
-    last = np.asarray(starts, dtype=np.int64)
-    end_node = np.asarray(ends, dtype=np.int64)
-    t_free: np.ndarray = np.asarray(start_min_s, dtype=np.int64).copy()  # end of last visit
-    load = np.zeros(n_v, dtype=np.int64)
-    cap = None if capacity is None or demand is None else np.asarray(capacity, dtype=np.int64)
-    has_rest = np.array([bool(b) for b in breaks] + [False] * (n_v - len(breaks)))[:n_v]
-    bounds = np.asarray(sorted(boundaries), dtype=np.int64)
-    rests = _vehicle_rests(breaks, boundaries, start_min_s)
-    visit = _visit_rows(service_s if visit_s is None else visit_s, n_v)
-
-    def crossed(t: np.ndarray, travel: np.ndarray) -> np.ndarray:
-        """Arrival after ``travel`` from ``t`` with a one-second pause at each boundary."""
-        arrival = t + travel
-        if bounds.size == 0:
-            return arrival
-        for _ in range(bounds.size + 1):
-            n_cross = np.searchsorted(bounds, arrival) - np.searchsorted(bounds, t)
-            nxt = t + travel + n_cross
-            if np.array_equal(nxt, arrival):
-                break
-            arrival = nxt
-        return arrival
-
-    routes: list[list[int]] = [[] for _ in range(n_v)]
-    all_v = np.arange(n_v)
-
-    for j in orders:
-        allowed = allowed_vehicles[j]
-        cand = all_v if allowed is None else np.asarray(sorted(allowed), dtype=np.int64)
-        if cand.size == 0:
-            continue
-        if cap is not None and demand is not None:
-            cand = cand[load[cand] + int(demand[j]) <= cap[cand]]
-            if cand.size == 0:
-                continue
-        svc = int(service_s[j])
-        # Vectorised for vehicles without rests; rested vehicles are simulated one by one.
-        arrival = crossed(t_free[cand], travel_s[last[cand], j])
-        start = np.full(cand.size, -1, dtype=np.int64)
-        wins = windows[j] or [(0, horizon_s)]
-        pending = np.ones(cand.size, dtype=bool)
-        for a, b in sorted(wins):
-            ok = pending & (arrival <= b)
-            start[ok] = np.maximum(arrival[ok], a)
-            pending &= ~ok
-        rested = np.flatnonzero(has_rest[cand])
-        for k in rested:
-            v = int(cand[k])
-            arr = _pass_breaks(int(t_free[v]), int(travel_s[last[v], j]), rests[v])
-            s = _earliest_start(arr, visit[v][j], wins, rests[v], horizon_s)
-            start[k] = -1 if s is None else s
-        finish = start + svc
-        back = crossed(finish, travel_s[j, end_node[cand]])
-        for k in rested:
-            if start[k] >= 0:
-                v = int(cand[k])
-                back[k] = _pass_breaks(int(finish[k]), int(travel_s[j, end_node[v]]), rests[v])
-        feasible = (start >= 0) & (back <= horizon_s) & (finish <= horizon_s)
-        if not feasible.any():
-            continue
-        late = np.maximum(0, start - dl[j]) if dl[j] < big else np.zeros(cand.size, np.int64)
-        cost = (
-            arc_cost[last[cand], j]
-            + arc_cost[j, end_node[cand]]
-            - arc_cost[last[cand], end_node[cand]]
-            + late * int(late_cost_per_s[j])
-        )
-        if breach_cost is not None:
-            cost = cost + np.where(late > 0, int(breach_cost[j]), 0)
-        if vehicle_node_cost is not None:
-            cost = cost + vehicle_node_cost[cand, j]
-        cost = np.where(feasible, cost, big)
-        best = int(np.argmin(cost))
-        assert feasible[best]
-        v = int(cand[best])
-        routes[v].append(j)
-        last[v] = j
-        t_free[v] = finish[best]
-        if demand is not None:
-            load[v] += int(demand[j])
-    return routes
-
-
 def insertion_routes(
-    travel_s: np.ndarray,
-    arc_cost: np.ndarray,
-    service_s: np.ndarray,
-    starts: Sequence[int],
-    ends: Sequence[int],
-    start_min_s: Sequence[int],
-    horizon_s: int,
-    windows: Sequence[Sequence[tuple[int, int]]],
-    allowed_vehicles: Sequence[Sequence[int] | None],
-    drop_penalty: np.ndarray,
-    deadline_s: np.ndarray,
-    late_cost_per_s: np.ndarray,
-    breaks: Sequence[Sequence[tuple[int, int]]],
-    vehicle_node_cost: np.ndarray | None = None,
-    demand: np.ndarray | None = None,
-    capacity: Sequence[int] | None = None,
+    data: RoutingInput,
     visit_s: np.ndarray | None = None,
     boundaries: Sequence[int] = (),
     max_exact: int = 40,
     on_time_first: bool = True,
-    breach_cost: np.ndarray | None = None,
     improve_s: float = 0.0,
     seed: int = 0,
     improve_moves: int | None = None,
     on_built: Callable[[list[list[int]]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     initial_routes: Sequence[Sequence[int]] | None = None,
-    overtime_bands: Sequence[Sequence[tuple[int, int]]] = (),
-    overtime_per_hour: int = 0,
     around_overtime: bool = False,
     on_improved: Callable[[list[list[int]]], None] | None = None,
     insert: Sequence[int] | None = None,
@@ -411,10 +76,14 @@ def insertion_routes(
 
     Parameters
     ----------
-    travel_s, arc_cost, service_s, starts, ends, start_min_s, horizon_s, windows,
-    allowed_vehicles, drop_penalty, deadline_s, late_cost_per_s, breaks,
-    vehicle_node_cost, demand, capacity, visit_s, boundaries, breach_cost
-        As :func:`greedy_routes`.
+    data
+        The problem (as :func:`solver.greedy.greedy_routes` reads it), and its overtime
+        bands and price: per vehicle, its overtime bands on the clock (``[a, b)``), and the
+        price of an hour of travel or service in them (:func:`solver.timing.visit_overtime_s`),
+        part of every route's cost in the ruin and recreate, and of an order's own insertion
+        cost.
+    visit_s, boundaries
+        Visit lengths and boundaries of the model's time rewrite (solver/timemodel.py).
     max_exact
         Most (vehicle, position) pairs simulated exactly per order.
     on_time_first
@@ -422,7 +91,7 @@ def insertion_routes(
         time (VROOM's hard deadlines), then insert the rest anywhere feasible.
     improve_s
         Seconds from the call to the end of the ruin and recreate after the construction
-        (:meth:`_Insertion.improve`): the construction and ``on_built`` take their time from
+        (:meth:`Insertion.improve`): the construction and ``on_built`` take their time from
         it, so a caller's time budget holds (1,000 orders take ~0.4 s to construct; a 10-s
         plan used to run its moves into the time kept for restoring their result).
     seed
@@ -439,16 +108,12 @@ def insertion_routes(
         Routes to improve instead of constructing (order nodes per vehicle); a route this
         module's timing cannot place (its visit lengths are stricter than OR-Tools' check)
         stays as it is, out of the moves.
-    overtime_bands, overtime_per_hour
-        Per vehicle, its overtime bands on the clock (``[a, b)``), and the price of an hour
-        of travel or service in them (:func:`visit_overtime_s`): part of every route's cost
-        in the ruin and recreate, and of an order's own insertion cost.
     around_overtime
         Start every ruin-and-recreate move from an order served with overtime in the given
         or constructed routes (none: no moves).
     on_improved
         Called during the ruin and recreate with the best routes as they improve (``on_best``
-        of :meth:`_Insertion.improve`).
+        of :meth:`Insertion.improve`).
     insert
         With ``initial_routes``: orders to insert into them (on-time places first) before the
         ruin and recreate, e.g. the visits a repair took out.
@@ -460,30 +125,7 @@ def insertion_routes(
         absent.
     """
     called = time.perf_counter()
-    ins = _Insertion(
-        travel_s,
-        arc_cost,
-        service_s,
-        starts,
-        ends,
-        start_min_s,
-        horizon_s,
-        windows,
-        allowed_vehicles,
-        drop_penalty,
-        deadline_s,
-        late_cost_per_s,
-        breaks,
-        vehicle_node_cost,
-        demand,
-        capacity,
-        visit_s,
-        boundaries,
-        max_exact,
-        breach_cost,
-        overtime_bands,
-        overtime_per_hour,
-    )
+    ins = Insertion(data, visit_s, boundaries, max_exact)
     if initial_routes is not None:
         if not ins.take(initial_routes, freeze=True):
             return [list(r) for r in initial_routes]
@@ -503,35 +145,24 @@ def insertion_routes(
     return ins.routes
 
 
-class _Insertion:
+class Insertion:
     """Routes under construction with their exact service starts (see
     :func:`insertion_routes`), and the moves on them: insert, remove, ruin and recreate."""
 
     def __init__(
         self,
-        travel_s: np.ndarray,
-        arc_cost: np.ndarray,
-        service_s: np.ndarray,
-        starts: Sequence[int],
-        ends: Sequence[int],
-        start_min_s: Sequence[int],
-        horizon_s: int,
-        windows: Sequence[Sequence[tuple[int, int]]],
-        allowed_vehicles: Sequence[Sequence[int] | None],
-        drop_penalty: np.ndarray,
-        deadline_s: np.ndarray,
-        late_cost_per_s: np.ndarray,
-        breaks: Sequence[Sequence[tuple[int, int]]],
-        vehicle_node_cost: np.ndarray | None,
-        demand: np.ndarray | None,
-        capacity: Sequence[int] | None,
-        visit_s: np.ndarray | None,
-        boundaries: Sequence[int],
-        max_exact: int,
-        breach_cost: np.ndarray | None,
-        overtime_bands: Sequence[Sequence[tuple[int, int]]] = (),
-        overtime_per_hour: int = 0,
+        data: RoutingInput,
+        visit_s: np.ndarray | None = None,
+        boundaries: Sequence[int] = (),
+        max_exact: int = 40,
     ) -> None:
+        travel_s, arc_cost, service_s = data.travel_s, data.arc_cost, data.service_s
+        starts, ends, start_min_s = data.starts, data.ends, data.start_min_s
+        horizon_s, windows, breaks = data.horizon_s, data.windows, data.breaks
+        drop_penalty, deadline_s = data.drop_penalty, data.deadline_s
+        vehicle_node_cost, demand, capacity = data.vehicle_node_cost, data.demand, data.capacity
+        breach_cost, overtime_bands = data.breach_cost, data.overtime_bands
+        overtime_per_hour = data.overtime_cost_per_hour
         n_v = len(starts)
         n = int(travel_s.shape[0])
         self.n_v = n_v
@@ -539,9 +170,9 @@ class _Insertion:
         self.starts, self.ends = list(starts), list(ends)
         self.start_min_s = [int(x) for x in start_min_s]
         self.horizon_s = int(horizon_s)
-        self.allowed_vehicles = allowed_vehicles
+        self.allowed_vehicles = data.allowed_vehicles
         self.drop_penalty = drop_penalty
-        self.late_cost_per_s = late_cost_per_s
+        self.late_cost_per_s = data.late_cost_per_s
         self.vehicle_node_cost = vehicle_node_cost
         self.demand = demand
         self.max_exact = max_exact
@@ -550,12 +181,12 @@ class _Insertion:
         self.dl = dl = np.where(deadline_s == NO_DEADLINE, big, deadline_s)
         self.orders = [i for i in range(n) if i not in depots]
         self.orders.sort(key=lambda i: (int(dl[i]), -int(drop_penalty[i]), i))
-        self.visit = _visit_rows(service_s if visit_s is None else visit_s, n_v)
+        self.visit = visit_rows(service_s if visit_s is None else visit_s, n_v)
         self.svc: list[int] = [int(x) for x in service_s]
         self.dl_list: list[int] = [int(x) for x in dl]
         self.bounds = sorted(int(t) for t in boundaries)
         self.bounds_arr = np.asarray(self.bounds, dtype=np.int64)
-        self.rests = _vehicle_rests(breaks, boundaries, start_min_s)
+        self.rests = vehicle_rests(breaks, boundaries, start_min_s)
         self.wins_of = [sorted(windows[i]) if windows[i] else [(0, horizon_s)] for i in range(n)]
         self.last_end = [max(b for _, b in w) for w in self.wins_of]  # latest allowed start
         self.cap = (
@@ -609,7 +240,7 @@ class _Insertion:
 
         The latest arrival is computed backwards from the way home (back by the horizon):
         the latest departure from a visit that still arrives at the next one by its latest
-        arrival, the vehicle's rests pausing the travel (:func:`_latest_departure`), less
+        arrival, the vehicle's rests pausing the travel (:func:`latest_departure`), less
         the visit's service, moved back to the latest start its windows and rests allow
         (:meth:`_latest_start`). An arrival by that time finds a start no later, so the rest
         of the route stays feasible; boundary pauses of a vehicle without rests are left
@@ -633,7 +264,7 @@ class _Insertion:
             nxt, svc, travel, rests = self.ends[v], self.svc, self.travel_s, self.rests[v]
             for k in range(len(route) - 1, -1, -1):
                 node = route[k]
-                leave = _latest_departure(latest, int(travel[node, nxt]), rests)
+                leave = latest_departure(latest, int(travel[node, nxt]), rests)
                 latest = self._latest_start(v, node, leave - svc[node])
                 table[5, k] = latest
                 nxt = node
@@ -678,8 +309,8 @@ class _Insertion:
     def start_at(self, v: int, t_free: int, prev: int, node: int) -> int | None:
         """Earliest service start of ``node`` after leaving ``prev`` at ``t_free``."""
         if self.rests[v]:
-            arr = _pass_breaks(t_free, int(self.travel_s[prev, node]), self.rests[v])
-            return _earliest_start(
+            arr = pass_breaks(t_free, int(self.travel_s[prev, node]), self.rests[v])
+            return earliest_start(
                 arr, self.visit[v][node], self.wins_of[node], self.rests[v], self.horizon_s
             )
         arr = self.cross(t_free, int(self.travel_s[prev, node]))
@@ -690,7 +321,7 @@ class _Insertion:
 
     def back_at(self, v: int, t_free: int, last: int) -> int:
         if self.rests[v]:
-            return _pass_breaks(t_free, int(self.travel_s[last, self.ends[v]]), self.rests[v])
+            return pass_breaks(t_free, int(self.travel_s[last, self.ends[v]]), self.rests[v])
         return self.cross(t_free, int(self.travel_s[last, self.ends[v]]))
 
     def lateness(self, node: int, s: int) -> int:
@@ -834,7 +465,7 @@ class _Insertion:
             bands = self.bands[v]
             if bands is not None:  # the order's own overtime (its travel in and its service)
                 t_free, s = int(free_a[k]), new[0]
-                arr = _pass_breaks(t_free, int(self.travel_s[p_a[k], j]), self.rests[v])
+                arr = pass_breaks(t_free, int(self.travel_s[p_a[k], j]), self.rests[v])
                 ot = bands.within(t_free, min(arr, s)) + bands.within(s, s + self.svc[j])
                 exact += ot * self.ot_per_hour // 3600
             if best is None or exact < best[0]:
