@@ -34,17 +34,21 @@ from random import Random
 from dispatcher.codec import parse_datetime
 from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES, Location, Order, Policy, Site
 from dispatcher.errors import InputError
-from dispatcher.generate import DOMESTIC_CITIES, OVERSEAS_CITIES, SKILLS, STATIONS, City
+from dispatcher.generate import (
+    DOMESTIC_CITIES,
+    OVERSEAS_CITIES,
+    SKILLS,
+    STATIONS,
+    TICKET_HOUR_PROFILE,
+    City,
+)
 from dispatcher.travel import geodesic_km
 
 HQ_TZ = timezone(timedelta(hours=8))  # tickets are stamped, and profiles read, in Beijing time
 
 # Hour-of-day profile of fault tickets (Beijing time): quiet at night, a morning peak when
-# plants start their shifts, a second one after lunch.
-DEFAULT_HOUR_PROFILE: tuple[float, ...] = (
-    0.3, 0.25, 0.2, 0.2, 0.25, 0.4, 0.7, 1.1, 1.6, 1.8, 1.7, 1.5,
-    1.2, 1.4, 1.6, 1.5, 1.3, 1.1, 0.9, 0.7, 0.6, 0.5, 0.4, 0.35,
-)  # fmt: skip
+# plants start their shifts, a second one after lunch. The generator's tickets follow it too.
+DEFAULT_HOUR_PROFILE: tuple[float, ...] = TICKET_HOUR_PROFILE
 DEFAULT_WEEKDAY_PROFILE: tuple[float, ...] = (1.15, 1.1, 1.05, 1.05, 1.0, 0.9, 0.75)
 # Same mix as the generator's orders: mechanical work dominates, high voltage is rare.
 DEFAULT_SKILL_MIX: dict[str, float] = dict(

@@ -2,8 +2,12 @@
 
 The scenario is an industrial-equipment maker (crushers, mills, conveyors, packaging
 lines) headquartered in Jinan with service stations in nine Chinese cities. Customer sites
-sit in real Chinese industrial cities, plus a share in South-East and Central Asia. The
-output is a plain JSON-able dict that :func:`dispatcher.codec.problem_from_dict` accepts.
+sit in real industrial cities, as a service network's do: most in a station's area (within
+``AREA_KM`` of a station that has an engineer with the ticket's skills, a few hours' drive),
+a minority in Chinese cities beyond every station's area (``OUT_OF_AREA_CITIES``: a long
+drive or a flight), and a share in South-East and Central Asia. The output is a plain
+JSON-able dict that :func:`dispatcher.codec.problem_from_dict` accepts; docs/demo.md gives
+the demo's arithmetic.
 
 Determinism: every random draw comes from ``random.Random(seed).random()``, the one method
 whose sequence Python promises not to change across versions (``randrange``, ``choice``,
@@ -52,8 +56,17 @@ _CN_TZ = timezone(timedelta(hours=8))
 _XJ_TZ = timezone(timedelta(hours=6))  # Xinjiang time, what Asia/Urumqi uses
 
 JITTER_KM = 20.0  # customer sites lie within this distance of their city's centre
+# A station's area: sites within this geodesic distance of it, 260 road km at the default
+# circuity (1.3), 4 h at the default 65 km/h: an engineer from the station is there by noon.
+AREA_KM = 200.0
 _HOME_JITTER_KM = 12.0  # engineers live around their station's city
 _RECEIVED_WINDOW_MIN = 20 * 60  # tickets arrive over the 20 hours before planning_start
+# Relative tickets per hour of the day (Beijing time): quiet at night, a morning peak when
+# plants start their shifts, a second one after lunch (dispatcher.demand's default too).
+TICKET_HOUR_PROFILE: tuple[float, ...] = (
+    0.3, 0.25, 0.2, 0.2, 0.25, 0.4, 0.7, 1.1, 1.6, 1.8, 1.7, 1.5,
+    1.2, 1.4, 1.6, 1.5, 1.3, 1.1, 0.9, 0.7, 0.6, 0.5, 0.4, 0.35,
+)  # fmt: skip
 _SHIFT = (time(8), time(18))
 _SITE_HOURS = (time(8), time(17))
 _WINDOWED_MAX_SERVICE_MIN = 360  # long jobs at sites with opening hours would never fit
@@ -150,6 +163,92 @@ DOMESTIC_CITIES = (
     _cn("Karamay", 45.5799, 84.8892, 0.6, remote=True),
     _cn("Kashgar", 39.4704, 75.9898, 0.4, remote=True),
     _cn("Lhasa", 29.6520, 91.1721, 0.4, remote=True),
+)
+
+# Industrial cities of each station's area, the station's own city first (``STATIONS``
+# order). Every one lies within AREA_KM - JITTER_KM of its station, so its sites are in the
+# area (a test checks it); weights are relative ticket volume inside the area.
+STATION_AREAS: tuple[tuple[City, ...], ...] = (
+    (  # Jinan: steel, cement and chemical plants of central Shandong
+        _cn("Jinan", 36.6512, 117.1201, 3.0),
+        _cn("Zibo", 36.8131, 118.0548, 2.0),
+        _cn("Tai'an", 36.1999, 117.0884, 1.0),
+        _cn("Laiwu", 36.2137, 117.6770, 1.5),
+        _cn("Liaocheng", 36.4570, 115.9854, 1.0),
+        _cn("Dezhou", 37.4355, 116.3575, 1.0),
+        _cn("Jining", 35.4146, 116.5871, 1.5),
+        _cn("Binzhou", 37.3835, 117.9707, 1.0),
+        _cn("Dongying", 37.4346, 118.6749, 1.0),
+    ),
+    (  # Beijing
+        _cn("Beijing", 39.9042, 116.4074, 1.5),
+        _cn("Tangshan", 39.6309, 118.1802, 3.0),
+        _cn("Tianjin", 39.3434, 117.3616, 2.0),
+        _cn("Langfang", 39.5380, 116.6837, 1.0),
+        _cn("Baoding", 38.8739, 115.4646, 1.0),
+        _cn("Zhangjiakou", 40.8244, 114.8875, 1.0),
+        _cn("Chengde", 40.9510, 117.9634, 1.0),
+    ),
+    (  # Shanghai
+        _cn("Shanghai", 31.2304, 121.4737, 2.0),
+        _cn("Suzhou", 31.2989, 120.5853, 1.5),
+        _cn("Wuxi", 31.4912, 120.3119, 1.5),
+        _cn("Changzhou", 31.8107, 119.9741, 1.0),
+        _cn("Jiaxing", 30.7461, 120.7555, 1.0),
+        _cn("Huzhou", 30.8703, 120.0933, 1.0),
+        _cn("Hangzhou", 30.2741, 120.1551, 1.0),
+        _cn("Ningbo", 29.8683, 121.5440, 1.5),
+    ),
+    (  # Guangzhou
+        _cn("Guangzhou", 23.1291, 113.2644, 1.5),
+        _cn("Foshan", 23.0215, 113.1214, 1.5),
+        _cn("Dongguan", 23.0207, 113.7518, 1.5),
+        _cn("Shenzhen", 22.5431, 114.0579, 1.0),
+        _cn("Zhaoqing", 23.0472, 112.4651, 1.0),
+        _cn("Qingyuan", 23.6820, 113.0560, 1.0),
+        _cn("Jiangmen", 22.5787, 113.0819, 1.0),
+        _cn("Yunfu", 22.9151, 112.0445, 1.0),
+    ),
+    (  # Chengdu
+        _cn("Chengdu", 30.5728, 104.0668, 1.5),
+        _cn("Deyang", 31.1270, 104.3979, 1.5),
+        _cn("Mianyang", 31.4675, 104.6796, 1.0),
+        _cn("Meishan", 30.0757, 103.8485, 1.0),
+        _cn("Leshan", 29.5521, 103.7656, 1.5),
+        _cn("Ya'an", 29.9805, 103.0133, 0.5),
+        _cn("Neijiang", 29.5802, 105.0584, 1.0),
+    ),
+    (  # Wuhan
+        _cn("Wuhan", 30.5928, 114.3055, 2.0),
+        _cn("Huangshi", 30.1996, 115.0389, 1.5),
+        _cn("Ezhou", 30.3960, 114.8946, 1.0),
+        _cn("Xiaogan", 30.9246, 113.9169, 0.7),
+        _cn("Xianning", 29.8413, 114.3225, 0.7),
+    ),
+    (  # Xi'an
+        _cn("Xi'an", 34.3416, 108.9398, 1.5),
+        _cn("Xianyang", 34.3296, 108.7093, 1.0),
+        _cn("Weinan", 34.4997, 109.5102, 1.0),
+        _cn("Tongchuan", 34.8967, 108.9451, 1.0),
+        _cn("Baoji", 34.3619, 107.2373, 1.0),
+        _cn("Shangluo", 33.8704, 109.9404, 0.7),
+    ),
+    (  # Shenyang
+        _cn("Shenyang", 41.8057, 123.4315, 1.5),
+        _cn("Anshan", 41.1087, 122.9946, 1.5),
+        _cn("Fushun", 41.8807, 123.9573, 1.0),
+        _cn("Benxi", 41.2943, 123.7665, 1.0),
+        _cn("Liaoyang", 41.2694, 123.2372, 0.7),
+        _cn("Tieling", 42.2862, 123.8425, 0.5),
+        _cn("Yingkou", 40.6670, 122.2349, 1.0),
+    ),
+    (  # Urumqi
+        _cn("Urumqi", 43.8256, 87.6168, 1.5),
+        _cn("Changji", 44.0114, 87.3040, 1.0),
+        _cn("Fukang", 44.1646, 87.9853, 0.7),
+        _cn("Shihezi", 44.3060, 86.0806, 1.0),
+        _cn("Turpan", 42.9513, 89.1895, 0.5),
+    ),
 )
 
 OVERSEAS_CITIES = (
@@ -300,7 +399,13 @@ def _nearest_station(city: City) -> int:
 # A city's region is its nearest station: that is who the customer knows, and where an
 # engineer's current job is.
 _CITY_REGION = {c.name: _nearest_station(c) for c in DOMESTIC_CITIES + OVERSEAS_CITIES}
-_CUM_DOMESTIC = list(accumulate(c.weight for c in DOMESTIC_CITIES))
+# The Chinese cities beyond every station's area: a long drive (Shijiazhuang, Qingdao) or a
+# flight (Baotou, Kunming, Lhasa) from the nearest station.
+OUT_OF_AREA_CITIES = tuple(
+    c for c in DOMESTIC_CITIES if min(_km(c.lat, c.lon, s.lat, s.lon) for s in STATIONS) > AREA_KM
+)
+_CUM_OUT_OF_AREA = list(accumulate(c.weight for c in OUT_OF_AREA_CITIES))
+_CUM_AREA = [list(accumulate(c.weight for c in area)) for area in STATION_AREAS]
 _CUM_OVERSEAS = list(accumulate(c.weight for c in OVERSEAS_CITIES))
 _CUM_PRIORITY = list(accumulate(_PRIORITY_WEIGHTS))
 
@@ -367,6 +472,7 @@ def generate_problem(
     horizon_hours: int = 96,
     overseas_share: float = 0.10,
     planned_share: float = 0.8,
+    out_of_area_share: float = 0.15,
 ) -> dict[str, Any]:
     """A realistic Problem document, identical for identical arguments.
 
@@ -385,6 +491,12 @@ def generate_problem(
         Planning horizon; shifts and site windows cover it.
     overseas_share
         Fraction of orders at overseas sites (rounded to a whole number of orders).
+    out_of_area_share
+        Fraction of orders at Chinese sites beyond every station's area
+        (``OUT_OF_AREA_CITIES``; rounded, at most the orders left after the overseas ones).
+        The other domestic orders lie in the area (``STATION_AREAS``) of a station with
+        engineers, drawn by the weight of the area's cities, and ask only for skills that
+        station's own engineers hold.
     planned_share
         Probability that a domestic order is planned work (maintenance, commissioning) with
         an explicit ``deadline`` 30 h or more ahead rather than a fault ticket on the
@@ -420,6 +532,10 @@ def generate_problem(
         raise InputError("overseas_share", f"expected a number in [0, 1], got {overseas_share!r}")
     if not 0.0 <= planned_share <= 1.0:
         raise InputError("planned_share", f"expected a number in [0, 1], got {planned_share!r}")
+    if not 0.0 <= out_of_area_share <= 1.0:
+        raise InputError(
+            "out_of_area_share", f"expected a number in [0, 1], got {out_of_area_share!r}"
+        )
     start = DEFAULT_PLANNING_START if planning_start is None else planning_start
     if start.tzinfo is None or start.utcoffset() is None:
         raise InputError(
@@ -439,7 +555,15 @@ def generate_problem(
         },
         "engineers": [e.doc for e in staff],
         "orders": _make_orders(
-            rng, orders, staff, start, end, overseas_share, planned_share, horizon_hours
+            rng,
+            orders,
+            staff,
+            start,
+            end,
+            overseas_share,
+            planned_share,
+            horizon_hours,
+            out_of_area_share,
         ),
     }
 
@@ -504,6 +628,12 @@ def _regional_first(rng: Random, staff: list[_Staff], cands: list[int], region: 
     return int(_pick(rng, local or cands))
 
 
+def _age_minutes(rng: Random, cum_hours: Sequence[float]) -> int:
+    """Minutes a ticket has waited: hour ``h`` before planning start drawn by the running
+    sums ``cum_hours``, then a minute inside it."""
+    return 60 * _weighted(rng, cum_hours) + _between(rng, 0, 59)
+
+
 def _make_orders(
     rng: Random,
     n: int,
@@ -513,18 +643,43 @@ def _make_orders(
     overseas_share: float,
     planned_share: float = 0.0,
     horizon_hours: int = 96,
+    out_of_area_share: float = 0.0,
 ) -> list[dict[str, Any]]:
-    # Every skill set of size 1-2 that some engineer covers, at home and abroad.
+    # Every skill set of size 1-2 that some engineer covers: at home, abroad, and at each
+    # station (its area's tickets are the ones its own engineers can do).
     coverable: dict[bool, set[frozenset[str]]] = {False: set(), True: set()}
+    local: list[set[frozenset[str]]] = [set() for _ in STATIONS]
+    crews: list[list[_Staff]] = [[] for _ in STATIONS]
     for e in staff:
         subsets = {frozenset(c) for k in (1, 2) for c in combinations(sorted(e.skills), k)}
         coverable[False] |= subsets
+        local[e.station] |= subsets
+        crews[e.station].append(e)
         if e.abroad:
             coverable[True] |= subsets
+    # Area tickets go to the cities of staffed stations, by city weight: a station's share
+    # of the tickets is its area's weight, which is not quite its share of the head count
+    # (with 30 engineers, Chengdu's and Urumqi's areas have more work per head than Jinan's).
+    cum_area = list(
+        accumulate(
+            sum(c.weight for c in STATION_AREAS[k]) if crews[k] else 0.0
+            for k in range(len(STATIONS))
+        )
+    )
     overseas = set(_sample(rng, n, round(overseas_share * n)))
-    # Ticket ids grow with arrival time, as they do in a ticketing system.
-    ages = sorted((_between(rng, 0, _RECEIVED_WINDOW_MIN) for _ in range(n)), reverse=True)
+    home = [i for i in range(n) if i not in overseas]
+    n_out = min(round(out_of_area_share * n), len(home))
+    out_of_area = {home[j] for j in _sample(rng, len(home), n_out)}
     start_hq = start.astimezone(_HQ_TZ)
+    # Plants report faults on the day shift more than at night (Beijing time). Ticket ids
+    # grow with arrival time, as they do in a ticketing system.
+    cum_hours = list(
+        accumulate(
+            TICKET_HOUR_PROFILE[(start_hq - timedelta(hours=h + 1)).hour]
+            for h in range(_RECEIVED_WINDOW_MIN // 60)
+        )
+    )
+    ages = sorted((_age_minutes(rng, cum_hours) for _ in range(n)), reverse=True)
     out = []
     regions = []
     # Eligible staff per (skills, abroad): a scan of the roster per order made 100,000 orders
@@ -532,13 +687,20 @@ def _make_orders(
     skilled: dict[tuple[frozenset[str], bool], list[int]] = {}
     for i in range(n):
         abroad = i in overseas
-        city = (
-            OVERSEAS_CITIES[_weighted(rng, _CUM_OVERSEAS)]
-            if abroad
-            else DOMESTIC_CITIES[_weighted(rng, _CUM_DOMESTIC)]
-        )
+        if abroad or i in out_of_area:
+            skills = _order_skills(rng, staff, coverable[abroad], abroad)
+            cities, cum = (
+                (OVERSEAS_CITIES, _CUM_OVERSEAS)
+                if abroad
+                else (OUT_OF_AREA_CITIES, _CUM_OUT_OF_AREA)
+            )
+            city = cities[_weighted(rng, cum)]
+            region = _CITY_REGION[city.name]
+        else:
+            region = _weighted(rng, cum_area)
+            city = STATION_AREAS[region][_weighted(rng, _CUM_AREA[region])]
+            skills = _order_skills(rng, crews[region], local[region], False)
         lat, lon = _jitter(rng, city.lat, city.lon, JITTER_KM)
-        skills = _order_skills(rng, staff, coverable[abroad], abroad)
         windowed = rng.random() < 0.30
         service = _service_minutes(rng)
         if windowed:
@@ -568,7 +730,6 @@ def _make_orders(
             due_h = _between(rng, 30, max(31, horizon_hours - 6))
             doc["deadline"] = _ts(start_hq + timedelta(hours=due_h))
             doc["priority"] = "normal" if rng.random() < 0.6 else "low"
-        region = _CITY_REGION[city.name]
         regions.append(region)
         key = (skills, abroad)
         if key not in skilled:
@@ -654,6 +815,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--horizon-hours", type=int, default=96)
     parser.add_argument("--overseas-share", type=float, default=0.10)
+    parser.add_argument("--out-of-area-share", type=float, default=0.15)
     parser.add_argument(
         "--planning-start",
         type=datetime.fromisoformat,
@@ -668,6 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         planning_start=args.planning_start,
         horizon_hours=args.horizon_hours,
         overseas_share=args.overseas_share,
+        out_of_area_share=args.out_of_area_share,
     )
     write_problem(args.out, problem)
     return 0

@@ -12,15 +12,21 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dispatcher.codec import problem_from_dict
+from dispatcher.domain import Problem
 from dispatcher.errors import InputError
 from dispatcher.generate import (
+    AREA_KM,
     DEFAULT_PLANNING_START,
+    JITTER_KM,
+    OUT_OF_AREA_CITIES,
     OVERSEAS_CITIES,
     SKILLS,
+    STATION_AREAS,
     STATIONS,
     generate_problem,
     write_problem,
 )
+from dispatcher.travel import geodesic_km, leg
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo.json"
 TIME_KEYS = {"planning_start", "received_at", "available_from", "start", "end", "deadline"}
@@ -255,6 +261,62 @@ def test_write_problem_round_trips_utf8_json(tmp_path: Path) -> None:
     assert json.loads(target.read_text(encoding="utf-8")) == doc
 
 
+def _drive_hours_from_a_skilled_station(problem: Problem) -> list[float | None]:
+    """Per domestic order: hours from the nearest station that has an engineer holding all
+    its skills to the site (None when only a flight gets there)."""
+    out: list[float | None] = []
+    for o in problem.orders:
+        if problem.policy.is_overseas(o):
+            continue
+        site = o.site.location
+        stations = {
+            min(STATIONS, key=lambda s: (s.lat - e.home.lat) ** 2 + (s.lon - e.home.lon) ** 2)
+            for e in problem.engineers
+            if o.required_skills <= e.skills
+        }
+        km = min(float(geodesic_km(s.lat, s.lon, site.lat, site.lon)) for s in stations)
+        mode, _, seconds = leg(problem.policy.travel, km)
+        out.append(seconds / 3600 if mode == "drive" else None)
+    return out
+
+
+@pytest.mark.parametrize(("orders", "engineers"), [(200, 30), (1000, 100)])
+def test_most_domestic_sites_are_a_morning_drive_from_a_station_with_the_skills(
+    orders: int, engineers: int
+) -> None:
+    problem = problem_from_dict(generate_problem(orders, engineers, seed=1))
+    hours = _drive_hours_from_a_skilled_station(problem)
+    assert len(hours) == orders * 9 // 10  # the other 10 % are overseas
+    # AREA_KM geodesic is 260 road km at the default circuity, 4 h at 65 km/h.
+    near = [h for h in hours if h is not None and h <= 4.0]
+    assert len(near) >= 0.7 * len(hours)
+    # The rest are the out-of-area tail: a long drive or a flight from the nearest station.
+    assert sum(h is None or h > 4.0 for h in hours) >= 0.1 * len(hours)
+    assert sum(h is None for h in hours) > 0
+
+
+def test_station_areas_lie_within_reach_and_out_of_area_cities_beyond_it() -> None:
+    assert len(STATION_AREAS) == len(STATIONS)
+    for station, area in zip(STATIONS, STATION_AREAS, strict=True):
+        assert area[0].name == station.name
+        for city in area:
+            km = float(geodesic_km(station.lat, station.lon, city.lat, city.lon))
+            assert km <= AREA_KM - JITTER_KM, (station.name, city.name, km)
+    for city in OUT_OF_AREA_CITIES:
+        assert all(
+            float(geodesic_km(s.lat, s.lon, city.lat, city.lon)) > AREA_KM for s in STATIONS
+        ), city.name
+
+
+def test_area_tickets_go_only_to_staffed_stations() -> None:
+    # Two engineers staff Jinan and Beijing only: every area ticket is near one of them.
+    doc = generate_problem(100, 2, seed=4, overseas_share=0.0, out_of_area_share=0.0)
+    problem = problem_from_dict(doc)
+    hours = _drive_hours_from_a_skilled_station(problem)
+    assert all(h is not None and h <= 4.0 for h in hours)
+    assert {_station_of(e) for e in doc["engineers"]} == {"Jinan", "Beijing"}
+
+
 def test_shipped_demo_fixture_equals_generate_problem_200_30_7() -> None:
     # Regenerate with: python -m dispatcher.generate fixtures/demo.json
     shipped = json.loads(DEMO.read_text(encoding="utf-8"))
@@ -262,3 +324,7 @@ def test_shipped_demo_fixture_equals_generate_problem_200_30_7() -> None:
     problem = problem_from_dict(shipped)
     assert (len(problem.orders), len(problem.engineers)) == (200, 30)
     assert sum(problem.policy.is_overseas(o) for o in problem.orders) == 20
+    # docs/demo.md: 150 sites in a station's area, 30 beyond every area, 20 overseas.
+    names = {c.name for area in STATION_AREAS for c in area}
+    in_area = [o for o in shipped["orders"] if o["site"]["name"].rsplit(" ", 2)[0] in names]
+    assert len(in_area) == 150
