@@ -10,20 +10,23 @@ two cores.
 The method (:func:`solve_decomposed`), a route-based decomposition in the spirit of
 POPMUSIC / the decomposition phase of hybrid genetic search:
 
-1. the whole model is solved for a short first phase (:data:`FIRST_SHARE` of the limit);
+1. the whole model is solved for a short first phase (``thresholds.first_share`` of the
+   limit);
 2. rounds: the used routes are grouped into parts of nearby routes (:func:`route_groups`,
    farthest-point seeds over the routes' medoids, a different first seed every round); each
-   part is a :class:`~solver.routing.RoutingInput` of its own (:func:`subproblem`, every
+   part is a :class:`~solver.problem.RoutingInput` of its own (:func:`subproblem`, every
    constraint of the product) with its routes, a share of the idle vehicles and the orders left
    unserved nearest to it, solved from its routes for a few seconds; a part's result replaces
    its routes only when that search started from them (so it is never worse: the objective is a
    sum over vehicles plus the penalties of unserved orders);
-3. the whole model from the merged routes for the rest of the limit (:data:`FINAL_SHARE`).
+3. the whole model from the merged routes for the rest of the limit
+   (``thresholds.final_share``).
 
 Measured on Gehring–Homberger 1000, 12 instances at 60 s: average gap 20.2 % (whole model) →
 10.1 % (docs/performance.md, "Route-based decomposition"), 4.8 % with ruin and recreate in
 the parts — but the whole model's own ruin and recreate (granular insertion, two seeds side
-by side) reached 3.1 %, so the automatic split now starts at :data:`AUTO_FROM_ORDERS`.
+by side) reached 3.1 %, so the automatic split starts at ``thresholds.auto_from_orders``
+(:func:`solver.strategy.n_parts`).
 
 This module imports nothing from ``dispatcher`` or ``api``.
 """
@@ -39,19 +42,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from solver.routing import (
-    AUTO_CONSTRUCTION,
-    Progress,
-    RoutingInput,
-    RoutingResult,
-    SearchParams,
-    finish_from,
-    solve,
-    wants_greedy,
-)
-
-PART_SHARE = 0.5  # share of the time limit the parts get; the whole model gets the rest
-START_METHOD = "spawn"  # OR-Tools is not fork-safe once its solver exists
+from solver.incumbent import Progress
+from solver.params import SearchParams
+from solver.phases import finish_from, solve_in_process
+from solver.problem import RoutingInput, RoutingResult
+from solver.search import solve_one
+from solver.strategy import n_parts, wants_greedy
 
 
 @dataclass(frozen=True)
@@ -61,35 +57,6 @@ class Part:
     data: RoutingInput
     nodes: np.ndarray  # local node -> node of the whole problem
     vehicles: list[int]  # local vehicle -> vehicle of the whole problem
-
-
-FIRST_SHARE = 0.05  # of the limit: the whole model's first phase (at least FIRST_MIN_S)
-FIRST_MIN_S = 2.0
-FINAL_SHARE = 0.25  # of the limit: the whole model from the merged routes
-ORDERS_PER_PART = 100  # parts of about this many orders ...
-ROUTES_PER_PART = 6  # ... and at least this many routes each
-PART_S_PER_ORDER = 0.015  # seconds of search per order of a part (1-5 s)
-# SearchParams.parts == 0 splits from this many orders. Not from 1,000 any more: there the
-# whole model's ruin and recreate on two seeds (solver/portfolio.py) beat the split by 1.7
-# points on Gehring-Homberger 1000 (3.13 % vs 4.81 %, 12 instances, 60 s; docs/performance.md,
-# "Session 8"); larger VRPTW instances are not at hand, so the split is kept for them untested.
-AUTO_FROM_ORDERS = 5000
-
-
-def n_parts(data: RoutingInput, params: SearchParams, used_routes: int | None = None) -> int:
-    """How many parts :func:`solve_decomposed` makes (1: no split).
-
-    ``params.parts`` when it is 2 or more (never more than the vehicles); ``0`` = automatic:
-    from :data:`AUTO_FROM_ORDERS` orders, about :data:`ORDERS_PER_PART` orders and at least
-    :data:`ROUTES_PER_PART` routes per part (``used_routes``, the first phase's, when known).
-    """
-    if params.parts >= 1:
-        return max(1, min(params.parts, data.n_vehicles))
-    orders = len(data.order_nodes())
-    if orders < AUTO_FROM_ORDERS:
-        return 1
-    routes = data.n_vehicles if used_routes is None else used_routes
-    return max(2, min(orders // ORDERS_PER_PART, routes // ROUTES_PER_PART))
 
 
 def _medoids(data: RoutingInput, routes: Sequence[Sequence[int]]) -> np.ndarray:
@@ -249,7 +216,7 @@ def _solve_part(
 ) -> list[list[int]] | None:
     """Process-pool body: the part's routes (local nodes) when its search started from the
     given ``routes`` (so it is no worse than them), else None."""
-    result = solve(data, params, initial_routes=routes)
+    result = solve_one(data, params, initial_routes=routes)
     return result.routes if result.initial == "given" else None
 
 
@@ -281,13 +248,15 @@ def solve_decomposed(
     phase started from the merged routes.
     """
     t0 = time.perf_counter()
+    th = params.thresholds
     limit = params.time_limit_s
     whole = replace(params, workers=1, parts=1)
-    first_s = min(limit, max(FIRST_MIN_S, limit * FIRST_SHARE))
-    # The first phase is short: under INSERTION_FROM_LIMIT_S "auto" would build with the
+    first_s = min(limit, max(th.first_min_s, limit * th.first_share))
+    # The first phase is short: under insertion_from_limit_s "auto" would build with the
     # append-only greedy, a far worse start at field scale than the insertion construction.
-    initial = AUTO_CONSTRUCTION if whole.initial == "auto" and wants_greedy(data, whole) else None
-    first = solve(
+    auto = whole.initial == "auto" and wants_greedy(data, whole)
+    initial = th.auto_construction if auto else None
+    first = solve_in_process(
         data,
         replace(whole, time_limit_s=first_s, initial=initial or whole.initial),
         on_progress,
@@ -297,8 +266,8 @@ def solve_decomposed(
     used = sum(1 for r in routes if r)
     parts = n_parts(data, params, used)
     workers = max(2, params.workers)
-    end_rounds = t0 + limit * (1 - FINAL_SHARE)
-    ctx = mp.get_context(START_METHOD)
+    end_rounds = t0 + limit * (1 - th.final_share)
+    ctx = mp.get_context(params.start_method)
     rounds = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         while True:
@@ -309,7 +278,7 @@ def solve_decomposed(
                 break
             batch = _round_parts(data, routes, parts, first=rounds * 7)
             orders = max(len(p.data.order_nodes()) for p, _ in batch)
-            part_s = min(5.0, max(1.0, orders * PART_S_PER_ORDER))
+            part_s = min(5.0, max(1.0, orders * th.part_s_per_order))
             waves = math.ceil(len(batch) / workers)
             if params.solution_limit is None and time.perf_counter() + waves * part_s > end_rounds:
                 break
@@ -323,5 +292,6 @@ def solve_decomposed(
                     routes[part.vehicles[k]] = [int(part.nodes[j]) for j in route]
             rounds += 1
     return finish_from(
-        data, whole, t0, routes, "parts", on_progress, progress_every_s, should_stop, min_s=0.5
-    )
+        data, whole, t0, routes, "parts", on_progress, progress_every_s, should_stop, min_s=0.5,
+        solve=solve_one,
+    )  # fmt: skip

@@ -3,9 +3,9 @@
 OR-Tools' routing search is single-threaded and has no random seed, so two runs of one
 configuration find the same solutions. The portfolio runs *different* configurations
 (:func:`portfolio_configs`) side by side: configuration 0 in the calling process, the others in
-child processes (``multiprocessing``, ``spawn`` by default: OR-Tools is not fork-safe once
+child processes (``multiprocessing``, ``SearchParams.start_method``, ``spawn`` by default: OR-Tools is not fork-safe once
 its solver threads exist, and ``spawn`` costs about 0.3-0.5 s of the limit to import numpy
-and OR-Tools). :class:`~solver.routing.RoutingInput` is plain numpy and lists, so it pickles.
+and OR-Tools). :class:`~solver.problem.RoutingInput` is plain numpy and lists, so it pickles.
 
 Every worker gets the same wall-clock deadline (``time_limit_s`` after the call), so the
 call returns at about the limit. With ``solution_limit`` set every worker is deterministic and
@@ -26,17 +26,13 @@ from dataclasses import replace
 from typing import Any
 
 from solver import fastrr
-from solver.routing import (
-    Progress,
-    RoutingInput,
-    RoutingResult,
-    SearchParams,
-    construction,
-    solve,
-)
+from solver.incumbent import Progress
+from solver.params import SearchParams
+from solver.problem import RoutingInput, RoutingResult
+from solver.search import solve_one
+from solver.strategy import construction
 
 log = logging.getLogger(__name__)
-START_METHOD = "spawn"  # module-level so benchmarks can compare ("fork", "forkserver")
 
 
 def portfolio_configs(params: SearchParams, data: RoutingInput) -> list[SearchParams]:
@@ -109,7 +105,7 @@ def _worker(
     fastrr.warm_up()  # load the compiled moves on this worker's own clock, not past the deadline
     remaining = max(0.05, deadline - time.time())
     try:
-        result = solve(
+        result = solve_one(
             data,
             replace(params, time_limit_s=remaining),
             relay,
@@ -165,11 +161,11 @@ def solve_portfolio(
     params = params or SearchParams()
     configs = list(configs) if configs is not None else portfolio_configs(params, data)
     if len(configs) == 1:
-        return solve(data, configs[0], on_progress, progress_every_s, initial_routes)
-    fastrr.warm_up()  # before the deadline is set, as solve() does before its clock
+        return solve_one(data, configs[0], on_progress, progress_every_s, initial_routes)
+    fastrr.warm_up()  # before the deadline is set, as solve_one() does before its clock
     t0 = time.perf_counter()
     deadline = time.time() + params.time_limit_s
-    ctx: Any = mp.get_context(START_METHOD)  # BaseContext stubs lack Process
+    ctx: Any = mp.get_context(params.start_method)  # BaseContext stubs lack Process
     out = ctx.Queue()
     procs = [
         ctx.Process(
@@ -221,7 +217,7 @@ def solve_portfolio(
         drain()
 
     remaining = max(0.05, deadline - time.time())
-    results[0] = solve(
+    results[0] = solve_one(
         data,
         replace(configs[0], time_limit_s=remaining),
         local if on_progress is not None else None,

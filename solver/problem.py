@@ -1,4 +1,5 @@
-"""The routing problem as plain arrays: what every strategy of :mod:`solver` takes.
+"""The routing problem as plain arrays, what every strategy of :mod:`solver` takes, and the
+answer as plain lists (:class:`RoutingResult`).
 
 This module imports nothing from ``dispatcher`` or ``api``, and nothing of OR-Tools.
 """
@@ -6,7 +7,7 @@ This module imports nothing from ``dispatcher`` or ``api``, and nothing of OR-To
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class RoutingInput:
     breach_cost
         Optional ``[n]`` fixed cost when an order's service starts after its deadline (on
         top of ``late_cost_per_s``). Modelled with a *late twin* per order
-        (:func:`_with_late_twins`): the order itself gets a hard deadline, its twin the soft
+        (:func:`solver.twins.with_late_twins`): the order itself gets a hard deadline, its twin the soft
         one and this cost, and at most one of the two is served.
     overtime_bands, overtime_cost_per_hour
         Optional per vehicle, its overtime bands (``[a, b)`` on the time axis), and the cost
@@ -105,3 +106,59 @@ class RoutingInput:
     def order_nodes(self) -> list[int]:
         depots = set(self.starts) | set(self.ends)
         return [i for i in range(self.n_nodes) if i not in depots]
+
+
+@dataclass
+class RoutingResult:
+    """What :func:`solver.routing.solve` returns: the incumbent (:mod:`solver.incumbent`) and how it came.
+
+    Attributes
+    ----------
+    status
+        ``"optimal"`` (OR-Tools proved it), ``"feasible"`` or ``"no_solution"``.
+    objective
+        The plan's priced objective (:meth:`solver.timing.ExactTiming.price`).
+    routes, start_s
+        Per vehicle, the order nodes in visiting order and their exact service starts.
+    dropped
+        Orders left out of the plan.
+    first_solution_s
+        Seconds from the solve's clock to its first plan (of any phase).
+    solutions
+        Solutions OR-Tools' search reported.
+    history
+        ``(elapsed s, objective)`` of every improvement of the incumbent.
+    initial
+        Where OR-Tools' search started from: ``"ortools"`` (its own first solution),
+        ``"greedy"``, ``"insertion"``, ``"given"`` ...
+    phase
+        What produced the plan returned (:attr:`solver.timing.TimedPlan.phase`).
+    candidates
+        Counts of the candidate plans (:class:`solver.incumbent.Counts`: offered, improving,
+        repaired, rejected).
+    unplanned
+        Dropped orders that no phase tried to place before the limit ran out (the final fill
+        did not reach them): not left out for want of room.
+    on_time
+        The plan's orders served by their deadline.
+    errors
+        What went wrong in helpers of the solve that did not stop it (a portfolio worker's
+        exception, last line).
+    """
+
+    status: str
+    objective: int | None
+    routes: list[list[int]]
+    dropped: list[int]
+    build_s: float
+    solve_s: float
+    first_solution_s: float | None
+    solutions: int
+    history: list[tuple[float, int]] = field(default_factory=list)
+    start_s: list[list[int]] = field(default_factory=list)
+    initial: str = "ortools"
+    phase: str = ""
+    candidates: dict[str, int] = field(default_factory=dict)
+    unplanned: list[int] = field(default_factory=list)
+    on_time: int | None = None
+    errors: list[str] = field(default_factory=list)

@@ -36,3 +36,23 @@ def test_architecture_scan_detects_an_outward_import(tmp_path: Path) -> None:
     bad = tmp_path / "x.py"
     bad.write_text("from api.app import create_app\nimport dispatcher.domain\n")
     assert _imported_packages(bad) == {"api", "dispatcher"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+            out |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return out
+
+
+@pytest.mark.parametrize("room", ["portfolio", "decompose"])
+def test_solver_rooms_never_import_the_front_door(room: str) -> None:
+    """solver/routing.py picks the strategy and imports the rooms; a room that imported it
+    back would need a function-local import to dodge the cycle."""
+    imported = _imported_modules(ROOT / "solver" / f"{room}.py")
+    assert "solver.routing" not in imported

@@ -7,9 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from solver import decompose
-from solver.decompose import left_orders, n_parts, route_groups, subproblem
+from solver.decompose import left_orders, route_groups, subproblem
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
+from solver.strategy import n_parts
+from solver.thresholds import Thresholds
 
 
 def _two_cities(orders_per_city: int = 6) -> RoutingInput:
@@ -102,9 +103,7 @@ def test_problems_are_not_split_unless_asked_or_large() -> None:
     assert n_parts(data, SearchParams(parts=0)) == 1  # automatic: 12 orders are not split
 
 
-def test_automatic_parts_hold_about_100_orders_and_6_routes_each(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_automatic_parts_hold_about_100_orders_and_6_routes_each() -> None:
     n = 4 + 1200
     big = RoutingInput(
         travel_s=np.zeros((n, n), dtype=np.int64),
@@ -122,8 +121,8 @@ def test_automatic_parts_hold_about_100_orders_and_6_routes_each(
         late_cost_per_s=np.zeros(n, dtype=np.int64),
     )
     auto = SearchParams(parts=0)
-    assert n_parts(big, auto, used_routes=120) == 1  # below AUTO_FROM_ORDERS: the whole model
-    monkeypatch.setattr(decompose, "AUTO_FROM_ORDERS", 1000)
+    assert n_parts(big, auto, used_routes=120) == 1  # below auto_from_orders: the whole model
+    auto = SearchParams(parts=0, thresholds=Thresholds(auto_from_orders=1000))
     assert n_parts(big, auto, used_routes=120) == 12  # 1,200 orders / 100
     assert n_parts(big, auto, used_routes=20) == 3  # 20 long routes / 6
     assert n_parts(big, auto, used_routes=5) == 2  # at least two

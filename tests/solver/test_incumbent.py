@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver import routing
+from solver import model, routing, search
 from solver.incumbent import Incumbent, Progress
 from solver.problem import NO_DEADLINE, RoutingInput
 from solver.routing import SearchParams, solve
@@ -64,7 +64,7 @@ def test_a_route_exploiting_a_window_hole_is_repaired_and_every_other_route_is_k
     seen: list[Progress] = []
 
     def reinsert(routes: list[list[int]], out: list[int]) -> list[list[int]]:
-        return routing._original(m, routing._greedy(m, "insertion", initial=routes, insert=out))
+        return model.original(m, search._greedy(m, "insertion", initial=routes, insert=out))
 
     inc = Incumbent(timing, 0.0, seen.append, 0.0, reinsert)
     assert inc.offer([[2, 3], [6, 7]], "search")

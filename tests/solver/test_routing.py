@@ -20,10 +20,10 @@ from solver.routing import (
     Progress,
     RoutingInput,
     SearchParams,
-    _with_late_twins,
     on_time_only,
     solve,
 )
+from solver.twins import with_late_twins
 
 EXACT = SearchParams(time_limit_s=60, solution_limit=200, metaheuristic="GREEDY_DESCENT")
 BIG = 10**9
@@ -328,7 +328,7 @@ def test_order_that_cannot_be_late_gets_no_twin() -> None:
         late_cost={2: 1, 3: 1},
         breach_cost=np.array([0, 0, 1000, 1000]),
     )
-    expanded, twins = _with_late_twins(data)
+    expanded, twins = with_late_twins(data)
     assert twins is not None and twins.late == {3: 4}
     assert expanded.n_nodes == 5
     assert expanded.windows[2] == [(0, 40)] and expanded.windows[3] == [(0, 60)]
@@ -370,14 +370,13 @@ def test_on_time_phase_starts_the_whole_search_from_the_on_time_routes() -> None
 
 @pytest.mark.parametrize("registration", ["matrix", "callback"])
 def test_vehicle_node_cost_and_late_twins_still_leave_a_solution(
-    registration: str, monkeypatch: pytest.MonkeyPatch
+    registration: str,
 ) -> None:
     # OR-Tools 9.15 returned no solution for this model when the per-vehicle cost was a
     # dimension of vehicle transits (it meets the order/late-twin disjunction). Order 4 costs
     # 300 on either vehicle, order 5 costs 3000 on vehicle 1: both go to vehicle 0 along the
     # line (10 + 10 there, 20 back) = 40 + 300; serving 5 on vehicle 1 would add 3000.
     # Both ways of registering the matrices (C++ matrix, Python callback) price it alike.
-    monkeypatch.setattr(routing, "MATRIX_REGISTRATION", registration)
     data = make_input(
         line([0, 0, 0, 0, 10, 20]),
         n_vehicles=2,
@@ -386,7 +385,7 @@ def test_vehicle_node_cost_and_late_twins_still_leave_a_solution(
         breach_cost=np.array([0, 0, 0, 0, 100, 0]),
         vehicle_node_cost=np.array([[0, 0, 0, 0, 300, 0], [0, 0, 0, 0, 300, 3000]]),
     )
-    result = solve(data, EXACT)
+    result = solve(data, replace(EXACT, matrix_registration=registration))
     assert result.status != "no_solution"
     assert result.routes == [[4, 5], []]
     assert result.objective == 40 + 300

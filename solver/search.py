@@ -1,0 +1,365 @@
+"""One search on a built model, in the calling process: :func:`solve_one`.
+
+Its phases, each offering its plans to one incumbent (:mod:`solver.incumbent`): the given
+routes, a construction (:mod:`solver.greedy`, :mod:`solver.insertion`) and its ruin and
+recreate, OR-Tools' search from them, an overtime polish, and a final fill of the orders
+still left out.
+
+This module imports nothing from ``dispatcher`` or ``api``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+from ortools.constraint_solver import routing_enums_pb2
+
+from solver import fastrr
+from solver.greedy import greedy_routes
+from solver.incumbent import Incumbent, Progress
+from solver.insertion import Insertion, insertion_routes
+from solver.model import (
+    Model,
+    all_starts,
+    bound_routes,
+    build,
+    exact_timing,
+    original,
+    read_solution,
+    restore_routes,
+    search_parameters,
+    to_twins,
+)
+from solver.params import SearchParams
+from solver.problem import RoutingInput, RoutingResult
+from solver.strategy import construction
+from solver.timing import overtime_cost, prices_overtime
+
+
+def solve_one(
+    data: RoutingInput,
+    params: SearchParams | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    progress_every_s: float = 0.25,
+    initial_routes: Sequence[Sequence[int]] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> RoutingResult:
+    """Build the model and search it, in this process; never raises on an infeasible problem
+    (it reports it). ``params.workers``, ``parts`` and ``on_time_phase`` are not read here:
+    :func:`solver.routing.solve` picks the strategy; the arguments are the same as there.
+
+    Every candidate plan found on the way is offered to one incumbent
+    (:mod:`solver.incumbent`): timed by the exact rules, repaired where a visit cannot be
+    timed, priced with overtime included; the solve returns the best of them.
+    """
+    params = params or SearchParams()
+    fastrr.warm_up()  # once per process, before any clock: compiling is not searching
+    t0 = time.perf_counter()
+    try:
+        m = build(data, params)
+    except Exception as exc:  # OR-Tools raises a bare Exception when a domain empties
+        if "CP Solver fail" not in str(exc):
+            raise
+        # A bound set while building contradicts another one (e.g. a vehicle that may
+        # only leave after the horizon): no assignment exists.
+        empty: list[list[int]] = [[] for _ in data.starts]
+        build_s = time.perf_counter() - t0
+        return RoutingResult("no_solution", None, empty, [], build_s, 0.0, None, 0, [], empty)
+    build_s = time.perf_counter() - t0
+    try:
+        return _search(m, data, params, build_s, on_progress, progress_every_s, initial_routes,
+                       should_stop)  # fmt: skip
+    finally:
+        m.release()
+
+
+def _search(
+    m: Model,
+    data: RoutingInput,
+    params: SearchParams,
+    build_s: float,
+    on_progress: Callable[[Progress], None] | None,
+    progress_every_s: float,
+    initial_routes: Sequence[Sequence[int]] | None,
+    should_stop: Callable[[], bool] | None,
+) -> RoutingResult:
+    """One solve on a built model (see :func:`solve_one`); every phase offers its plans to the
+    incumbent.
+
+    The phases: the given routes; a construction (the greedy at once where OR-Tools' own
+    first-solution heuristic starts the search, else the chosen construction and its ruin
+    and recreate, whose best routes are offered as they improve); OR-Tools' search, whose
+    improving solutions are offered at most every ``thresholds.offer_every_s`` (every one
+    under a solution limit) and whose last one is offered at its end; the overtime polish;
+    and a final fill that tries every order still left out (``thresholds.fill_share`` of the
+    limit).
+    """
+    t1 = time.perf_counter()
+    th = params.thresholds
+    limited = params.solution_limit is not None
+    solutions = [0]  # reported by OR-Tools' search
+
+    def stopping() -> bool:
+        return should_stop is not None and should_stop()
+
+    def reinsert(routes: list[list[int]], removed: list[int]) -> list[list[int]]:
+        return original(m, _greedy(m, "insertion", initial=routes, insert=removed))
+
+    timing = exact_timing(m, data)
+    inc = Incumbent(
+        timing, t1, on_progress, progress_every_s, reinsert, solutions=lambda: solutions[0]
+    )
+    search_best: list[int] = []
+    offered_at = [-1e9]
+
+    def at_solution() -> None:
+        if stopping():
+            m.routing.solver().FinishCurrentSearch()
+        solutions[0] += 1
+        obj = int(m.routing.CostVar().Value())
+        if search_best and obj >= search_best[-1]:
+            return  # the metaheuristic also reports non-improving moves
+        search_best.append(obj)
+        now = time.perf_counter() - t1
+        if not limited and now - offered_at[0] < th.offer_every_s:
+            return
+        routes = bound_routes(m)
+        if routes is not None:
+            offered_at[0] = now
+            inc.offer(routes, "search")
+
+    def improved(routes: list[list[int]]) -> None:
+        inc.offer(routes, "ruin_and_recreate")
+
+    m.routing.AddAtSolutionCallback(at_solution)
+    search = search_parameters(params)
+    how = construction(data, params)
+    recreates = not limited and (
+        (params.recreate_share > 0 and how == "insertion") or params.recreate_given
+    )
+    polish = prices_overtime(data) and not recreates and (limited or params.polish_share > 0)
+    reserve = params.time_limit_s * ((params.polish_share if polish else 0.0) + th.fill_share)
+
+    def remaining() -> float:
+        """Seconds left for the search (the polish and the fill keep their shares)."""
+        return max(0.001, params.time_limit_s - reserve - (time.perf_counter() - t1))
+
+    if initial_routes is not None:
+        inc.offer(original(m, initial_routes), "given")
+    if how is None:
+        # OR-Tools' own first solution starts the search; the greedy is a plan at once.
+        inc.offer(original(m, _greedy(m, "greedy")), "greedy")
+    candidates: list[tuple[str, Sequence[Sequence[int]] | None]] = []
+    if initial_routes is not None:
+        candidates.append(("given", initial_routes))
+    if how is not None:
+        candidates.append((how, None))
+    if candidates:
+        m.routing.CloseModelWithParameters(search)
+    solution = None
+    initial = "ortools"
+    for name, given in candidates:
+        if stopping() and inc.best is not None:
+            break
+        if given is None:
+            recreate = params.recreate_share if not limited else 0.0
+
+            def built(routes: list[list[int]], name: str = name) -> None:
+                inc.offer(routes, name)
+
+            variant = _greedy(
+                m, name, recreate * remaining(), built, should_stop, seed=params.seed,
+                on_improved=improved,
+            )  # fmt: skip
+            inc.offer(original(m, variant), "ruin_and_recreate" if recreate > 0 else name)
+            variants = [variant]
+        else:
+            if m.twins is None:
+                variants = [[list(r) for r in given]]
+            else:
+                # Late twins chosen by the model's lower-bound timing first, then by the
+                # construction's conservative one (:func:`to_twins`).
+                variants = [to_twins(m, given, optimistic=True)]
+                variants += [v for v in [to_twins(m, given)] if v != variants[0]]
+            if params.recreate_given and not limited:
+                # Ruin and recreate from the given routes first; they themselves next.
+                share = params.recreate_share * remaining()
+                recreated = _greedy(
+                    m, "insertion", share, None, should_stop, given, seed=params.seed,
+                    on_improved=improved,
+                )  # fmt: skip
+                inc.offer(original(m, recreated), "ruin_and_recreate")
+                variants.insert(0, recreated)
+        for variant in variants:
+            # Restored first (a completion search not cut at 100 ms, see
+            # :func:`solver.model.restore_routes`), then searched from the complete solution.
+            floor = th.restore_share * params.time_limit_s
+            restored = restore_routes(
+                m, params, variant, min(max(remaining(), floor), th.restore_s)
+            )
+            if restored is None:
+                continue
+            start = m.routing.solver().Assignment(restored)
+            solution = m.routing.SolveFromAssignmentWithParameters(
+                start, search_parameters(params, remaining())
+            )
+            # The search restores its start again, with the 100-ms completion: if that
+            # fails, the restored routes are the solution.
+            solution = start if solution is None else solution
+            break
+        if solution is not None:
+            initial = name
+            break
+    if solution is None and not (stopping() and inc.best is not None):
+        solution = m.routing.SolveWithParameters(search_parameters(params, remaining()))
+    if solution is not None:
+        inc.offer(read_solution(m, data, solution)[0], "search")
+    best = inc.best
+    if (
+        polish
+        and best is not None
+        and not stopping()
+        and overtime_cost(data, best.routes, best.starts_s) > 0
+    ):
+        # Ruin and recreate around the visits with overtime, which the search cannot price.
+        moves = th.polish_moves if limited else None
+        left = max(0.0, params.time_limit_s * (1 - th.fill_share) - (time.perf_counter() - t1))
+        polished = _greedy(
+            m, "insertion", 3600.0 if limited else left, None, should_stop, best.routes,
+            moves, True, seed=params.seed,
+        )  # fmt: skip
+        inc.offer(original(m, polished), "polish")
+    best = inc.best
+    unplanned: list[int] = []
+    if best is not None:
+        served = best.served()
+        left_out = [j for j in data.order_nodes() if j not in served]
+        if left_out and stopping():
+            unplanned = left_out
+        elif left_out:
+            until = None if limited else t1 + params.time_limit_s
+            filled, unplanned = _fill(m, best.routes, left_out, until)
+            inc.offer(filled, "fill")
+    best = inc.finish()
+    solve_s = time.perf_counter() - t1
+    if best is None:
+        empty: list[list[int]] = [[] for _ in data.starts]
+        return RoutingResult(
+            "no_solution", None, empty, [], build_s, solve_s, None, solutions[0], inc.history,
+            empty, initial, candidates=inc.counts.as_dict(),
+        )  # fmt: skip
+    served = best.served()
+    status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(m.routing.status())
+    optimal = best.phase == "search" and status_name == "ROUTING_OPTIMAL"
+    return RoutingResult(
+        status="optimal" if optimal else "feasible",
+        objective=best.objective,
+        routes=best.routes,
+        dropped=[j for j in data.order_nodes() if j not in served],
+        build_s=build_s,
+        solve_s=solve_s,
+        first_solution_s=inc.first_s,
+        solutions=solutions[0],
+        history=inc.history,
+        start_s=best.starts_s,
+        initial=initial,
+        phase=best.phase,
+        candidates=inc.counts.as_dict(),
+        unplanned=[j for j in unplanned if j not in served],
+        on_time=best.on_time,
+    )
+
+
+def _construction_inputs(m: Model) -> tuple[RoutingInput, np.ndarray]:
+    """The problem the constructions (:func:`solver.greedy.greedy_routes`,
+    :func:`solver.insertion.insertion_routes`, :class:`solver.insertion.Insertion`) work on,
+    over the model as built (windows after the break rewrite, boundary breaks), and its visit
+    lengths.
+
+    With late twins the constructions work on the orders as they are (every start allowed,
+    soft deadline, the breach cost on the order) and the twins are switched off (no vehicle,
+    no drop penalty: a twin's penalty is its order's, one disjunction), so their routes hold
+    original order nodes only.
+    """
+    d = m.data
+    windows, visit = all_starts(m)
+    allowed = d.allowed_vehicles
+    deadline, late_cost, breach, drop = d.deadline_s, d.late_cost_per_s, None, d.drop_penalty
+    if m.twins is not None:
+        allowed = list(allowed)
+        deadline, late_cost, drop = m.twins.deadline_s, late_cost.copy(), drop.copy()
+        breach = np.zeros(d.n_nodes, dtype=np.int64)
+        for on, twin in m.twins.late.items():
+            late_cost[on] = late_cost[twin]
+            breach[on] = m.twins.breach_cost[twin]
+            allowed[twin] = []
+            drop[twin] = 0
+    inputs = replace(
+        d,
+        windows=windows,
+        allowed_vehicles=allowed,
+        drop_penalty=drop,
+        deadline_s=deadline,
+        late_cost_per_s=late_cost,
+        breaks=d.breaks or [[] for _ in d.starts],
+        breach_cost=breach,
+    )
+    return inputs, visit
+
+
+def _greedy(
+    m: Model,
+    how: str = "greedy",
+    improve_s: float = 0.0,
+    on_built: Callable[[list[list[int]]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
+    improve_moves: int | None = None,
+    around_overtime: bool = False,
+    seed: int = 0,
+    on_improved: Callable[[list[list[int]]], None] | None = None,
+    insert: Sequence[int] | None = None,
+) -> list[list[int]]:
+    """:func:`solver.greedy.greedy_routes` (or ``insertion_routes`` when ``how`` is
+    ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
+    with the constructed routes in between) on the model (:func:`_construction_inputs`).
+    ``initial`` (order nodes, no twins): improve these routes instead of constructing, after
+    inserting the orders ``insert`` into them. ``on_built`` and ``on_improved`` get order
+    nodes without twins; the routes returned are the model's (late visits on their twins)."""
+    inputs, visit = _construction_inputs(m)
+    if how == "insertion":
+        routes = insertion_routes(
+            inputs,
+            visit,
+            m.time.boundaries,
+            improve_s=improve_s,
+            on_built=on_built,
+            should_stop=should_stop,
+            initial_routes=initial,
+            improve_moves=improve_moves,
+            around_overtime=around_overtime,
+            seed=seed,
+            on_improved=on_improved,
+            insert=insert,
+        )
+    else:
+        routes = greedy_routes(inputs, visit, m.time.boundaries)
+    return routes if m.twins is None else to_twins(m, routes)
+
+
+def _fill(
+    m: Model, routes: Sequence[Sequence[int]], orders: Sequence[int], until: float | None
+) -> tuple[list[list[int]], list[int]]:
+    """``orders`` inserted into ``routes`` (order nodes, no twins) where a place costs less
+    than leaving them out (on-time places first), until ``until`` (``time.perf_counter()``);
+    the routes and the orders not tried by then."""
+    inputs, visit = _construction_inputs(m)
+    ins = Insertion(inputs, visit, m.time.boundaries, 40)
+    if not ins.take(routes, freeze=True):
+        return [list(r) for r in routes], list(orders)
+    key = {j: k for k, j in enumerate(ins.orders)}  # by deadline, then the dearest first
+    untried = ins.place(sorted(orders, key=key.__getitem__), True, until)
+    return ins.routes, untried

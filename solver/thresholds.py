@@ -1,0 +1,95 @@
+"""Every threshold of the solve's strategy in one table, with its default.
+
+:class:`Thresholds` travels inside :class:`solver.params.SearchParams` (``thresholds``), so a
+test or a benchmark that wants another value passes it instead of overwriting a module
+global. The measurements behind the defaults are in docs/performance.md.
+
+This module imports nothing from ``dispatcher`` or ``api``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+CONSTRUCTIONS = ("greedy", "insertion")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The strategy's thresholds (see :mod:`solver.strategy`, :mod:`solver.search`,
+    :mod:`solver.model` and :mod:`solver.decompose` for where each is read).
+
+    Attributes
+    ----------
+    greedy_from_order_vehicle_pairs
+        ``initial="auto"`` constructs a problem whose orders have several windows from this
+        many orders × vehicles: below it OR-Tools' own first solution starts better, above
+        it OR-Tools finds none within 10 s (1,000 orders / 100 vehicles).
+    auto_construction
+        What ``initial="auto"`` builds when it constructs: ``"greedy"`` or ``"insertion"``.
+    insertion_from_limit_s
+        Below this time limit ``"auto"`` builds with the append-only greedy: the insertion
+        takes ~0.7 s at 1,000 × 100 and ~1.9 s at 2,000 × 200 and would eat the search.
+    construct_from_orders
+        From this many orders ``"auto"`` always constructs, whatever the windows (the
+        insertion's ruin and recreate beats OR-Tools' own search by far there).
+    plain_construct_from_orders
+        From this many orders ``"auto"`` constructs a plain time-window problem
+        (:func:`solver.strategy.is_plain`; its ruin and recreate runs compiled).
+    callback_from_nodes
+        ``matrix_registration="auto"`` registers matrices as a Python callback from this
+        many nodes (model nodes, late twins included), as an OR-Tools matrix below.
+    restore_s
+        Most seconds a restore of given or constructed routes may take.
+    restore_share
+        Least share of the limit a restore gets, even past the limit.
+    polish_moves
+        Moves of the overtime polish under a solution limit.
+    offer_every_s
+        Least seconds between two search solutions timed for the incumbent.
+    fill_share
+        Share of the limit kept from the search for the final fill.
+    auto_from_orders
+        ``parts=0`` decomposes from this many orders.
+    first_share, first_min_s
+        The decomposition's first phase on the whole model: this share of the limit, at least
+        ``first_min_s`` seconds.
+    final_share
+        Share of the limit for the whole model from the decomposition's merged routes.
+    orders_per_part, routes_per_part
+        Automatic parts of about this many orders and at least this many routes each.
+    part_s_per_order
+        Seconds of search per order of a part (clamped to 1-5 s).
+    """
+
+    greedy_from_order_vehicle_pairs: int = 20_000
+    auto_construction: str = "insertion"
+    insertion_from_limit_s: float = 5.0
+    construct_from_orders: int = 1000
+    plain_construct_from_orders: int = 50
+    callback_from_nodes: int = 200
+    restore_s: float = 5.0
+    restore_share: float = 0.02
+    polish_moves: int = 200
+    offer_every_s: float = 0.25
+    fill_share: float = 0.02
+    auto_from_orders: int = 5000
+    first_share: float = 0.05
+    first_min_s: float = 2.0
+    final_share: float = 0.25
+    orders_per_part: int = 100
+    routes_per_part: int = 6
+    part_s_per_order: float = 0.015
+
+    def __post_init__(self) -> None:
+        if self.auto_construction not in CONSTRUCTIONS:
+            raise ValueError(
+                f"auto_construction: expected one of {CONSTRUCTIONS}, got {self.auto_construction!r}"
+            )
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "auto_construction" and not value >= 0:
+                raise ValueError(f"{f.name}: expected a number >= 0, got {value!r}")
+        for name in ("restore_share", "fill_share", "first_share", "final_share"):
+            if not getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected a share below 1, got {getattr(self, name)!r}")
