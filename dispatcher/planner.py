@@ -43,7 +43,7 @@ class PlanOptions:
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     # Decomposition into this many parts of nearby routes (solver/decompose.py); 1 = none,
-    # 0 = automatic (from solver.decompose.AUTO_FROM_ORDERS orders).
+    # 0 = automatic (from solver.thresholds.Thresholds.auto_from_orders orders).
     parts: int = 1
     # Share of the limit for the ruin and recreate where the insertion construction builds
     # the first plan (field problems from 20,000 order x engineer pairs): 1,000 x 100, 60 s,

@@ -92,8 +92,9 @@ def insertion_routes(
     improve_s
         Seconds from the call to the end of the ruin and recreate after the construction
         (:meth:`Insertion.improve`): the construction and ``on_built`` take their time from
-        it, so a caller's time budget holds (1,000 orders take ~0.4 s to construct; a 10-s
-        plan used to run its moves into the time kept for restoring their result).
+        it, so a caller's time budget holds (1,000 orders take ~0.4 s to construct; counted
+        from after it, a 10-s plan would run its moves into the time kept for restoring
+        their result).
     seed
         Seed of the ruin and recreate's random choices.
     improve_moves
