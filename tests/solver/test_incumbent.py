@@ -118,7 +118,6 @@ def test_repair_keeps_only_exactly_timed_visits_and_loses_no_order(
     repaired plan's routes time exactly (windows, rests, horizon, the way home) and every
     order is kept or taken out, exactly once."""
     rng = np.random.default_rng(seed)
-    n_v = 2
     pos = [0, 0, 0, 0] + [int(x) for x in rng.integers(1, 60, size=n)]
     size = len(pos)
     t = np.asarray([[abs(a - b) for b in pos] for a in pos], dtype=np.int64)
