@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -861,6 +861,7 @@ def improve(
     on_best: Callable[[list[list[int]]], None] | None = None,
     report_every_s: float = 0.25,
     orders: np.ndarray,
+    cycle_moves: int = 0,
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
@@ -872,7 +873,13 @@ def improve(
     the best routes whenever they improved, at most every ``report_every_s`` seconds (the
     caller times and prices them: an anytime curve during the moves). ``orders``: every
     order once (not the first column of ``neighbours``, which names an order twice where
-    two share a site, or an order and its late twin)."""
+    two share a site, or an order and its late twin).
+
+    ``cycle_moves`` > 0: the temperature follows the move count, not the clock — cycles of
+    ``cycle_moves``, then twice, four times as many moves..., each from the best routes so
+    far and cooling from ``t_hot`` over the cycle. The moves are then the same whatever the
+    limit (a run with more time makes the same moves first and more after them), so a
+    longer limit never ends on worse routes for want of luck, only for want of speed."""
     n_v = int(P.starts.size)
     i64 = np.int64
     R, rl, ST, LT, load, route_of = state_of(P, routes)
@@ -905,6 +912,7 @@ def improve(
         bestload,
     )
     done, chunk, first = 0, 16, True
+    cycle_start, cycle_len = 0, int(cycle_moves)  # the current annealing cycle, in moves
     t0 = time.perf_counter()
     reported, last_report = int(state[1]), t0
     while True:
@@ -914,7 +922,13 @@ def improve(
         if should_stop is not None and should_stop():
             break
         todo = chunk if max_moves is None else min(chunk, max_moves - done)
-        if max_moves is None:
+        if cycle_len > 0:
+            if done >= cycle_start + cycle_len:  # a new cycle, twice as long, from the best
+                cycle_start, cycle_len = done, 2 * cycle_len
+                _restart_from_best(P, inputs)
+            todo = min(todo, cycle_start + cycle_len - done)
+            p0, dp = (done - cycle_start) / cycle_len, 1.0 / cycle_len
+        elif max_moves is None:
             rate = done / elapsed if done and elapsed > 0 else 1e4
             p0, dp = elapsed / seconds, 1.0 / (rate * seconds)
         else:
@@ -941,6 +955,18 @@ def improve(
     if state[1] < state[0]:
         R, rl = bestR, bestrl
     return _routes(R, rl), done
+
+
+def _restart_from_best(P: Problem, inputs: tuple[Any, ...]) -> None:
+    """Make the best routes the current ones again (in place: the kernel's arrays are the
+    ones in ``inputs``), for the next annealing cycle."""
+    R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload = inputs[11:]
+    if state[0] == state[1]:
+        return
+    fresh = state_of(P, _routes(bestR, bestrl))
+    for old, new in zip((R, rl, ST, LT, load, route_of), fresh, strict=True):
+        old[...] = new
+    state[0] = state[1]
 
 
 def _routes(R: np.ndarray, rl: np.ndarray) -> list[list[int]]:

@@ -61,6 +61,7 @@ def insertion_routes(
     around_overtime: bool = False,
     on_improved: Callable[[list[list[int]]], None] | None = None,
     insert: Sequence[int] | None = None,
+    cycle_moves: int = 0,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -115,6 +116,9 @@ def insertion_routes(
     on_improved
         Called during the ruin and recreate with the best routes as they improve (``on_best``
         of :meth:`Insertion.improve`).
+    cycle_moves
+        Anneal in cycles of this many moves (doubling) rather than over the time: the same
+        moves whatever the limit (:func:`solver.fastrr.improve`). 0: one anneal over the time.
     insert
         With ``initial_routes``: orders to insert into them (on-time places first) before the
         ruin and recreate, e.g. the visits a repair took out.
@@ -141,7 +145,7 @@ def insertion_routes(
         seeds = ins.overtime_visits() if around_overtime else None
         ins.improve(
             left_s, seed, on_time_first, improve_moves, should_stop, seeds=seeds,
-            on_best=on_improved,
+            on_best=on_improved, cycle_moves=cycle_moves,
         )  # fmt: skip
     return ins.routes
 
@@ -583,11 +587,14 @@ class Insertion:
         anneal: bool = True,
         seeds: Sequence[int] | None = None,
         on_best: Callable[[list[list[int]]], None] | None = None,
+        cycle_moves: int = 0,
     ) -> int:
         """Ruin and recreate for ``seconds`` (or ``max_moves`` moves, whichever ends first);
         returns the number of moves tried. ``on_best``: called with the best routes as they
         improve, at most every 0.25 s (the compiled moves only, :func:`solver.fastrr.improve`;
-        the Python moves report nothing).
+        the Python moves report nothing). ``cycle_moves`` > 0: the compiled moves anneal in
+        cycles of a fixed number of moves instead of over the time (see
+        :func:`solver.fastrr.improve`); the Python moves ignore it.
 
         A move takes a random order and the served orders among its 4-20 nearest
         neighbours (by travel time both ways) out of their routes, then puts them and the
@@ -621,7 +628,7 @@ class Insertion:
         if self.compiled():
             return self._improve_compiled(
                 seconds, seed, on_time_first, max_moves, should_stop, anneal, neighbours, row, pick,
-                on_best,
+                on_best, cycle_moves,
             )  # fmt: skip
         self.near = np.zeros((row.size, near_k + 1), dtype=np.int64)
         self.near[orders] = neighbours
@@ -758,6 +765,7 @@ class Insertion:
         row: np.ndarray,
         pick: np.ndarray,
         on_best: Callable[[list[list[int]]], None] | None = None,
+        cycle_moves: int = 0,
     ) -> int:
         """:meth:`improve` by :func:`solver.fastrr.improve` (the same moves, compiled)."""
         t_hot = self._t_hot()
@@ -784,6 +792,7 @@ class Insertion:
             max_exact=self.max_exact,
             on_best=on_best,
             orders=np.asarray(self.orders, dtype=np.int64),
+            cycle_moves=cycle_moves,
         )
         times = [self.retime(v, r) for v, r in enumerate(routes)]
         if any(t is None for t in times):  # the kernel keeps every route feasible: a bug

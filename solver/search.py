@@ -35,7 +35,7 @@ from solver.model import (
 )
 from solver.params import SearchParams
 from solver.problem import RoutingInput, RoutingResult
-from solver.strategy import construction
+from solver.strategy import construction, cycle_moves
 from solver.timing import overtime_cost, prices_overtime
 
 
@@ -172,7 +172,7 @@ def _search(
 
             variant = _greedy(
                 m, name, recreate * remaining(), built, should_stop, seed=params.seed,
-                on_improved=improved,
+                on_improved=improved, cycle_moves=cycle_moves(data, params),
             )  # fmt: skip
             inc.offer(original(m, variant), "ruin_and_recreate" if recreate > 0 else name)
             variants = [variant]
@@ -189,7 +189,7 @@ def _search(
                 share = params.recreate_share * remaining()
                 recreated = _greedy(
                     m, "insertion", share, None, should_stop, given, seed=params.seed,
-                    on_improved=improved,
+                    on_improved=improved, cycle_moves=cycle_moves(data, params),
                 )  # fmt: skip
                 inc.offer(original(m, recreated), "ruin_and_recreate")
                 variants.insert(0, recreated)
@@ -322,6 +322,7 @@ def _greedy(
     seed: int = 0,
     on_improved: Callable[[list[list[int]]], None] | None = None,
     insert: Sequence[int] | None = None,
+    cycle_moves: int = 0,
 ) -> list[list[int]]:
     """:func:`solver.greedy.greedy_routes` (or ``insertion_routes`` when ``how`` is
     ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
@@ -344,6 +345,7 @@ def _greedy(
             seed=seed,
             on_improved=on_improved,
             insert=insert,
+            cycle_moves=cycle_moves,
         )
     else:
         routes = greedy_routes(inputs, visit, m.time.boundaries)

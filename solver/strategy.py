@@ -43,6 +43,30 @@ def _plain_insertion(data: RoutingInput, params: SearchParams) -> bool:
     )
 
 
+def _field_insertion(data: RoutingInput, params: SearchParams) -> bool:
+    """Whether "auto" builds a field problem (not :func:`is_plain`) with the insertion
+    construction and its compiled ruin and recreate (``thresholds.field_construct_from_orders``
+    orders, ``thresholds.field_insertion_from_limit_s`` seconds, no solution limit: the moves
+    are bounded by time)."""
+    th = params.thresholds
+    return (
+        fastrr.AVAILABLE
+        and params.solution_limit is None
+        and params.time_limit_s >= th.field_insertion_from_limit_s
+        and len(data.order_nodes()) >= th.field_construct_from_orders
+        and not is_plain(data)
+    )
+
+
+def cycle_moves(data: RoutingInput, params: SearchParams) -> int:
+    """Moves of the first annealing cycle of the ruin and recreate (0: one anneal over the
+    clock): ``thresholds.cycle_moves_per_order`` per order on a field problem, none on a plain
+    one (Solomon, Gehring–Homberger keep the anneal their results were measured with)."""
+    if is_plain(data):
+        return 0
+    return params.thresholds.cycle_moves_per_order * len(data.order_nodes())
+
+
 def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
     """Whether the search starts from a construction (:func:`solver.insertion.insertion_routes`
     for ``"auto"`` from ``thresholds.insertion_from_limit_s``, else
@@ -68,7 +92,7 @@ def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
     orders = data.order_nodes()
     if len(orders) >= th.construct_from_orders:
         return True
-    if _plain_insertion(data, params):
+    if _plain_insertion(data, params) or _field_insertion(data, params):
         return True
     if len(orders) * data.n_vehicles < th.greedy_from_order_vehicle_pairs:
         return False
@@ -82,7 +106,7 @@ def construction(data: RoutingInput, params: SearchParams) -> str | None:
         return None
     if params.initial != "auto":
         return params.initial
-    if _plain_insertion(data, params):
+    if _plain_insertion(data, params) or _field_insertion(data, params):
         return "insertion"
     # The insertion takes ~0.7 s at 1,000 x 100 and ~1.9 s at 2,000 x 200: under a short
     # limit it would eat the search, so the append-only greedy builds instead.

@@ -49,6 +49,17 @@ class Thresholds:
         Least seconds between two search solutions timed for the incumbent.
     fill_share
         Share of the limit kept from the search for the final fill.
+    field_construct_from_orders, field_insertion_from_limit_s
+        ``"auto"`` builds a field problem (not plain: rests, deadlines, skills...) with the
+        insertion construction and its compiled ruin and recreate from this many orders and
+        this time limit, under a time limit only: on the demo (200 orders) it ended 3-6 times
+        below OR-Tools' guided local search at every limit from 2 to 30 s, and unlike it, a
+        longer limit did not end worse (docs/performance.md, "Anytime").
+    cycle_moves_per_order
+        The ruin and recreate of a field problem anneals in cycles of this many moves per
+        order (doubling each cycle, each from the best routes so far) rather than over the
+        clock, so its moves do not depend on the limit (:func:`solver.fastrr.improve`); 0:
+        one anneal over the time (plain problems always).
     auto_from_orders
         ``parts=0`` decomposes from this many orders.
     first_share, first_min_s
@@ -73,6 +84,9 @@ class Thresholds:
     polish_moves: int = 200
     offer_every_s: float = 0.25
     fill_share: float = 0.02
+    field_construct_from_orders: int = 20
+    field_insertion_from_limit_s: float = 1.0
+    cycle_moves_per_order: int = 100
     auto_from_orders: int = 5000
     first_share: float = 0.05
     first_min_s: float = 2.0

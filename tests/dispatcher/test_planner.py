@@ -281,8 +281,8 @@ def test_engineers_whose_shifts_never_overlap_all_get_their_working_time(
     assert plan.late == () and plan.unassigned == ()
 
 
-def test_a_plan_stopped_at_once_still_has_the_quick_start_plan() -> None:
-    # 120 orders: the greedy construction, timed exactly, is the first incumbent; a job
+def test_a_plan_stopped_at_once_still_has_its_constructed_plan() -> None:
+    # 120 orders: the construction, timed exactly, is the first incumbent; a job
     # cancelled at once keeps that plan instead of ending with none, and the orders left out
     # that no phase got to try say so instead of claiming "capacity".
     from dispatcher.check import check_plan
@@ -291,7 +291,7 @@ def test_a_plan_stopped_at_once_still_has_the_quick_start_plan() -> None:
 
     problem = problem_from_dict(generate_problem(orders=120, engineers=12, seed=3))
     plan = plan_problem(problem, PlanOptions(time_limit_s=30), should_stop=lambda: True)
-    assert plan.meta["final_phase"] == "greedy"
+    assert plan.meta["final_phase"] in ("greedy", "insertion")
     assert plan.meta["solve_seconds"] < 5  # stopped, not run to the 30-s limit
     assert plan.kpis.assigned > 0
     assert all(u.reason != Reason.CAPACITY for u in plan.unassigned)

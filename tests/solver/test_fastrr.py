@@ -22,6 +22,7 @@ from solver.routing import (
     is_plain,
     solve,
 )
+from solver.strategy import cycle_moves
 
 pytestmark = pytest.mark.skipif(not fastrr.AVAILABLE, reason="numba is not installed")
 
@@ -225,15 +226,21 @@ def test_the_compiled_moves_serve_what_the_construction_left_out() -> None:
     assert _check(data, improved) < _check(data, [[1]])
 
 
-def test_only_plain_problems_take_the_compiled_moves() -> None:
+def test_time_limited_problems_take_the_compiled_moves_and_only_field_ones_anneal_in_cycles() -> (
+    None
+):
     data = _grid(60, 1)
     assert is_plain(data)
     assert construction(data, SearchParams(time_limit_s=10)) == "insertion"
     assert construction(data, SearchParams(time_limit_s=0.5)) is None  # OR-Tools' own start
+    assert cycle_moves(data, SearchParams()) == 0  # the anneal over the clock, as measured
     with_deadline = replace(data, deadline_s=np.full(data.n_nodes, 300, dtype=np.int64))
     with_rest = replace(data, breaks=[[(100, 30)]] + [[]] * 5)
     assert not is_plain(with_deadline) and not is_plain(with_rest)
-    assert construction(with_rest, SearchParams(time_limit_s=10)) is None
+    assert construction(with_rest, SearchParams(time_limit_s=10)) == "insertion"
+    assert construction(with_rest, SearchParams(time_limit_s=0.5)) is None
+    assert construction(with_rest, SearchParams(time_limit_s=10, solution_limit=5)) is None
+    assert cycle_moves(with_rest, SearchParams()) == 100 * 60
 
 
 def test_a_plain_problem_is_solved_through_the_compiled_moves() -> None:
