@@ -261,7 +261,8 @@ class TimedPlan:
         The model's objective of these routes: arc, vehicle-node and fixed costs, lateness and
         breaches, soft route ends, overtime, and the drop penalty of every order left out.
     on_time
-        Orders served by their deadline (an order without a deadline counts).
+        Orders reached by their deadline (an order without a deadline counts): the plan's
+        on-time KPI, which judges the arrival; lateness is priced on the service start.
     phase
         What produced the routes (``"greedy"``, ``"insertion"``, ``"ruin_and_recreate"``,
         ``"search"``, ``"polish"``, ``"fill"``, ``"given"`` ...).
@@ -397,6 +398,16 @@ class ExactTiming:
             t = starts[-1] + self.service[prev] if kept else int(d.start_min_s[v])
         return kept, starts, removed
 
+    def _arrivals(self, v: int, route: Sequence[int], starts_s: Sequence[int]) -> list[int]:
+        """When vehicle ``v`` reaches each visit of its timed route (before any wait)."""
+        d = self.data
+        out = []
+        prev, t = int(d.starts[v]), int(d.start_min_s[v])
+        for j, s in zip(route, starts_s, strict=True):
+            out.append(pass_breaks(t, int(d.travel_s[prev, j]), self.rests[v]))
+            prev, t = j, int(s) + self.service[j]
+        return out
+
     # --- price ------------------------------------------------------------------------
 
     def price(
@@ -421,7 +432,8 @@ class ExactTiming:
             s = np.asarray(st, dtype=np.int64)
             dl = self.deadline[nodes]
             late = np.where(dl == NO_DEADLINE, 0, np.maximum(0, s - dl))
-            on_time += int((late == 0).sum())
+            arrival = np.asarray(self._arrivals(v, route, st), dtype=np.int64)
+            on_time += int(((dl == NO_DEADLINE) | (arrival <= dl)).sum())
             total += int((late * self.late_cost[nodes]).sum())
             total += int(self.breach[nodes][late > 0].sum())
             if d.end_soft_max_s is not None and d.end_late_cost_per_s > 0:

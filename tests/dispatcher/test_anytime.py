@@ -32,6 +32,7 @@ def test_a_time_limited_plan_is_the_last_progress_value_and_passes_the_checker(
     plan = plan_problem(problem, PlanOptions(time_limit_s=2), on_progress=seen.append)
     assert seen, "no progress reported"
     assert plan.meta["objective"] == seen[-1].best_cost
+    assert plan.kpis.on_time == seen[-1].on_time
     assert [p.best_cost for p in seen[:-1]] == sorted({p.best_cost for p in seen[:-1]})[::-1]
     assert _hard(problem, plan) == []
     assert plan.meta["final_phase"]
