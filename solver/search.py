@@ -196,10 +196,9 @@ def _search(
         for variant in variants:
             # Restored first (a completion search not cut at 100 ms, see
             # :func:`solver.model.restore_routes`), then searched from the complete solution.
-            floor = th.restore_share * params.time_limit_s
-            restored = restore_routes(
-                m, params, variant, min(max(remaining(), floor), th.restore_s)
-            )
+            # Within the limit: the routes are the incumbent already, a failed restore only
+            # means no search after them.
+            restored = restore_routes(m, params, variant, min(remaining(), th.restore_s))
             if restored is None:
                 continue
             start = m.routing.solver().Assignment(restored)

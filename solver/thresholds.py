@@ -41,8 +41,6 @@ class Thresholds:
         many nodes (model nodes, late twins included), as an OR-Tools matrix below.
     restore_s
         Most seconds a restore of given or constructed routes may take.
-    restore_share
-        Least share of the limit a restore gets, even past the limit.
     polish_moves
         Moves of the overtime polish under a solution limit.
     offer_every_s
@@ -80,7 +78,6 @@ class Thresholds:
     plain_construct_from_orders: int = 50
     callback_from_nodes: int = 200
     restore_s: float = 5.0
-    restore_share: float = 0.02
     polish_moves: int = 200
     offer_every_s: float = 0.25
     fill_share: float = 0.02
@@ -104,6 +101,6 @@ class Thresholds:
             value = getattr(self, f.name)
             if f.name != "auto_construction" and not value >= 0:
                 raise ValueError(f"{f.name}: expected a number >= 0, got {value!r}")
-        for name in ("restore_share", "fill_share", "first_share", "final_share"):
+        for name in ("fill_share", "first_share", "final_share"):
             if not getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a share below 1, got {getattr(self, name)!r}")
