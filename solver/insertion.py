@@ -612,6 +612,7 @@ class Insertion:
         routes of the order's nearest neighbours and the empty vehicles, then, only if
         nothing there beats leaving the order out, among all routes.
         """
+        stop_at = time.perf_counter() + seconds  # the neighbour lists count against it too
         rng = np.random.default_rng(seed)
         orders = np.asarray(self.orders, dtype=np.int64)
         pick = orders if seeds is None else np.asarray(seeds, dtype=np.int64)
@@ -627,7 +628,7 @@ class Insertion:
             route_of[r] = -2 if v in self.frozen else v  # -1: unserved, -2: on a frozen route
         if self.compiled():
             return self._improve_compiled(
-                seconds, seed, on_time_first, max_moves, should_stop, anneal, neighbours, row, pick,
+                stop_at, seed, on_time_first, max_moves, should_stop, anneal, neighbours, row, pick,
                 on_best, cycle_moves,
             )  # fmt: skip
         self.near = np.zeros((row.size, near_k + 1), dtype=np.int64)
@@ -755,7 +756,7 @@ class Insertion:
 
     def _improve_compiled(
         self,
-        seconds: float,
+        stop_at: float,
         seed: int,
         on_time_first: bool,
         max_moves: int | None,
@@ -777,7 +778,7 @@ class Insertion:
             row,
             pick,
             self.routes,
-            seconds,
+            max(0.0, stop_at - time.perf_counter()),
             seed,
             max_moves,
             should_stop,
