@@ -141,10 +141,14 @@ def _search(
         (params.recreate_share > 0 and how == "insertion") or params.recreate_given
     )
     polish = prices_overtime(data) and not recreates and (limited or params.polish_share > 0)
-    reserve = params.time_limit_s * ((params.polish_share if polish else 0.0) + th.fill_share)
+    n_orders = len(data.order_nodes())
 
     def remaining() -> float:
-        """Seconds left for the search (the polish and the fill keep their shares)."""
+        """Seconds left for the search: the polish keeps its share, and so does the fill
+        while the incumbent leaves an order out (a plan serving every order needs none)."""
+        best = inc.best
+        fill = th.fill_share if best is None or len(best.served()) < n_orders else 0.0
+        reserve = params.time_limit_s * ((params.polish_share if polish else 0.0) + fill)
         return max(0.001, params.time_limit_s - reserve - (time.perf_counter() - t1))
 
     if initial_routes is not None:
