@@ -156,7 +156,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     out = check_out_path(args.out) if args.out else None
     start: datetime | None = parse_datetime(args.start, "--start") if args.start else None
     doc = generate_problem(
-        orders=args.orders, engineers=args.engineers, seed=args.seed, planning_start=start
+        orders=args.orders,
+        engineers=args.engineers,
+        seed=args.seed,
+        planning_start=start,
+        awkward=args.awkward,
     )
     text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
     if out is not None:
@@ -249,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--engineers", type=bounded_int(MAX_GENERATED_ENGINEERS), required=True)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--start", help="planning start, RFC 3339 with offset")
+    g.add_argument(
+        "--awkward",
+        action="store_true",
+        help="turn a few orders into ones nobody can serve, one per reason code (as the demo)",
+    )
     g.add_argument("--out", help="file to write (default stdout)")
     g.set_defaults(func=_cmd_generate)
 

@@ -22,7 +22,7 @@ import argparse
 import json
 import math
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from itertools import accumulate, combinations
@@ -30,6 +30,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+from dispatcher.domain import Reason
 from dispatcher.errors import InputError
 
 DEFAULT_PLANNING_START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -473,6 +474,7 @@ def generate_problem(
     overseas_share: float = 0.10,
     planned_share: float = 0.8,
     out_of_area_share: float = 0.15,
+    awkward: bool = False,
 ) -> dict[str, Any]:
     """A realistic Problem document, identical for identical arguments.
 
@@ -501,14 +503,21 @@ def generate_problem(
         Probability that a domestic order is planned work (maintenance, commissioning) with
         an explicit ``deadline`` 30 h or more ahead rather than a fault ticket on the
         commitment clock. Without planned work a 4-day backlog is all due within a day.
+    awkward
+        Turn up to ``len(AWKWARD_REASONS)`` ordinary orders into the awkward tickets a real
+        backlog holds, each built so that no engineer can serve it for one reason of
+        ``AWKWARD_REASONS`` (see :func:`_make_awkward`; the demo has them, docs/demo.md lists
+        them). They keep their ids, arrival times and sites, and are drawn after everything
+        else, so the other orders, the roster and the order count are those of
+        ``awkward=False``. Off by default: benchmarks and simulations plan ordinary orders.
 
     Returns
     -------
     dict
         A JSON-able Problem (DESIGN.md section 4) for
-        :func:`dispatcher.codec.problem_from_dict`. Every order has at least one engineer
-        holding all its required skills (allowed abroad when the site is overseas), and
-        every timestamp is RFC 3339 with an offset.
+        :func:`dispatcher.codec.problem_from_dict`. Every ordinary order has at least one
+        engineer holding all its required skills (allowed abroad when the site is overseas),
+        and every timestamp is RFC 3339 with an offset.
 
     Raises
     ------
@@ -564,6 +573,7 @@ def generate_problem(
             planned_share,
             horizon_hours,
             out_of_area_share,
+            awkward,
         ),
     }
 
@@ -644,6 +654,7 @@ def _make_orders(
     planned_share: float = 0.0,
     horizon_hours: int = 96,
     out_of_area_share: float = 0.0,
+    awkward: bool = False,
 ) -> list[dict[str, Any]]:
     # Every skill set of size 1-2 that some engineer covers: at home, abroad, and at each
     # station (its area's tickets are the ones its own engineers can do).
@@ -682,6 +693,7 @@ def _make_orders(
     ages = sorted((_age_minutes(rng, cum_hours) for _ in range(n)), reverse=True)
     out = []
     regions = []
+    places = []
     # Eligible staff per (skills, abroad): a scan of the roster per order made 100,000 orders
     # for 10,000 engineers take minutes.
     skilled: dict[tuple[frozenset[str], bool], list[int]] = {}
@@ -731,6 +743,7 @@ def _make_orders(
             doc["deadline"] = _ts(start_hq + timedelta(hours=due_h))
             doc["priority"] = "normal" if rng.random() < 0.6 else "low"
         regions.append(region)
+        places.append(city)
         key = (skills, abroad)
         if key not in skilled:
             skilled[key] = _skilled(staff, skills, abroad)
@@ -749,6 +762,11 @@ def _make_orders(
                 doc["excluded_engineers"] = [staff[_pick(rng, banned)].doc["id"]]
         out.append(doc)
     _pin(rng, out, regions, staff)
+    if awkward:
+        groups = [
+            "overseas" if i in overseas else "out" if i in out_of_area else "area" for i in range(n)
+        ]
+        _make_awkward(rng, out, regions, places, groups, staff, start, end)
     return out
 
 
@@ -792,6 +810,168 @@ def _pin(
         o["pinned_engineer"] = staff[pinned].doc["id"]
 
 
+# ------------------------------------------------------------------ awkward orders
+
+# What the awkward orders of ``generate_problem(awkward=True)`` are built to end on, in the
+# order they are made (docs/reasons.md says how each reason is decided). ``capacity``,
+# ``unreachable_before_deadline`` and ``not_planned_in_time`` depend on the rest of the
+# plan or on the time limit, so ordinary orders show them or not.
+AWKWARD_REASONS: tuple[Reason, ...] = (
+    Reason.NO_SKILLED_ENGINEER,  # a specialist inspection nobody on the roster is certified for
+    Reason.EXCLUDED,  # the customer barred every engineer with the skills
+    Reason.OVERSEAS_NOT_ALLOWED,  # abroad, and only engineers who may not travel have the skills
+    Reason.PINNED_ENGINEER_UNAVAILABLE,  # pinned to the usual engineer, who lacks a skill
+    Reason.SITE_WINDOW_CLOSED,  # the line stops only at night, when nobody works
+    Reason.SITE_WINDOW_CLOSED,  # a 4-hour stop at the plan's start, far from everybody
+    Reason.BEYOND_HORIZON,  # 14 hours in one go: longer than any working day
+)
+# Ultrasonic testing of shafts and welds is bought from a certified inspection firm.
+SPECIALIST_SKILL = "ultrasonic_testing"
+# A continuous line stops at night: after every shift (08:00-18:00) and its overtime
+# (at most 120 min), in any of the generator's time zones.
+_NIGHT_STOP = (time(22), time(6))
+_SHORT_STOP_H = 4
+# Geodesic km from every skilled engineer to the site with the short stop: at circuity 1.3
+# a 6-hour drive, or a flight with its 3.5 h of overhead, so nobody arrives while it lasts.
+_FAR_KM = 300.0
+_UNBROKEN_SERVICE_MIN = 840  # a shift is 600 min, overtime at most 120
+
+
+def _start_of(e: _Staff) -> tuple[float, float]:
+    at = e.doc["current"]["location"] if e.doc["current"] else e.doc["home"]
+    return at["lat"], at["lon"]
+
+
+def _nightly(tz: tzinfo, start: datetime, end: datetime) -> list[dict[str, str]]:
+    """``_NIGHT_STOP`` windows, local time ``tz``, every night that meets ``[start, end)``."""
+    out = []
+    day: date = (start.astimezone(tz) - timedelta(days=1)).date()
+    while day <= end.astimezone(tz).date():
+        s = datetime.combine(day, _NIGHT_STOP[0], tz)
+        e = datetime.combine(day + timedelta(days=1), _NIGHT_STOP[1], tz)
+        if e > start and s < end:
+            out.append({"start": _ts(s), "end": _ts(e)})
+        day += timedelta(days=1)
+    return out
+
+
+def _make_awkward(
+    rng: Random,
+    orders: list[dict[str, Any]],
+    regions: list[int],
+    places: list[City],
+    groups: list[str],
+    staff: list[_Staff],
+    start: datetime,
+    end: datetime,
+) -> None:
+    """Turn ordinary orders into one awkward ticket per entry of ``AWKWARD_REASONS``.
+
+    Each is an order without pin, preference or exclusion, of the group (``area``, ``out``,
+    ``overseas``) its story needs, drawn after everything else; it keeps its id, arrival,
+    site and deadline, and only what it asks for changes. A kind the roster cannot give
+    is skipped: ``overseas_not_allowed`` needs skills that only engineers who may not
+    travel abroad hold together, and the far site needs an out-of-area order more than
+    ``_FAR_KM`` from every engineer with its skills.
+    """
+    free = [
+        i
+        for i, o in enumerate(orders)
+        if not (o["pinned_engineer"] or o["preferred_engineers"] or o["excluded_engineers"])
+    ]
+
+    def take(group: str, ok: Callable[[int], bool] | None = None) -> int | None:
+        cands = [i for i in free if groups[i] == group and (ok is None or ok(i))]
+        if not cands:
+            return None
+        i = int(_pick(rng, cands))
+        free.remove(i)
+        return i
+
+    # no_skilled_engineer: the order's work plus ultrasonic testing of the part.
+    i = take("area")
+    if i is not None:
+        orders[i]["required_skills"] = sorted({*orders[i]["required_skills"], SPECIALIST_SKILL})
+
+    # excluded: the rarest skill set on the roster (a customer bars one or two engineers,
+    # not a dozen), the likelier job first, at a site in a holder's station area.
+    holders: dict[frozenset[str], list[int]] = {}
+    for j, e in enumerate(staff):
+        for k in (1, 2):
+            for c in combinations(sorted(e.skills), k):
+                holders.setdefault(frozenset(c), []).append(j)
+    demand = dict(zip(SKILLS, _ORDER_SKILL_WEIGHTS, strict=True))
+    if holders:
+        rare = min(
+            holders,
+            key=lambda s: (len(holders[s]), -math.prod(demand[x] for x in s), sorted(s)),
+        )
+        home = {staff[j].station for j in holders[rare]}
+        i = take("area", lambda i: regions[i] in home)
+        if i is None:
+            i = take("area")
+        if i is not None:
+            orders[i]["required_skills"] = sorted(rare)
+            orders[i]["excluded_engineers"] = [staff[j].doc["id"] for j in holders[rare]]
+
+    # overseas_not_allowed: the smallest skill set that only grounded engineers hold.
+    allowed = [e.skills for e in staff if e.abroad]
+    grounded_only = sorted(
+        {
+            frozenset(c)
+            for e in staff
+            if not e.abroad
+            for k in range(1, len(e.skills) + 1)
+            for c in combinations(sorted(e.skills), k)
+            if not any(frozenset(c) <= a for a in allowed)
+        },
+        key=lambda s: (len(s), sorted(s)),
+    )
+    if grounded_only:
+        i = take("overseas")
+        if i is not None:
+            orders[i]["required_skills"] = sorted(grounded_only[0])
+
+    # pinned_engineer_unavailable: pinned to an engineer of the site's station who lacks
+    # one of the skills (the customer's usual engineer; this fault needs something else).
+    def lacking(i: int) -> list[int]:
+        need = set(orders[i]["required_skills"])
+        return [j for j, e in enumerate(staff) if e.station == regions[i] and not need <= e.skills]
+
+    i = take("area", lambda i: bool(lacking(i)))
+    if i is not None:
+        orders[i]["pinned_engineer"] = staff[int(_pick(rng, lacking(i)))].doc["id"]
+
+    # site_window_closed: the plant stops its line only at night, when nobody works.
+    i = take("area")
+    if i is not None:
+        orders[i]["site_windows"] = _nightly(places[i].tz, start, end)
+        orders[i]["service_minutes"] = min(orders[i]["service_minutes"], _WINDOWED_MAX_SERVICE_MIN)
+
+    # site_window_closed: a 4-hour stop from the plan's start, at a site far from everyone
+    # with the skills (the window holds the visit; nobody can be there while it is open).
+    def far(i: int) -> bool:
+        lat, lon = orders[i]["site"]["lat"], orders[i]["site"]["lon"]
+        need = set(orders[i]["required_skills"])
+        return all(_km(lat, lon, *_start_of(e)) > _FAR_KM for e in staff if need <= e.skills)
+
+    i = take("out", far)
+    if i is not None:
+        tz = places[i].tz
+        orders[i]["site_windows"] = [
+            {
+                "start": _ts(start.astimezone(tz)),
+                "end": _ts((start + timedelta(hours=_SHORT_STOP_H)).astimezone(tz)),
+            }
+        ]
+        orders[i]["service_minutes"] = min(orders[i]["service_minutes"], 180)
+
+    # beyond_horizon: a mill relining that must run 14 hours in one stop.
+    i = take("area", lambda i: not orders[i]["site_windows"])
+    if i is not None:
+        orders[i]["service_minutes"] = _UNBROKEN_SERVICE_MIN
+
+
 def write_problem(path: str | Path, problem: dict[str, Any]) -> None:
     """Write a Problem document as readable UTF-8 JSON.
 
@@ -807,7 +987,11 @@ def write_problem(path: str | Path, problem: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dispatcher.generate``: write a generated problem to a file."""
+    """``python -m dispatcher.generate``: write a generated problem to a file.
+
+    The defaults are the demo's: ``python -m dispatcher.generate fixtures/demo.json`` writes
+    ``generate_problem(200, 30, seed=7, awkward=True)``; ``--no-awkward`` leaves the
+    awkward orders out."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("out", type=Path, help="JSON file to write")
     parser.add_argument("--orders", type=int, default=200)
@@ -816,6 +1000,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--horizon-hours", type=int, default=96)
     parser.add_argument("--overseas-share", type=float, default=0.10)
     parser.add_argument("--out-of-area-share", type=float, default=0.15)
+    parser.add_argument(
+        "--awkward",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="include the awkward orders, one per reason of AWKWARD_REASONS (default: yes)",
+    )
     parser.add_argument(
         "--planning-start",
         type=datetime.fromisoformat,
@@ -831,6 +1021,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         horizon_hours=args.horizon_hours,
         overseas_share=args.overseas_share,
         out_of_area_share=args.out_of_area_share,
+        awkward=args.awkward,
     )
     write_problem(args.out, problem)
     return 0
