@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from solver.timing import ExactTiming, TimedPlan
 
@@ -53,7 +53,6 @@ class Counts:
     improving: int = 0  # became the incumbent
     repaired: int = 0  # had visits the exact timing took out (then placed again or left out)
     rejected: int = 0  # not better than the incumbent of their time
-    by_phase: dict[str, int] = field(default_factory=dict)  # offers per phase
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -114,7 +113,6 @@ class Incumbent:
         they became the incumbent."""
         c = self.counts
         c.offered += 1
-        c.by_phase[phase] = c.by_phase.get(phase, 0) + 1
         plan, removed = self.timing.plan(routes, phase)
         if removed:
             c.repaired += 1
@@ -122,9 +120,7 @@ class Incumbent:
                 again, more = self.timing.plan(self.reinsert(plan.routes, removed), phase)
                 if not more and again.objective <= plan.objective:
                     plan = again
-            plan = TimedPlan(
-                plan.routes, plan.starts_s, plan.objective, plan.on_time, phase, len(removed)
-            )
+            plan = replace(plan, repaired=len(removed))
         if self.best is not None and plan.objective >= self.best.objective:
             c.rejected += 1
             return False

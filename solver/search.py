@@ -112,7 +112,7 @@ def _search(
     inc = Incumbent(
         timing, t1, on_progress, progress_every_s, reinsert, solutions=lambda: solutions[0]
     )
-    search_best: list[int] = []
+    search_best = [np.iinfo(np.int64).max]  # the search's own best cost so far
     offered_at = [-1e9]
 
     def at_solution() -> None:
@@ -120,9 +120,9 @@ def _search(
             m.routing.solver().FinishCurrentSearch()
         solutions[0] += 1
         obj = int(m.routing.CostVar().Value())
-        if search_best and obj >= search_best[-1]:
+        if obj >= search_best[0]:
             return  # the metaheuristic also reports non-improving moves
-        search_best.append(obj)
+        search_best[0] = obj
         now = time.perf_counter() - t1
         if not limited and now - offered_at[0] < th.offer_every_s:
             return
