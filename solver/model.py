@@ -21,7 +21,7 @@ from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, solver_parameters_pb2
 
 from solver.params import SearchParams
-from solver.problem import NO_DEADLINE, RoutingInput
+from solver.problem import NO_DEADLINE, Infeasible, RoutingInput
 from solver.timemodel import TimeModel, rewrite
 from solver.timing import ExactTiming, overtime_cost, route_starts
 from solver.twins import Twins, with_late_twins
@@ -176,10 +176,19 @@ def _add_site_windows(m: Model) -> None:
         hull = m.time.hull[node]
         if hull is None:
             continue
-        var = m.time_dim.CumulVar(m.manager.NodeToIndex(node))
-        var.SetRange(int(hull[0]), int(hull[1]))
+        index = m.manager.NodeToIndex(node)
+        if not _starts_in_horizon(m.time.windows[node], d.horizon_s):
+            m.routing.VehicleVar(index).SetValues([-1])  # no vehicle: the order stays out
+            continue
+        var = m.time_dim.CumulVar(index)
+        var.SetRange(max(0, int(hull[0])), min(d.horizon_s, int(hull[1])))
         for a, b in m.time.holes[node]:
             var.RemoveInterval(int(a), int(b))
+
+
+def _starts_in_horizon(windows: Sequence[tuple[int, int]], horizon_s: int) -> bool:
+    """Whether a node's windows (after the rewrite) allow some start in ``[0, horizon_s]``."""
+    return any(a <= horizon_s and b >= 0 and a <= b for a, b in windows)
 
 
 def _add_vehicle_restrictions(m: Model) -> None:
@@ -283,6 +292,12 @@ def build(data: RoutingInput, params: SearchParams | None = None) -> Model:
         ``trail_compression``.
     """
     params = params or SearchParams()
+    for v in range(data.n_vehicles):
+        lo, hi = int(data.start_min_s[v]), int(data.start_max_s[v])
+        if not 0 <= lo <= min(hi, data.horizon_s):
+            raise Infeasible(
+                f"vehicle {v}: departure window [{lo}, {hi}] outside [0, {data.horizon_s}]"
+            )
     data, twins = with_late_twins(data)
     registration = params.matrix_registration
     if registration == "auto":
@@ -374,7 +389,12 @@ def all_starts(m: Model) -> tuple[list[list[tuple[int, int]]], np.ndarray]:
     """Allowed starts and visit lengths (per vehicle, ``[vehicles, nodes]``) of the model
     (after the break rewrite) with every twinned order given its late twin's, i.e. all of
     its starts, not only the on-time ones."""
-    windows = [list(w) for w in m.time.windows]
+    horizon = m.data.horizon_s
+    never = [(horizon + 1, horizon + 1)]  # a start no route can make (empty means any time)
+    windows = [
+        never if hull is not None and not _starts_in_horizon(w, horizon) else list(w)
+        for w, hull in zip(m.time.windows, m.time.hull, strict=True)
+    ]
     if m.time.visit_v is not None:
         visit = m.time.visit_v.copy()
     else:

@@ -14,6 +14,11 @@ import numpy as np
 NO_DEADLINE = -1  # deadline_s of a node without a deadline
 
 
+class Infeasible(Exception):
+    """The problem's own bounds contradict each other, so no assignment exists at all (a
+    vehicle that may leave only after the horizon); the solve reports ``"no_solution"``."""
+
+
 @dataclass(frozen=True)
 class RoutingInput:
     """A routing problem as arrays.

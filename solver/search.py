@@ -34,7 +34,7 @@ from solver.model import (
     to_twins,
 )
 from solver.params import SearchParams
-from solver.problem import RoutingInput, RoutingResult
+from solver.problem import Infeasible, RoutingInput, RoutingResult
 from solver.strategy import construction, cycle_moves
 from solver.timing import overtime_cost, prices_overtime
 
@@ -60,11 +60,9 @@ def solve_one(
     t0 = time.perf_counter()
     try:
         m = build(data, params)
-    except Exception as exc:  # OR-Tools raises a bare Exception when a domain empties
-        if "CP Solver fail" not in str(exc):
-            raise
-        # A bound set while building contradicts another one (e.g. a vehicle that may
-        # only leave after the horizon): no assignment exists.
+    except (
+        Infeasible
+    ):  # no assignment exists (e.g. a vehicle that may only leave after the horizon)
         empty: list[list[int]] = [[] for _ in data.starts]
         build_s = time.perf_counter() - t0
         return RoutingResult("no_solution", None, empty, [], build_s, 0.0, None, 0, [], empty)

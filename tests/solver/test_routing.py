@@ -435,6 +435,17 @@ def test_infeasible_vehicle_is_reported_as_no_solution() -> None:
     assert result.first_solution_s is None
 
 
+def test_an_order_whose_windows_lie_past_the_horizon_is_left_out_and_the_rest_planned() -> None:
+    # Horizon 100. Order 2 (at 10) may start only in [150, 160] — never; order 3 (at 20) any
+    # time. Before, the window's bounds emptied the cumul domain while the model was built
+    # and the whole problem came back as no solution.
+    data = make_input(line([0, 0, 10, 20]), horizon=100, windows={2: [(150, 160)]})
+    for params in (EXACT, SearchParams(time_limit_s=1)):
+        result = solve(data, params)
+        assert result.status in ("feasible", "optimal")
+        assert result.routes == [[3]] and result.dropped == [2]
+
+
 def test_warm_start_from_given_routes() -> None:
     data = _random_instance(8, seed=1)
     given = [[4, 5, 6, 7], [8, 9, 10, 11]]
