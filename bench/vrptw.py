@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from ortools.constraint_solver import routing_enums_pb2
 
 from solver import fastrr
+from solver.params import FIRST_SOLUTIONS, METAHEURISTICS
 from solver.routing import NO_DEADLINE, RoutingInput, SearchParams, solve
 
 if TYPE_CHECKING:  # optional peers, imported where used
@@ -865,14 +865,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--first-solution",
         default=SearchParams.first_solution,
-        choices=sorted(routing_enums_pb2.FirstSolutionStrategy.Value.keys()),
+        choices=sorted(FIRST_SOLUTIONS),
         metavar="NAME",
         help="OR-Tools first solution strategy (default %(default)s)",
     )
     parser.add_argument(
         "--metaheuristic",
         default=SearchParams.metaheuristic,
-        choices=sorted(routing_enums_pb2.LocalSearchMetaheuristic.Value.keys()),
+        choices=sorted(METAHEURISTICS),
         metavar="NAME",
         help="OR-Tools local search metaheuristic (default %(default)s)",
     )

@@ -6,15 +6,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ortools import __version__ as ortools_version
-
 from dispatcher.codec import input_hash
 from dispatcher.compile import compile_problem
 from dispatcher.decode import decode
 from dispatcher.domain import Plan, Problem
 from dispatcher.errors import InputError
 from dispatcher.travel import TravelTimes
-from solver.routing import Progress, RoutingResult, SearchParams, solve
+from solver.routing import SOLVER_VERSION, ParamError, Progress, RoutingResult, SearchParams, solve
 
 _NO_TIMED_LNS = (
     "local_search_operators {"
@@ -83,9 +81,8 @@ class PlanOptions:
                 # 8 of 8 identical replays under load, 3 of 8 with them; docs/simulation.md).
                 extra=_NO_TIMED_LNS if self.solution_limit is not None else "",
             )
-        except ValueError as exc:
-            field, _, message = str(exc).partition(": ")
-            raise InputError(field, message) from None
+        except ParamError as exc:
+            raise InputError(exc.field, exc.message) from None
 
 
 @dataclass(frozen=True)
@@ -137,7 +134,7 @@ def plan_problem(
     t1 = time.perf_counter()
     meta: dict[str, object] = {
         "solver": "ortools-routing",
-        "solver_version": ortools_version,
+        "solver_version": SOLVER_VERSION,
         "time_limit_s": options.time_limit_s,
         "solution_limit": options.solution_limit,
         "first_solution": options.first_solution,

@@ -8,9 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from google.protobuf import text_format
+from ortools import __version__ as _ortools_version
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, solver_parameters_pb2
 
+from solver.problem import ParamError
 from solver.thresholds import Thresholds
+
+SOLVER_VERSION: str = _ortools_version  # the OR-Tools release the plans are made with
 
 INITIAL_STRATEGIES = ("ortools", "greedy", "insertion", "auto")
 FIRST_SOLUTIONS: tuple[str, ...] = tuple(routing_enums_pb2.FirstSolutionStrategy.Value.keys())
@@ -145,65 +149,72 @@ class SearchParams:
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
-            raise ValueError(f"time_limit_s: expected a positive number, got {self.time_limit_s!r}")
+            raise ParamError(
+                "time_limit_s", f"expected a positive number, got {self.time_limit_s!r}"
+            )
         if self.solution_limit is not None and self.solution_limit < 1:
-            raise ValueError(
-                f"solution_limit: expected a positive integer, got {self.solution_limit!r}"
+            raise ParamError(
+                "solution_limit", f"expected a positive integer, got {self.solution_limit!r}"
             )
         if self.first_solution not in FIRST_SOLUTIONS:
-            raise ValueError(f"first_solution: unknown strategy {self.first_solution!r}")
+            raise ParamError("first_solution", f"unknown strategy {self.first_solution!r}")
         if self.metaheuristic not in METAHEURISTICS:
-            raise ValueError(f"metaheuristic: unknown metaheuristic {self.metaheuristic!r}")
+            raise ParamError("metaheuristic", f"unknown metaheuristic {self.metaheuristic!r}")
         if self.initial not in INITIAL_STRATEGIES:
-            raise ValueError(f"initial: expected one of {INITIAL_STRATEGIES}, got {self.initial!r}")
+            raise ParamError(
+                "initial", f"expected one of {INITIAL_STRATEGIES}, got {self.initial!r}"
+            )
         if not (isinstance(self.workers, int) and self.workers >= 1):
-            raise ValueError(f"workers: expected a positive integer, got {self.workers!r}")
+            raise ParamError("workers", f"expected a positive integer, got {self.workers!r}")
         if not 0 <= self.on_time_phase < 1:
-            raise ValueError(
-                f"on_time_phase: expected a share in [0, 1), got {self.on_time_phase!r}"
+            raise ParamError(
+                "on_time_phase", f"expected a share in [0, 1), got {self.on_time_phase!r}"
             )
         if not 0 <= self.polish_share < 1:
-            raise ValueError(f"polish_share: expected a share in [0, 1), got {self.polish_share!r}")
+            raise ParamError(
+                "polish_share", f"expected a share in [0, 1), got {self.polish_share!r}"
+            )
         if not 0 <= self.recreate_share < 1:
-            raise ValueError(
-                f"recreate_share: expected a share in [0, 1), got {self.recreate_share!r}"
+            raise ParamError(
+                "recreate_share", f"expected a share in [0, 1), got {self.recreate_share!r}"
             )
         if not (isinstance(self.parts, int) and self.parts >= 0):
-            raise ValueError(
-                f"parts: expected 0 (automatic) or a positive integer, got {self.parts!r}"
+            raise ParamError(
+                "parts", f"expected 0 (automatic) or a positive integer, got {self.parts!r}"
             )
         if self.gls_lambda is not None and not self.gls_lambda > 0:
-            raise ValueError(f"gls_lambda: expected a positive number, got {self.gls_lambda!r}")
+            raise ParamError("gls_lambda", f"expected a positive number, got {self.gls_lambda!r}")
         if self.ls_neighbors_ratio is not None and not 0 < self.ls_neighbors_ratio <= 1:
-            raise ValueError(
-                f"ls_neighbors_ratio: expected a number in (0, 1], got {self.ls_neighbors_ratio!r}"
+            raise ParamError(
+                "ls_neighbors_ratio",
+                f"expected a number in (0, 1], got {self.ls_neighbors_ratio!r}",
             )
         if self.ls_min_neighbors is not None and self.ls_min_neighbors < 1:
-            raise ValueError(
-                f"ls_min_neighbors: expected a positive integer, got {self.ls_min_neighbors!r}"
+            raise ParamError(
+                "ls_min_neighbors", f"expected a positive integer, got {self.ls_min_neighbors!r}"
             )
         if self.lns_time_limit_s is not None and not self.lns_time_limit_s > 0:
-            raise ValueError(
-                f"lns_time_limit_s: expected a positive number, got {self.lns_time_limit_s!r}"
+            raise ParamError(
+                "lns_time_limit_s", f"expected a positive number, got {self.lns_time_limit_s!r}"
             )
         if self.matrix_registration not in MATRIX_REGISTRATIONS:
-            raise ValueError(
-                f"matrix_registration: expected one of {MATRIX_REGISTRATIONS}, "
-                f"got {self.matrix_registration!r}"
+            raise ParamError(
+                "matrix_registration",
+                f"expected one of {MATRIX_REGISTRATIONS}, got {self.matrix_registration!r}",
             )
         if self.trail_compression not in TRAIL_COMPRESSIONS:
-            raise ValueError(
-                f"trail_compression: expected one of {TRAIL_COMPRESSIONS}, "
-                f"got {self.trail_compression!r}"
+            raise ParamError(
+                "trail_compression",
+                f"expected one of {TRAIL_COMPRESSIONS}, got {self.trail_compression!r}",
             )
         if self.start_method not in START_METHODS:
-            raise ValueError(
-                f"start_method: expected one of {START_METHODS}, got {self.start_method!r}"
+            raise ParamError(
+                "start_method", f"expected one of {START_METHODS}, got {self.start_method!r}"
             )
         if self.extra:
             try:
                 text_format.Merge(self.extra, pywrapcp.DefaultRoutingSearchParameters())
             except text_format.ParseError as exc:
-                raise ValueError(
-                    f"extra: not a RoutingSearchParameters text proto: {exc}"
+                raise ParamError(
+                    "extra", f"not a RoutingSearchParameters text proto: {exc}"
                 ) from None

@@ -14,6 +14,16 @@ import numpy as np
 NO_DEADLINE = -1  # deadline_s of a node without a deadline
 
 
+class ParamError(ValueError):
+    """A search setting out of its range: ``field`` names it, ``message`` says what was
+    expected (callers map it to their own errors without parsing the text)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
 class Infeasible(Exception):
     """The problem's own bounds contradict each other, so no assignment exists at all (a
     vehicle that may leave only after the horizon); the solve reports ``"no_solution"``."""

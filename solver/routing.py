@@ -18,10 +18,10 @@ from solver import fastrr
 from solver.decompose import solve_decomposed
 from solver.incumbent import Progress
 from solver.model import CONSTRAINTS, build, exact_timing
-from solver.params import SearchParams
+from solver.params import SOLVER_VERSION, SearchParams
 from solver.phases import finish_from, on_time_only, solve_on_time_first
 from solver.portfolio import solve_portfolio
-from solver.problem import NO_DEADLINE, RoutingInput, RoutingResult
+from solver.problem import NO_DEADLINE, Infeasible, ParamError, RoutingInput, RoutingResult
 from solver.search import solve_one
 from solver.strategy import construction, is_plain, n_parts, wants_greedy, wants_on_time_first
 from solver.thresholds import Thresholds
@@ -30,6 +30,9 @@ from solver.timing import overtime_cost
 __all__ = [
     "CONSTRAINTS",
     "NO_DEADLINE",
+    "SOLVER_VERSION",
+    "Infeasible",
+    "ParamError",
     "Progress",
     "RoutingInput",
     "RoutingResult",

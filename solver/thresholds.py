@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from solver.problem import ParamError
+
 CONSTRUCTIONS = ("greedy", "insertion")
 
 
@@ -94,13 +96,14 @@ class Thresholds:
 
     def __post_init__(self) -> None:
         if self.auto_construction not in CONSTRUCTIONS:
-            raise ValueError(
-                f"auto_construction: expected one of {CONSTRUCTIONS}, got {self.auto_construction!r}"
+            raise ParamError(
+                "auto_construction",
+                f"expected one of {CONSTRUCTIONS}, got {self.auto_construction!r}",
             )
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name != "auto_construction" and not value >= 0:
-                raise ValueError(f"{f.name}: expected a number >= 0, got {value!r}")
+                raise ParamError(f.name, f"expected a number >= 0, got {value!r}")
         for name in ("fill_share", "first_share", "final_share"):
             if not getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected a share below 1, got {getattr(self, name)!r}")
+                raise ParamError(name, f"expected a share below 1, got {getattr(self, name)!r}")

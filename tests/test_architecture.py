@@ -56,3 +56,26 @@ def test_solver_rooms_never_import_the_front_door(room: str) -> None:
     back would need a function-local import to dodge the cycle."""
     imported = _imported_modules(ROOT / "solver" / f"{room}.py")
     assert "solver.routing" not in imported
+
+
+@pytest.mark.parametrize("package", ["dispatcher", "api", "bench"])
+def test_ortools_is_imported_only_under_solver(package: str) -> None:
+    """OR-Tools objects never leave solver/ (DESIGN.md section 6): not even its version."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if _imported_packages(path) & {"ortools", "google"}
+    ]
+    assert not offenders, offenders
+
+
+def test_solver_errors_are_types_not_strings() -> None:
+    """The planner maps a bad search setting by the error's fields, never by its text."""
+    from dispatcher.errors import InputError
+    from dispatcher.planner import PlanOptions
+
+    with pytest.raises(InputError) as caught:
+        PlanOptions(time_limit_s=10, first_solution="NO_SUCH_STRATEGY").search_params()
+    assert caught.value.path == "first_solution"
+    planner = (ROOT / "dispatcher" / "planner.py").read_text(encoding="utf-8")
+    assert ".partition(" not in planner and "str(exc)" not in planner
