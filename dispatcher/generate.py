@@ -1,4 +1,4 @@
-"""Seeded generator of realistic dispatch problems (DESIGN.md section 4 documents).
+"""Seeded generator of realistic dispatch problems (docs/contract.md documents).
 
 The scenario is an industrial-equipment maker (crushers, mills, conveyors, packaging
 lines) headquartered in Jinan with service stations in nine Chinese cities. Customer sites
@@ -30,7 +30,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from dispatcher.domain import Reason
+from dispatcher.domain import PRIORITIES, Reason
 from dispatcher.errors import InputError
 
 DEFAULT_PLANNING_START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -49,7 +49,6 @@ SKILLS = (
 _ENGINEER_SKILL_WEIGHTS = (10.0, 6.0, 7.0, 5.0, 1.5, 3.0, 3.0)
 _ORDER_SKILL_WEIGHTS = (10.0, 6.0, 6.0, 4.0, 1.5, 2.5, 2.0)
 
-PRIORITIES = ("critical", "high", "normal", "low")
 _PRIORITY_WEIGHTS = (0.05, 0.20, 0.60, 0.15)
 
 _HQ_TZ = timezone(timedelta(hours=8))  # the ticketing system stamps in Beijing time
@@ -514,7 +513,7 @@ def generate_problem(
     Returns
     -------
     dict
-        A JSON-able Problem (DESIGN.md section 4) for
+        A JSON-able Problem (docs/contract.md) for
         :func:`dispatcher.codec.problem_from_dict`. Every ordinary order has at least one
         engineer holding all its required skills (allowed abroad when the site is overseas),
         and every timestamp is RFC 3339 with an offset.
