@@ -1,4 +1,4 @@
-"""``python -m api serve|db upgrade|keys create``: the API commands without ``dispatch``."""
+"""``python -m api serve|db upgrade|keys create|list|revoke``: the API commands without ``dispatch``."""
 
 from __future__ import annotations
 

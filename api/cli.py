@@ -1,4 +1,4 @@
-"""``dispatch serve``, ``dispatch db upgrade`` and ``dispatch keys create``.
+"""``dispatch serve``, ``dispatch db upgrade`` and ``dispatch keys create|list|revoke``.
 
 Plugged into the ``dispatch`` command through the ``dispatch.commands`` entry point
 (``api = "api.cli:register"``); ``python -m api`` runs the same commands on their own.
@@ -20,6 +20,7 @@ from api.persistence.db import create_db_engine, create_session_factory
 from api.services import build_services
 from api.services.keys import ROLES
 from api.settings import Settings
+from dispatcher.errors import NotFound
 
 log = logging.getLogger("api.cli")
 
@@ -71,6 +72,16 @@ def _add_keys(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--name", help="who or what the key is for")
     _add_database_url(create)
     create.set_defaults(func=keys_create)
+    listing = sub.add_parser("list", help="list the keys: id, role, name, created, revoked")
+    _add_database_url(listing)
+    listing.set_defaults(func=keys_list)
+    revoke = sub.add_parser(
+        "revoke",
+        help="revoke a key by its id (a running server stops accepting it within 10 s, its cache)",
+    )
+    revoke.add_argument("key_id", help="the key's public id, as `keys list` shows it")
+    _add_database_url(revoke)
+    revoke.set_defaults(func=keys_revoke)
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
@@ -99,6 +110,37 @@ def keys_create(args: argparse.Namespace) -> int:
         engine.dispose()
     print(key)
     print(f"key id {key_id}, role {args.role}; store it now, it is not shown again", flush=True)
+    return 0
+
+
+def keys_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        keys = build_services(settings, create_session_factory(engine)).keys.list_keys()
+    finally:
+        engine.dispose()
+    print(f"{'id':<14} {'role':<12} {'created':<26} {'revoked':<26} name")
+    for k in keys:
+        revoked = k.revoked_at.isoformat() if k.revoked_at else "-"
+        print(
+            f"{k.key_id:<14} {k.role:<12} {k.created_at.isoformat():<26} {revoked:<26} {k.name or ''}"
+        )
+    return 0
+
+
+def keys_revoke(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        services = build_services(settings, create_session_factory(engine))
+        if not services.keys.revoke(args.key_id, actor="cli"):
+            raise NotFound(f"key {args.key_id!r}: no such active key")
+    finally:
+        engine.dispose()
+    print(f"key {args.key_id} revoked")
     return 0
 
 

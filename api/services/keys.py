@@ -38,6 +38,17 @@ class Principal:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What may be shown of a stored key: never its secret."""
+
+    key_id: str
+    role: str
+    name: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 def hash_key(key: str) -> str:
     # A fast hash is enough: keys are 256-bit random secrets, not guessable passwords.
     return hashlib.sha256(key.encode()).hexdigest()
@@ -78,6 +89,12 @@ class KeyService:
             )
             self._audit.record(session, actor, "key.create", "api_key", key_id, role=role)
         return key_id, key
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Every key ever created, oldest first (secrets are never stored, so never shown)."""
+        with self._sessions() as session:
+            rows = session.scalars(sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at))
+            return [KeyInfo(r.id, r.role, r.name, r.created_at, r.revoked_at) for r in rows]
 
     def revoke(self, key_id: str, actor: str | None = None) -> bool:
         with transaction(self._sessions) as session:

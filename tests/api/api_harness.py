@@ -102,7 +102,13 @@ class Server:
 
     def cli(self, *args: str) -> str:
         """Run ``python -m api ARGS`` against this server's database; its stdout."""
-        done = subprocess.run(
+        done = self.cli_run(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def cli_run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m api ARGS`` against this server's database, whatever its exit."""
+        return subprocess.run(
             [sys.executable, "-m", "api", *args],
             cwd=ROOT,
             env=self._environ(),
@@ -111,8 +117,6 @@ class Server:
             timeout=60,
             check=False,
         )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
 
     def start(self) -> Server:
         self.port = free_port()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from api_harness import Keys, Server
@@ -63,6 +65,33 @@ def test_revoked_key_stops_working(server: Server, admin: httpx.Client) -> None:
         assert client.get("/v1/orders").status_code == 200
         assert admin.delete(f"/v1/keys/{created['id']}").status_code == 200
         assert client.get("/v1/orders").status_code == 401
+
+
+def test_keys_are_listed_and_revoked_from_the_command_line(
+    server: Server, admin: httpx.Client
+) -> None:
+    created = admin.post("/v1/keys", json={"role": "ticketing", "name": "cli revoke"}).json()
+    listing = server.cli("keys", "list")
+    row = next(line for line in listing.splitlines() if line.startswith(created["id"]))
+    assert "ticketing" in row and "cli revoke" in row and row.split()[3] == "-"
+    assert created["key"] not in listing  # secrets are never stored, so never shown
+    with server.client(created["key"]) as client:
+        assert client.get("/v1/orders").status_code == 200
+        assert f"key {created['id']} revoked" in server.cli("keys", "revoke", created["id"])
+        # The running server caches a key's answer for a few seconds (keys.CACHE_SECONDS).
+        deadline = time.monotonic() + 60
+        while client.get("/v1/orders").status_code != 401:
+            assert time.monotonic() < deadline, "a revoked key still works after 60 s"
+            time.sleep(0.5)
+    row = next(
+        line for line in server.cli("keys", "list").splitlines() if line.startswith(created["id"])
+    )
+    assert row.split()[3] != "-"
+    again = server.cli_run("keys", "revoke", created["id"])
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines() == [
+        f"error: key {created['id']!r}: no such active key"
+    ]
 
 
 def test_ops_endpoints_need_no_key(server: Server) -> None:
