@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 
 from api.deps import get_services, require
 from api.openapi import AuditPage, KeyCreated, KeyRevoked
+from api.routes import operation_id
 from api.schemas import KeyRequest, PolicyIn
 from api.services import Services
 from api.services.keys import Principal
 from dispatcher.errors import NotFound
 
-router = APIRouter(prefix="/v1", tags=["admin"])
+router = APIRouter(prefix="/v1", tags=["admin"], generate_unique_id_function=operation_id)
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Svc = Annotated[Services, Depends(get_services)]
@@ -53,6 +54,6 @@ def revoke_key(key_id: str, principal: Admin, services: Svc) -> JSONResponse:
 
 
 @router.get("/audit", response_model=AuditPage)
-def audit(_principal: Admin, services: Svc) -> JSONResponse:
+def list_audit_events(_principal: Admin, services: Svc) -> JSONResponse:
     """The latest 100 audit events (publish, cancel, keys, policy)."""
     return JSONResponse({"items": services.audit.list_recent()})

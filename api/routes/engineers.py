@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 
 from api.deps import get_services, require
 from api.openapi import EngineerOut, EngineerPage
+from api.routes import operation_id
 from api.schemas import EngineerIn, EngineerStatusIn
 from api.services import Services
 from api.services.keys import Principal
 
-router = APIRouter(prefix="/v1", tags=["engineers"])
+router = APIRouter(prefix="/v1", tags=["engineers"], generate_unique_id_function=operation_id)
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Svc = Annotated[Services, Depends(get_services)]
 
@@ -62,7 +63,7 @@ def delete_engineer(engineer_id: str, _principal: Coordinator, services: Svc) ->
 
 
 @router.post("/engineers/{engineer_id}/status", response_model=EngineerOut)
-def engineer_status(
+def set_engineer_status(
     engineer_id: str, body: EngineerStatusIn, _principal: Coordinator, services: Svc
 ) -> JSONResponse:
     """Report where the engineer is and from when they are free, and/or their absences."""

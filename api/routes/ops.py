@@ -12,9 +12,10 @@ from api.errors import ServiceUnavailable
 from api.openapi import Health, ProblemType, Ready
 from api.persistence import migrate
 from api.problems import PROBLEM_TYPES, problem_type_uri
+from api.routes import operation_id
 from dispatcher.errors import NotFound
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(tags=["ops"], generate_unique_id_function=operation_id)
 
 
 @router.get("/healthz", response_model=Health)

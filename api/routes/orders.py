@@ -11,13 +11,14 @@ from fastapi.responses import JSONResponse
 from api.deps import get_services, require
 from api.openapi import BatchOut, OrderOut, OrderPage
 from api.problems import dispatch_error_body
+from api.routes import operation_id
 from api.schemas import OrderBatchIn, OrderIn, OrderPatch, validate_item
 from api.services import Services
 from api.services.keys import Principal
 from api.services.orders import OrderFilter
 from dispatcher.errors import DispatchError
 
-router = APIRouter(prefix="/v1", tags=["orders"])
+router = APIRouter(prefix="/v1", tags=["orders"], generate_unique_id_function=operation_id)
 Ticketing = Annotated[Principal, Depends(require("ticketing"))]
 Svc = Annotated[Services, Depends(get_services)]
 

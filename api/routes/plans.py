@@ -13,13 +13,14 @@ from api.errors import ServiceUnavailable
 from api.jobs.runner import JobRunner
 from api.jobs.worker import SolveFailed
 from api.openapi import PlanJobOut
+from api.routes import operation_id
 from api.schemas import PlanRequest, PublishRequest
 from api.services import Services
 from api.services.keys import Principal
 from dispatcher.codec import problem_from_dict, problem_to_dict
 from dispatcher.errors import InputError
 
-router = APIRouter(prefix="/v1", tags=["plans"])
+router = APIRouter(prefix="/v1", tags=["plans"], generate_unique_id_function=operation_id)
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Svc = Annotated[Services, Depends(get_services)]
 Runner = Annotated[JobRunner, Depends(get_runner)]
@@ -75,7 +76,7 @@ def create_plan(
     response_model=PlanJobOut,
     responses={404: {"description": "nothing published yet"}},
 )
-def current_plan(_principal: Coordinator, services: Svc) -> JSONResponse:
+def get_current_plan(_principal: Coordinator, services: Svc) -> JSONResponse:
     """The most recently published plan."""
     return JSONResponse(services.plans.current())
 

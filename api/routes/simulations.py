@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from api.deps import get_runner, get_services, require
 from api.jobs.runner import JobRunner
 from api.openapi import SimulationJobOut
+from api.routes import operation_id
 from api.schemas import SimulationRequest
 from api.services import Services
 from api.services.keys import Principal
 
-router = APIRouter(prefix="/v1", tags=["simulations"])
+router = APIRouter(prefix="/v1", tags=["simulations"], generate_unique_id_function=operation_id)
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Svc = Annotated[Services, Depends(get_services)]
 Runner = Annotated[JobRunner, Depends(get_runner)]

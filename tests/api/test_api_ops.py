@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from api_harness import Server
 
@@ -31,6 +33,19 @@ def test_openapi_documents_examples(server: Server) -> None:
     order_schema = spec["components"]["schemas"]["OrderIn"]
     assert order_schema["examples"][0]["id"] == "T-10042"
     assert "/v1/orders:batch" in spec["paths"]
+
+
+def test_every_operation_has_a_readable_unique_operation_id(server: Server) -> None:
+    """A client generated from /openapi.json calls createOrder, not
+    create_order_v1_orders_post."""
+    spec = httpx.get(f"{server.base_url}/openapi.json").json()
+    ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", i) for i in ids), ids
+    for expected in ("createOrder", "getOrder", "listOrders", "patchOrder", "createPlan",
+                     "getPlan", "publishPlan", "getCurrentPlan", "createSimulation",
+                     "revokeKey", "listAuditEvents", "setEngineerStatus"):  # fmt: skip
+        assert expected in ids, expected
 
 
 def _at_risk_gauge(base_url: str) -> float:
