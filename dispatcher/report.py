@@ -25,7 +25,7 @@ from dispatcher.simulate import (
     SearchResult,
     SnapshotResult,
 )
-from dispatcher.stats import Interval
+from dispatcher.stats import METHODS, MIN_REPLICATIONS, Interval
 
 _FMT = {
     "on_time_rate": lambda x: f"{x:.1%}",
@@ -53,12 +53,45 @@ def _diff(metric: str, iv: Interval) -> str:
     return f"{iv.mean * scale:+.1f}{unit} [{iv.low * scale:+.1f}, {iv.high * scale:+.1f}]"
 
 
+def interval_methods(c: Comparison) -> dict[str, list[str]]:
+    """Each interval method used in ``c`` with the metrics it was used for, in report order."""
+    used: dict[str, list[str]] = {}
+    for m in METRICS:
+        for v in c.variants:
+            if m in v.metrics:
+                used.setdefault(v.metrics[m].method, [])
+                if m not in used[v.metrics[m].method]:
+                    used[v.metrics[m].method].append(m)
+    if any(v.utilisation_by_station for v in c.variants):
+        used.setdefault("log-t", []).append("utilisation by station")
+    if any(v.differences for v in c.variants):
+        used.setdefault("paired-t", []).append(
+            "differences to base (rates cut to ±100 pp, the range a difference can take)"
+        )
+    return used
+
+
+def _method_lines(c: Comparison) -> list[str]:
+    return [f"{', '.join(ms)}: {METHODS.get(k, k)}" for k, ms in interval_methods(c).items()]
+
+
 # ------------------------------------------------------------------ text
 
 
 def format_comparison(c: Comparison, search: SearchResult | None = None) -> str:
-    """A readable side-by-side table of means with 95 % intervals and paired differences."""
-    lines = [f"Results over {c.replications} replication(s); 95 % intervals in brackets.", ""]
+    """A readable side-by-side table of estimates, 95 % intervals and paired differences.
+
+    The header names each interval's method and flags too few replications.
+    """
+    lines = [f"Results over {c.replications} replication(s); 95 % intervals in brackets."]
+    if c.replications < MIN_REPLICATIONS:
+        lines.append(
+            f"  ! n too small: {c.replications} < {MIN_REPLICATIONS} replications, "
+            "the intervals below mean little"
+        )
+    lines.append("Interval methods:")
+    lines += [f"  {line}" for line in _method_lines(c)]
+    lines.append("")
     for v in c.variants:
         lines.append(f"{v.name}")
         for m in METRICS:
@@ -132,6 +165,12 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
     return {
         "replications": c.replications,
         "confidence": 0.95,
+        "too_few_replications": c.replications < MIN_REPLICATIONS,
+        "min_replications": MIN_REPLICATIONS,
+        "interval_methods": {
+            k: {"metrics": ms, "description": METHODS.get(k, k)}
+            for k, ms in interval_methods(c).items()
+        },
         "metrics": dict(METRICS),
         "variants": [
             {
@@ -252,7 +291,19 @@ def write_simulation(
     with paths[2].open("w", newline="", encoding="utf-8") as f:
         w2 = csv.writer(f)
         w2.writerow(
-            ["variant", "metric", "mean", "low", "high", "n", "diff_mean", "diff_low", "diff_high"]
+            [
+                "variant",
+                "metric",
+                "mean",
+                "low",
+                "high",
+                "n",
+                "diff_mean",
+                "diff_low",
+                "diff_high",
+                "method",
+                "too_few",
+            ]
         )
         for v in comparison.variants:
             for m in METRICS:
@@ -261,6 +312,7 @@ def write_simulation(
                 w2.writerow(
                     [v.name, m, iv.mean, iv.low, iv.high, iv.n]
                     + ([d.mean, d.low, d.high] if d else ["", "", ""])
+                    + [iv.method, iv.too_few]
                 )
     charts = {
         "on_time.png": chart_on_time(comparison),
@@ -373,12 +425,12 @@ def _bar_chart(
 
 
 def chart_on_time(c: Comparison) -> bytes:
-    """On-time rate per variant with its 95 % interval."""
+    """On-time share per variant with its 95 % Wilson interval."""
     names = [v.name for v in c.variants]
     ivs = [v.metrics["on_time_rate"] for v in c.variants]
     errors = [(0.0, 0.0) if math.isnan(i.low) else (i.mean - i.low, i.high - i.mean) for i in ivs]
     return _bar_chart(
-        names, [i.mean for i in ivs], errors, "On-time rate per variant (95 % interval)"
+        names, [i.mean for i in ivs], errors, "On-time rate per variant (95 % Wilson interval)"
     )
 
 
@@ -424,6 +476,14 @@ def chart_utilisation(c: Comparison) -> bytes:
 
 
 def chart_search(s: SearchResult) -> bytes:
+    """On-time share (Wilson interval) by head count; the head-count axis has whole ticks."""
+    return _png(search_figure(s))
+
+
+def search_figure(s: SearchResult) -> Any:
+    """The figure of ``chart_search`` (a matplotlib Figure, for tests to inspect)."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     xs = [p.engineers for p in s.points]
@@ -439,11 +499,13 @@ def chart_search(s: SearchResult) -> bytes:
     ax.errorbar(xs, means, yerr=[lo, hi], fmt="o-", capsize=4)
     ax.axhline(s.target, color="#c44e52", linestyle="--", label=f"target {s.target:.0%}")
     ax.set_xlabel("engineers" + ("" if s.station == "all" else f" at {s.station}"))
+    # Head counts are whole people: no tick at 11.4 engineers.
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.set_title("On-time rate by head count (95 % interval)")
+    ax.set_title("On-time rate by head count (95 % Wilson interval)")
     ax.legend()
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
 # ------------------------------------------------------------------ HTML
@@ -485,6 +547,16 @@ def html_report(
         f"{'stay with their engineer' if sim.keep_promises else 'may move'}. Variants share each "
         "replication's demand sample (common random numbers); differences are paired.</p>"
     )
+    if c.replications < MIN_REPLICATIONS:
+        setup += (
+            f'<p class="warn"><strong>n too small:</strong> {c.replications} replication(s), '
+            f"fewer than {MIN_REPLICATIONS}; the intervals are shown but mean little.</p>"
+        )
+    setup += (
+        "<p>Interval methods:</p><ul>"
+        + "".join(f"<li>{html.escape(line)}</li>" for line in _method_lines(c))
+        + "</ul>"
+    )
     head = (
         "<tr><th>metric</th>"
         + "".join(f"<th>{html.escape(v.name)}</th>" for v in c.variants)
@@ -520,7 +592,7 @@ def html_report(
     )
     body = (
         setup
-        + "<h2>KPIs (mean [95 % interval]; Δ = paired difference to base)</h2>"
+        + "<h2>KPIs (estimate [95 % interval]; Δ = paired difference to base)</h2>"
         + table
         + warnings
         + (

@@ -45,7 +45,16 @@ from dispatcher.scenario import (
     build_roster,
     engineer_station,
 )
-from dispatcher.stats import Interval, difference_warning, mean_ci, paired_difference, percentile
+from dispatcher.stats import (
+    MIN_REPLICATIONS,
+    Interval,
+    count_ci,
+    difference_warning,
+    paired_difference,
+    percentile,
+    positive_ci,
+    proportion_ci,
+)
 from dispatcher.timeline import (
     advance,
     earliest_fit,
@@ -69,6 +78,9 @@ METRICS: dict[str, str] = {
     "utilisation": "travel + service time / regular shift time, over the measured days",
 }
 HIGHER_IS_BETTER = {"on_time_rate"}
+RATES = {"on_time_rate"}  # shares of orders: Wilson interval, differences within [-1, 1]
+COUNTS = {"late_orders", "unserved_orders"}  # orders per replication: quasi-Poisson interval
+# Every other metric is a non-negative quantity: t interval on the log scale.
 
 
 # ------------------------------------------------------------------ results
@@ -528,6 +540,21 @@ def _run_ray(
 # ------------------------------------------------------------------ comparison
 
 
+def on_time_ci(reps: Sequence[ReplicationResult]) -> Interval:
+    """Pooled on-time share of ``reps`` with its Wilson interval (see ``stats.proportion_ci``)."""
+    return proportion_ci(
+        [r.orders - round(r.metrics["late_orders"]) for r in reps], [r.orders for r in reps]
+    )
+
+
+def metric_ci(metric: str, reps: Sequence[ReplicationResult]) -> Interval:
+    """The estimate and 95 % interval of ``metric`` over ``reps``, by the method fit for it."""
+    if metric in RATES:
+        return on_time_ci(reps)
+    values = [r.metrics[metric] for r in reps]
+    return count_ci(values) if metric in COUNTS else positive_ci(values)
+
+
 @dataclass(frozen=True)
 class VariantSummary:
     name: str
@@ -546,7 +573,11 @@ class Comparison:
 
 
 def compare(results: Sequence[ReplicationResult], baseline: str = "base") -> Comparison:
-    """Means, 95 % intervals and paired differences to ``baseline`` (a pure function)."""
+    """Estimates, 95 % intervals and paired differences to ``baseline`` (a pure function).
+
+    Each metric's interval uses the method fit for it (``metric_ci``); with fewer than
+    ``stats.MIN_REPLICATIONS`` replications a warning says the intervals mean little.
+    """
     names: list[str] = []
     for r in results:
         if r.variant not in names:
@@ -559,20 +590,24 @@ def compare(results: Sequence[ReplicationResult], baseline: str = "base") -> Com
     warnings: list[str] = []
     for name in names:
         reps = [by[name][k] for k in sorted(by[name])]
-        metrics = {m: mean_ci([r.metrics[m] for r in reps]) for m in METRICS}
+        metrics = {m: metric_ci(m, reps) for m in METRICS}
         diffs: dict[str, Interval] = {}
         if name != baseline and base:
             common = sorted(set(by[name]) & set(base))
             for m in METRICS:
                 diffs[m] = paired_difference(
-                    [base[k].metrics[m] for k in common], [by[name][k].metrics[m] for k in common]
+                    [base[k].metrics[m] for k in common],
+                    [by[name][k].metrics[m] for k in common],
+                    bounds=(-1.0, 1.0) if m in RATES else None,
                 )
             for m in ("on_time_rate", "late_orders"):
                 w = difference_warning(m, name, diffs[m])
                 if w:
                     warnings.append(w)
         stations = sorted({s for r in reps for s in r.utilisation_by_station})
-        util = {s: mean_ci([r.utilisation_by_station.get(s, 0.0) for r in reps]) for s in stations}
+        util = {
+            s: positive_ci([r.utilisation_by_station.get(s, 0.0) for r in reps]) for s in stations
+        }
         reasons: Counter[str] = Counter()
         for r in reps:
             reasons.update(r.unserved_reasons)
@@ -594,7 +629,18 @@ def compare(results: Sequence[ReplicationResult], baseline: str = "base") -> Com
             )
             break
     n = max((len(v) for v in by.values()), default=0)
+    if 0 < n < MIN_REPLICATIONS:
+        warnings.insert(0, too_few_warning(n))
     return Comparison(tuple(summaries), tuple(warnings), n)
+
+
+def too_few_warning(n: int) -> str:
+    """The sentence flagging intervals that rest on too few replications."""
+    return (
+        f"only {n} replication(s): intervals are shown but mean little (the spread of "
+        f"fewer than {MIN_REPLICATIONS} replications is a poor guide to the next one's); "
+        "raise --replications"
+    )
 
 
 # ------------------------------------------------------------------ snapshot what-if
@@ -694,7 +740,7 @@ class Headcount:
 @dataclass(frozen=True)
 class SearchPoint:
     engineers: int
-    on_time: Interval
+    on_time: Interval  # pooled share with its Wilson interval
     by_station: dict[str, int]
 
 
@@ -702,7 +748,7 @@ class SearchPoint:
 class SearchResult:
     target: float
     station: str
-    meets_on_average: int | None  # fewest engineers whose mean on-time rate >= target
+    meets_on_average: int | None  # fewest engineers whose on-time share >= target
     meets_confidently: int | None  # fewest whose lower 95 % bound >= target
     points: tuple[SearchPoint, ...]
 
@@ -731,9 +777,7 @@ def headcount_search(
             hc = Headcount(search.station, h)
             v = Variant(f"{h} engineers", (*base_variant.modifications, hc))
             results = run_tasks(tasks_for(scenario, [v]), workers, ray_address)
-            point = SearchPoint(
-                h, mean_ci([r.metrics["on_time_rate"] for r in results]), hc.targets()
-            )
+            point = SearchPoint(h, on_time_ci(results), hc.targets())
             cache[h] = point
             if on_point is not None:
                 on_point(point)
@@ -774,6 +818,7 @@ __all__ = [
     "SnapshotResult",
     "Task",
     "compare",
+    "metric_ci",
     "demand_stream",
     "headcount_search",
     "register_simulate",

@@ -5,12 +5,17 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatcher.stats import (
+    count_ci,
     difference_warning,
     mean_ci,
     paired_difference,
     percentile,
+    positive_ci,
+    proportion_ci,
     t_cdf,
     t_quantile,
 )
@@ -76,3 +81,89 @@ def test_percentile_interpolates_like_numpy() -> None:
     assert percentile(xs, 50) == 35.0
     assert percentile(xs, 90) == pytest.approx(46.0)  # numpy.percentile(xs, 90)
     assert percentile([], 90) == 0.0
+
+
+# ------------------------------------------------------------------ intervals that respect ranges
+
+rates_and_orders = st.lists(
+    st.integers(min_value=0, max_value=400).flatmap(
+        lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))
+    ),
+    min_size=2,
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rates_and_orders)
+def test_rate_interval_stays_inside_zero_and_one(reps: list[tuple[int, int]]) -> None:
+    iv = proportion_ci([k for k, _ in reps], [n for _, n in reps])
+    assert iv.method == "wilson"
+    if math.isnan(iv.low):  # no orders at all: no interval, share 1 by convention
+        assert sum(n for _, n in reps) == 0
+        return
+    assert 0.0 <= iv.low <= iv.mean <= iv.high <= 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=500), min_size=2, max_size=30))
+def test_count_interval_never_goes_below_zero(counts: list[int]) -> None:
+    iv = count_ci([float(c) for c in counts])
+    assert iv.method == "poisson-score"
+    assert 0.0 <= iv.low <= iv.mean <= iv.high
+    assert iv.high > 0  # even when every count is 0: two zeros do not prove zero
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=0.0, max_value=1e6, allow_nan=False, allow_infinity=False),
+        min_size=2,
+        max_size=30,
+    )
+)
+def test_non_negative_interval_never_goes_below_zero(values: list[float]) -> None:
+    iv = positive_ci(values)
+    assert iv.method == "log-t"
+    assert 0.0 <= iv.low <= iv.high
+    assert iv.low <= iv.mean * (1 + 1e-12) and iv.mean <= iv.high * (1 + 1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(min_value=0.0, max_value=1.0), st.floats(min_value=0.0, max_value=1.0)),
+        min_size=2,
+        max_size=30,
+    )
+)
+def test_rate_difference_stays_within_plus_minus_one(pairs: list[tuple[float, float]]) -> None:
+    d = paired_difference([b for b, _ in pairs], [v for _, v in pairs], bounds=(-1.0, 1.0))
+    assert d.method == "paired-t"
+    assert -1.0 <= d.low <= d.high <= 1.0
+
+
+def test_the_reported_two_replications_stay_below_100_percent() -> None:
+    # Issue 20: 46 of 48 and 51 of 54 on time gave a t interval of [86.3 %, 104.0 %].
+    assert mean_ci([46 / 48, 51 / 54]).high == pytest.approx(1.040, abs=5e-4)
+    iv = proportion_ci([46, 51], [48, 54])
+    assert iv.mean == pytest.approx(97 / 102)
+    assert 0.0 < iv.low < iv.mean < iv.high < 1.0
+    assert iv.too_few
+
+
+def test_wilson_with_independent_orders_matches_the_textbook() -> None:
+    # Identical shares in every replication: design effect 1, Wilson on 160 of 200 with
+    # the t quantile for 3 df (3.182446): centre (0.8 + z²/400) / (1 + z²/200).
+    iv = proportion_ci([40, 40, 40, 40], [50, 50, 50, 50])
+    z = 3.182446305
+    n = 200
+    centre = (0.8 + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(0.8 * 0.2 / n + z * z / (4 * n * n))
+    assert (iv.low, iv.high) == pytest.approx((centre - half, centre + half), rel=1e-9)
+
+
+def test_few_replications_are_flagged_and_enough_are_not() -> None:
+    assert proportion_ci([9, 8], [10, 10]).too_few
+    assert count_ci([1.0, 2.0]).to_dict()["too_few"] is True
+    assert not count_ci([1.0, 2.0, 0.0, 3.0, 1.0]).too_few
