@@ -17,7 +17,7 @@ from api.openapi import install_openapi
 from api.persistence import migrate
 from api.persistence.db import create_db_engine, create_session_factory
 from api.problems import install_problem_handlers
-from api.routes import admin, engineers, ops, orders, plans, simulations
+from api.routes import admin, contract, engineers, ops, orders, plans, simulations
 from api.services import Clock, build_services, utc_now
 from api.settings import Settings
 
@@ -25,11 +25,13 @@ log = logging.getLogger("api")
 
 DESCRIPTION = """
 Dispatch optimizer API: orders from the ticketing system, engineers, plan jobs,
-publishing, ETAs, and what-if simulations. Shapes follow the JSON contract (DESIGN.md section 4): timestamps are
+publishing, ETAs, and what-if simulations. Shapes follow the JSON contract (`docs/contract.md`
+in the repository; JSON Schemas at `GET /v1/schemas/{problem,plan,order}`): timestamps are
 RFC 3339 with an offset, durations minutes, distances km.
 
-Authenticate with `Authorization: Bearer <API key>`; roles are `ticketing` (orders),
-`coordinator` (also engineers, plans and simulations) and `admin` (also policy and keys).
+Authenticate with `Authorization: Bearer <API key>` (the schemas need none); roles are
+`ticketing` (orders), `coordinator` (also engineers, plans and simulations) and `admin`
+(also policy and keys).
 Every error is `application/problem+json` (RFC 9457) with a stable `type`;
 invalid input lists each bad field in `errors: [{path, message}]`.
 """
@@ -77,7 +79,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     app.state.runner = runner
     install_problem_handlers(app)
     install_openapi(app)
-    for module in (orders, engineers, plans, simulations, admin, ops):
+    for module in (orders, engineers, plans, simulations, admin, ops, contract):
         app.include_router(module.router)
     # Outermost last: the request context wraps everything, including body guards.
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -1,4 +1,4 @@
-"""Contract documents (DESIGN.md section 4) ↔ domain types, through :mod:`dispatcher.codec`.
+"""Contract documents (docs/contract.md) ↔ domain types, through :mod:`dispatcher.codec`.
 
 The codec validates whole Problem documents; these helpers validate one order or one
 engineer by wrapping it, and re-root the error path at the document itself, so a client

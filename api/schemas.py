@@ -73,7 +73,7 @@ ORDER_EXAMPLE: dict[str, Any] = {
 
 
 class OrderIn(_Strict):
-    """An Order document (DESIGN.md section 4); ``id`` is the ticket id and idempotency key."""
+    """An Order document (docs/contract.md); ``id`` is the ticket id and idempotency key."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [ORDER_EXAMPLE]})
 

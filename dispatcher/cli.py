@@ -174,6 +174,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from dispatcher.schema import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(args.name), indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     try:
@@ -228,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("plan", help="plan a problem file and print the summary")
-    p.add_argument("problem", help="Problem JSON (DESIGN.md section 4)")
+    p.add_argument("problem", help="Problem JSON (docs/contract.md; `dispatch schema problem`)")
     p.add_argument(
         "--time-limit", type=positive_float, default=10.0, help="search seconds (default 10)"
     )
@@ -260,6 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--out", help="file to write (default stdout)")
     g.set_defaults(func=_cmd_generate)
+
+    s = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of a contract document (docs/contract.md)",
+        description="Print the JSON Schema (draft 2020-12) of the problem, plan or order "
+        "document. The codec checks a few rules a schema cannot say (docs/contract.md).",
+    )
+    # Not argparse choices: an unknown name is the NotFound the API also answers (404).
+    s.add_argument("name", metavar="{problem,plan,order}", help="which document")
+    s.set_defaults(func=_cmd_schema)
 
     from dispatcher.simulate_cli import register_simulate
 

@@ -1,4 +1,4 @@
-"""The JSON contract of DESIGN.md section 4: load with validation, dump.
+"""The JSON contract (docs/contract.md): load with validation, dump.
 
 Every error names the JSON path and what was expected, e.g.
 ``orders[3].site.lat: expected a number in [-90, 90], got 123``.
@@ -528,7 +528,7 @@ def _check_engineer_refs(root: _Obj, engineers: list[Engineer]) -> None:
 
 
 def problem_from_dict(data: Any) -> Problem:
-    """Validate and convert a Problem document (DESIGN.md section 4)."""
+    """Validate and convert a Problem document (docs/contract.md)."""
     root = _Obj(data, "")
     planning_start = root.instant("planning_start")
     horizon = root.integer("horizon_hours", default=96, lo=1, hi=24 * 60)

@@ -71,6 +71,7 @@ def seeded_ids(fuzz_server: Server) -> dict[str, list[str]]:
         "plan_id": [job["id"]],
         "key_id": [spare_key.split("_")[1]],
         "slug": ["conflict", "invalid-input"],
+        "name": ["problem", "plan", "order"],  # GET /v1/schemas/{name}
     }
 
 
