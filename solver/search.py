@@ -90,8 +90,8 @@ def _search(
     The phases: the given routes; a construction (the greedy at once where OR-Tools' own
     first-solution heuristic starts the search, else the chosen construction and its ruin
     and recreate, whose best routes are offered as they improve); OR-Tools' search, whose
-    improving solutions are offered at most every ``thresholds.offer_every_s`` (every one
-    under a solution limit) and whose last one is offered at its end; the overtime polish;
+    improving solutions are offered at most every ``thresholds.offer_every_s`` (under a
+    solution limit every one, after the search) and whose last one is offered at its end; the overtime polish;
     and a final fill that tries every order still left out (``thresholds.fill_share`` of the
     limit).
     """
@@ -112,6 +112,7 @@ def _search(
     )
     search_best = [np.iinfo(np.int64).max]  # the search's own best cost so far
     offered_at = [-1e9]
+    held: list[list[list[int]]] = []  # a solution-limited search's solutions, offered after it
 
     def at_solution() -> None:
         if stopping():
@@ -125,7 +126,11 @@ def _search(
         if not limited and now - offered_at[0] < th.offer_every_s:
             return
         routes = bound_routes(m)
-        if routes is not None:
+        if routes is None:
+            return
+        if limited:
+            held.append(routes)  # timed after the search: the callback stays light
+        else:
             offered_at[0] = now
             inc.offer(routes, "search")
 
@@ -220,6 +225,8 @@ def _search(
     scratch = not candidates or remaining() >= 0.1 * params.time_limit_s
     if solution is None and scratch and not (stopping() and inc.best is not None):
         solution = m.routing.SolveWithParameters(search_parameters(params, remaining()))
+    for routes in held:
+        inc.offer(routes, "search")
     if solution is not None:
         inc.offer(read_solution(m, data, solution)[0], "search")
     best = inc.best
