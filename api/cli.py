@@ -11,6 +11,8 @@ import argparse
 import logging
 import logging.config
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from api.observability import logging_config
 from api.persistence import migrate
 from api.persistence.db import create_db_engine, create_session_factory
 from api.services import build_services
-from api.services.keys import ROLES
+from api.services.keys import ROLES, KeyService
 from api.settings import Settings
 from dispatcher.errors import NotFound
 
@@ -99,30 +101,32 @@ def db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def keys_create(args: argparse.Namespace) -> int:
+@contextmanager
+def _key_service(args: argparse.Namespace) -> Iterator[KeyService]:
+    """The key service on the database of ``args`` (migrated first); the engine is disposed
+    after."""
     settings = _settings(args)
     engine = create_db_engine(settings.database_url)
     try:
         migrate.upgrade(engine)
-        services = build_services(settings, create_session_factory(engine))
-        key_id, key = services.keys.create(args.role, args.name, actor="cli")
+        yield build_services(settings, create_session_factory(engine)).keys
     finally:
         engine.dispose()
+
+
+def keys_create(args: argparse.Namespace) -> int:
+    with _key_service(args) as keys:
+        key_id, key = keys.create(args.role, args.name, actor="cli")
     print(key)
     print(f"key id {key_id}, role {args.role}; store it now, it is not shown again", flush=True)
     return 0
 
 
 def keys_list(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    engine = create_db_engine(settings.database_url)
-    try:
-        migrate.upgrade(engine)
-        keys = build_services(settings, create_session_factory(engine)).keys.list_keys()
-    finally:
-        engine.dispose()
+    with _key_service(args) as keys:
+        listed = keys.list_keys()
     print(f"{'id':<14} {'role':<12} {'created':<26} {'revoked':<26} name")
-    for k in keys:
+    for k in listed:
         revoked = k.revoked_at.isoformat() if k.revoked_at else "-"
         print(
             f"{k.key_id:<14} {k.role:<12} {k.created_at.isoformat():<26} {revoked:<26} {k.name or ''}"
@@ -131,15 +135,9 @@ def keys_list(args: argparse.Namespace) -> int:
 
 
 def keys_revoke(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    engine = create_db_engine(settings.database_url)
-    try:
-        migrate.upgrade(engine)
-        services = build_services(settings, create_session_factory(engine))
-        if not services.keys.revoke(args.key_id, actor="cli"):
+    with _key_service(args) as keys:
+        if not keys.revoke(args.key_id, actor="cli"):
             raise NotFound(f"key {args.key_id!r}: no such active key")
-    finally:
-        engine.dispose()
     print(f"key {args.key_id} revoked")
     return 0
 
