@@ -23,7 +23,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2, solver_parame
 from solver.params import SearchParams
 from solver.problem import NO_DEADLINE, Infeasible, RoutingInput
 from solver.timemodel import TimeModel, rewrite
-from solver.timing import ExactTiming, overtime_cost, route_starts
+from solver.timing import ExactTiming, route_starts
 from solver.twins import Twins, with_late_twins
 
 
@@ -465,29 +465,18 @@ def to_twins(
     return m.twins.place(routes, starts)
 
 
-def read_solution(
-    m: Model, data: RoutingInput, solution: pywrapcp.Assignment
-) -> tuple[list[list[int]], list[list[int]], int]:
-    """A solution's routes (order nodes of ``data``, late twins as their orders), earliest
-    service starts, and objective: the search's plus :func:`overtime_cost`."""
-    assert m.time_dim is not None
+def solution_routes(m: Model, solution: pywrapcp.Assignment) -> list[list[int]]:
+    """A solution's routes as order nodes of the problem given (late twins as their orders);
+    the incumbent times and prices them itself."""
     routes: list[list[int]] = []
-    starts_s: list[list[int]] = []
-    for v in range(data.n_vehicles):
+    for v in range(m.data.n_vehicles):
         seq: list[int] = []
-        times: list[int] = []
         index = solution.Value(m.routing.NextVar(m.routing.Start(v)))
         while not m.routing.IsEnd(index):
-            node = m.manager.IndexToNode(index)
-            if m.twins is not None:
-                node = int(m.twins.source[node])
-            seq.append(node)
-            times.append(int(solution.Min(m.time_dim.CumulVar(index))))
+            seq.append(m.manager.IndexToNode(index))
             index = solution.Value(m.routing.NextVar(index))
         routes.append(seq)
-        starts_s.append(times)
-    objective = int(solution.ObjectiveValue()) + overtime_cost(data, routes, starts_s)
-    return routes, starts_s, objective
+    return original(m, routes)
 
 
 def _routes_assignment(m: Model, routes: Sequence[Sequence[int]]) -> pywrapcp.Assignment | None:

@@ -28,9 +28,9 @@ from solver.model import (
     build,
     exact_timing,
     original,
-    read_solution,
     restore_routes,
     search_parameters,
+    solution_routes,
     to_twins,
 )
 from solver.params import SearchParams
@@ -228,7 +228,7 @@ def _search(
     for routes in held:
         inc.offer(routes, "search")
     if solution is not None:
-        inc.offer(read_solution(m, data, solution)[0], "search")
+        inc.offer(solution_routes(m, solution), "search")
     best = inc.best
     if (
         polish
