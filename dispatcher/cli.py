@@ -17,6 +17,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from dispatcher.argtypes import bounded_int, positive_float, positive_int
 from dispatcher.codec import load_plan, load_problem, plan_to_dict
 from dispatcher.domain import Plan, Problem
 from dispatcher.errors import DispatchError, InputError
@@ -181,46 +182,9 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def bounded_int(hi: int) -> Any:
-    """argparse type: an integer in [1, ``hi``]."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if not 1 <= value <= hi:
-            raise argparse.ArgumentTypeError(f"expected an integer in [1, {hi}], got {text!r}")
-        return value
-
-    return parse
-
-
 # The largest sizes `dispatch generate` accepts (the largest of both takes about 30 s).
 MAX_GENERATED_ORDERS = 100_000
 MAX_GENERATED_ENGINEERS = 10_000
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):

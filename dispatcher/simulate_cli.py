@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from dispatcher.cli import positive_float, positive_int
+from dispatcher.argtypes import positive_float, positive_int
 from dispatcher.errors import InputError
 
 if TYPE_CHECKING:

@@ -1,0 +1,44 @@
+"""argparse types shared by every ``dispatch`` sub-command: one message per kind of value."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def bounded_int(hi: int) -> Any:
+    """argparse type: an integer in [1, ``hi``]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= hi:
+            raise argparse.ArgumentTypeError(f"expected an integer in [1, {hi}], got {text!r}")
+        return value
+
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
