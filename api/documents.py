@@ -18,7 +18,8 @@ from typing import Any
 from dispatcher.codec import format_datetime, problem_from_dict, problem_to_dict
 from dispatcher.domain import Engineer, Order, Plan, Policy, Problem, Window
 from dispatcher.errors import InputError
-from dispatcher.scenario import Scenario, scenario_from_dict, with_overrides
+from dispatcher.whatif.model import Scenario, with_overrides
+from dispatcher.whatif.scenario_file import scenario_from_dict
 
 # Any aware instant works: it only anchors weekly shift patterns during validation.
 _VALIDATION_START = "2026-01-05T00:00:00Z"

@@ -27,8 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dispatcher.scenario import Scenario, scenario_from_dict
-from dispatcher.simulate import Task, run_task, run_tasks, tasks_for
+from dispatcher.whatif.model import Scenario
+from dispatcher.whatif.scenario_file import scenario_from_dict
+from dispatcher.whatif.simulate import Task, run_task, run_tasks, tasks_for
 
 RESULTS = Path(__file__).resolve().parent / "results" / "simulate.jsonl"
 

@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", metavar="{problem,plan,order}", help="which document")
     s.set_defaults(func=_cmd_schema)
 
-    from dispatcher.simulate_cli import register_simulate
+    from dispatcher.whatif.cli import register_simulate
 
     register_simulate(sub)
     for ep in entry_points(group="dispatch.commands"):

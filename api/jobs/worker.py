@@ -136,8 +136,8 @@ def simulate(job_id: str, request: dict[str, Any]) -> dict[str, Any]:
     """
     try:
         from api.documents import scenario_from_request
-        from dispatcher.report import simulation_to_dict
-        from dispatcher.simulate import compare, headcount_search, run_tasks, tasks_for
+        from dispatcher.whatif.report import simulation_to_dict
+        from dispatcher.whatif.simulate import compare, headcount_search, run_tasks, tasks_for
 
         scenario = scenario_from_request(request)
         tasks = tasks_for(scenario)

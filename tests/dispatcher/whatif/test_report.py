@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dispatcher import report
-from dispatcher.scenario import scenario_from_dict
-from dispatcher.simulate import (
+from dispatcher.whatif import report
+from dispatcher.whatif.scenario_file import scenario_from_dict
+from dispatcher.whatif.simulate import (
     METRICS,
     ReplicationResult,
     SearchPoint,
     SearchResult,
     compare,
 )
-from dispatcher.stats import MIN_REPLICATIONS, proportion_ci
+from dispatcher.whatif.stats import MIN_REPLICATIONS, proportion_ci
 
 
 def rep(variant: str, k: int, orders: int, late: int, unserved: int = 0) -> ReplicationResult:

@@ -22,39 +22,10 @@ from datetime import timedelta
 from multiprocessing import get_context
 from typing import Any
 
-from dispatcher.demand import (
-    DemandModel,
-    DemandStream,
-    HistoryDemand,
-    Ticket,
-    derive_seed,
-    generate_stream,
-    replay_stream,
-)
 from dispatcher.domain import CurrentPosition, Engineer, Location, Order, Plan, Problem
 from dispatcher.errors import InputError
 from dispatcher.generate import STATIONS
 from dispatcher.planner import PlanOptions, plan_problem
-from dispatcher.scenario import (
-    AddEngineers,
-    RemoveEngineers,
-    Scenario,
-    Selector,
-    SimulationSettings,
-    Variant,
-    build_roster,
-    engineer_station,
-)
-from dispatcher.stats import (
-    MIN_REPLICATIONS,
-    Interval,
-    count_ci,
-    difference_warning,
-    paired_difference,
-    percentile,
-    positive_ci,
-    proportion_ci,
-)
 from dispatcher.timeline import (
     advance,
     earliest_fit,
@@ -64,6 +35,33 @@ from dispatcher.timeline import (
     work_windows,
 )
 from dispatcher.travel import geodesic_km, leg
+from dispatcher.whatif.demand import (
+    DemandModel,
+    DemandStream,
+    HistoryDemand,
+    Ticket,
+    derive_seed,
+    generate_stream,
+    replay_stream,
+)
+from dispatcher.whatif.model import Scenario, SimulationSettings, Variant
+from dispatcher.whatif.modifications import (
+    AddEngineers,
+    RemoveEngineers,
+    Selector,
+    engineer_station,
+)
+from dispatcher.whatif.roster import build_roster
+from dispatcher.whatif.stats import (
+    MIN_REPLICATIONS,
+    Interval,
+    count_ci,
+    difference_warning,
+    paired_difference,
+    percentile,
+    positive_ci,
+    proportion_ci,
+)
 
 # Metrics of one replication, in report order, with how to read them.
 METRICS: dict[str, str] = {
@@ -167,7 +165,7 @@ def replay(
     tickets
         The realized tickets of this variant, in arrival order.
     settings
-        A :class:`~dispatcher.scenario.SimulationSettings`.
+        A :class:`~dispatcher.whatif.model.SimulationSettings`.
     options
         Per-replan solve options (default: ``settings.solver``).
     on_plan
@@ -806,9 +804,6 @@ def headcount_search(
     return SearchResult(search.target, search.station, on_avg, confident, points)
 
 
-# The CLI lives in dispatcher/simulate_cli.py, cheap to import when the parser is built.
-from dispatcher.simulate_cli import register_simulate  # noqa: E402
-
 __all__ = [
     "METRICS",
     "Comparison",
@@ -821,7 +816,6 @@ __all__ = [
     "metric_ci",
     "demand_stream",
     "headcount_search",
-    "register_simulate",
     "replay",
     "run_task",
     "run_tasks",

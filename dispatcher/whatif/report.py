@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dispatcher.scenario import Scenario
-from dispatcher.simulate import (
+from dispatcher.whatif.model import Scenario
+from dispatcher.whatif.simulate import (
     HIGHER_IS_BETTER,
     METRICS,
     Comparison,
@@ -25,7 +25,7 @@ from dispatcher.simulate import (
     SearchResult,
     SnapshotResult,
 )
-from dispatcher.stats import METHODS, MIN_REPLICATIONS, Interval
+from dispatcher.whatif.stats import METHODS, MIN_REPLICATIONS, Interval
 
 _FMT = {
     "on_time_rate": lambda x: f"{x:.1%}",

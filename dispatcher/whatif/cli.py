@@ -19,7 +19,7 @@ from dispatcher.argtypes import positive_float, positive_int
 from dispatcher.errors import InputError
 
 if TYPE_CHECKING:
-    from dispatcher.simulate import ReplicationResult, SearchPoint
+    from dispatcher.whatif.simulate import ReplicationResult, SearchPoint
 
 
 class _Bars:
@@ -54,9 +54,10 @@ class _Bars:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from dispatcher import report
-    from dispatcher.scenario import load_scenario, with_overrides
-    from dispatcher.simulate import compare, headcount_search, run_tasks, snapshot, tasks_for
+    from dispatcher.whatif import report
+    from dispatcher.whatif.model import with_overrides
+    from dispatcher.whatif.scenario_file import load_scenario
+    from dispatcher.whatif.simulate import compare, headcount_search, run_tasks, snapshot, tasks_for
 
     scenario = with_overrides(
         load_scenario(args.scenario), replications=args.replications, days=args.days

@@ -11,10 +11,12 @@ import pytest
 from dispatcher import cli
 from dispatcher.codec import load_problem
 from dispatcher.errors import InputError
-from dispatcher.scenario import build_roster, load_scenario, scenario_from_dict
-from dispatcher.simulate import Headcount, demand_stream, register_simulate, snapshot
+from dispatcher.whatif.cli import register_simulate
+from dispatcher.whatif.roster import build_roster
+from dispatcher.whatif.scenario_file import load_scenario, scenario_from_dict
+from dispatcher.whatif.simulate import Headcount, demand_stream, snapshot
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCENARIOS = ROOT / "fixtures" / "scenarios"
 SMALL = ROOT / "fixtures" / "small" / "two_engineers_four_orders.json"
 

@@ -14,8 +14,10 @@ import pytest
 
 from dispatcher.domain import Plan
 from dispatcher.errors import InputError
-from dispatcher.scenario import Scenario, build_roster, scenario_from_dict
-from dispatcher.simulate import (
+from dispatcher.whatif.model import Scenario
+from dispatcher.whatif.roster import build_roster
+from dispatcher.whatif.scenario_file import scenario_from_dict
+from dispatcher.whatif.simulate import (
     compare,
     demand_stream,
     headcount_search,
@@ -25,7 +27,7 @@ from dispatcher.simulate import (
     tasks_for,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def tiny(
@@ -151,7 +153,7 @@ def test_sla_is_measured_at_the_actual_arrival() -> None:
 
 
 def test_comparison_pairs_replications_and_outputs_are_written(tmp_path: Path) -> None:
-    from dispatcher import report
+    from dispatcher.whatif import report
 
     s = tiny(HIRE)
     results = run_tasks(tasks_for(s))
@@ -174,7 +176,7 @@ def test_comparison_pairs_replications_and_outputs_are_written(tmp_path: Path) -
 
 
 def test_history_replay_runs_from_the_csv() -> None:
-    from dispatcher.scenario import load_scenario
+    from dispatcher.whatif.scenario_file import load_scenario
 
     s = load_scenario(ROOT / "fixtures" / "scenarios" / "history_replay.toml")
     r = run_task(tasks_for(s)[0])
@@ -182,7 +184,7 @@ def test_history_replay_runs_from_the_csv() -> None:
 
 
 def test_bad_history_cell_names_row_and_column(tmp_path: Path) -> None:
-    from dispatcher.demand import load_history_csv
+    from dispatcher.whatif.demand import load_history_csv
 
     bad = tmp_path / "t.csv"
     bad.write_text(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatcher.stats import (
+from dispatcher.whatif.stats import (
     count_ci,
     difference_warning,
     mean_ci,
