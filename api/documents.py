@@ -1,8 +1,9 @@
-"""Contract documents (docs/contract.md) ↔ domain types, through :mod:`dispatcher.codec`.
+"""Contract documents (docs/contract.md) stored by the service ↔ domain types.
 
-The codec validates whole Problem documents; these helpers validate one order or one
-engineer by wrapping it, and re-root the error path at the document itself, so a client
-posting an order sees ``site.lat`` rather than ``orders[0].site.lat``.
+Lone documents (an order, an engineer, a policy) are validated by the codec's own readers
+(``dispatcher.codec.order_from_dict`` …) with their errors named relative to the document
+itself (``site.lat``); this module keeps what only the service needs: canonical stored
+forms, the Problem a plan job solves, and simulation requests.
 """
 
 from __future__ import annotations
@@ -11,29 +12,24 @@ import hashlib
 import json
 import tomllib
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dispatcher.codec import format_datetime, problem_from_dict, problem_to_dict
-from dispatcher.domain import Engineer, Order, Plan, Policy, Problem, Window
+from dispatcher.codec import (
+    format_datetime,
+    problem_from_dict,
+    problem_to_dict,
+    windows_from_list,
+)
+from dispatcher.domain import Order, Plan, Policy, Problem, Window
 from dispatcher.errors import InputError
+from dispatcher.reader import join
 from dispatcher.whatif.model import Scenario, with_overrides
 from dispatcher.whatif.scenario_file import scenario_from_dict
 
-# Any aware instant works: it only anchors weekly shift patterns during validation.
-_VALIDATION_START = "2026-01-05T00:00:00Z"
-
-
-def _reroot(exc: InputError, prefix: str, new_prefix: str = "") -> InputError:
-    path = exc.path
-    if path.startswith(prefix):
-        rest = path[len(prefix) :].lstrip(".")
-        if new_prefix and rest:
-            path = f"{new_prefix}{rest}" if rest.startswith("[") else f"{new_prefix}.{rest}"
-        else:
-            path = new_prefix or rest
-    return InputError(path, exc.message)
+# The members of an absence (``PUT /v1/engineers/{id}/status``): a window and why.
+ABSENCE_FIELDS = ("start", "end", "reason")
 
 
 def canonical_hash(document: Any) -> str:
@@ -42,76 +38,21 @@ def canonical_hash(document: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def parse_order(document: Any, path: str = "") -> Order:
-    """Validate one Order document; errors are named relative to ``path``."""
-    if not isinstance(document, dict):
-        raise InputError(path, "expected an object")
-    try:
-        problem = problem_from_dict(
-            {"planning_start": _VALIDATION_START, "engineers": [], "orders": [document]}
-        )
-    except InputError as exc:
-        raise _reroot(exc, "orders[0]", path) from None
-    return problem.orders[0]
-
-
 def order_document(order: Order) -> dict[str, Any]:
     """The canonical Order document: what is stored and compared for idempotency."""
     problem = Problem(planning_start=order.received_at, engineers=(), orders=(order,))
     return problem_to_dict(problem)["orders"][0]
 
 
-def parse_engineer(document: Any, path: str = "") -> Engineer:
-    """Validate one Engineer document (``weekly_shifts`` allowed)."""
-    if not isinstance(document, dict):
-        raise InputError(path, "expected an object")
-    try:
-        problem = problem_from_dict(
-            {
-                "planning_start": _VALIDATION_START,
-                "horizon_hours": 24 * 7,
-                "engineers": [document],
-                "orders": [],
-            }
-        )
-    except InputError as exc:
-        raise _reroot(exc, "engineers[0]", path) from None
-    return problem.engineers[0]
-
-
-def parse_policy(document: Any, path: str = "policy") -> Policy:
-    """Validate a policy document."""
-    try:
-        problem = problem_from_dict(
-            {"planning_start": _VALIDATION_START, "policy": document, "engineers": [], "orders": []}
-        )
-    except InputError as exc:
-        raise _reroot(exc, "policy", path) from None
-    return problem.policy
-
-
 def policy_document(policy: Policy) -> dict[str, Any]:
-    problem = Problem(
-        planning_start=datetime.fromisoformat(_VALIDATION_START), engineers=(), orders=()
-    )
+    """The canonical Policy document."""
+    problem = Problem(planning_start=datetime(2026, 1, 5, tzinfo=UTC), engineers=(), orders=())
     return problem_to_dict(replace(problem, policy=policy))["policy"]
 
 
-def parse_windows(items: Any, path: str) -> list[Window]:
-    """A list of ``{start, end}`` windows (e.g. absences), validated like site windows."""
-    if not isinstance(items, list):
-        raise InputError(path, "expected a list")
-    order = {
-        "id": "x",
-        "site": {"lat": 0, "lon": 0, "country": "CN"},
-        "received_at": _VALIDATION_START,
-        "service_minutes": 0,
-        "site_windows": items,
-    }
-    try:
-        return list(parse_order(order).site_windows)
-    except InputError as exc:
-        raise _reroot(exc, "site_windows", path) from None
+def parse_absences(items: Any, path: str) -> list[Window]:
+    """A list of absences (``{start, end, reason}``) as windows."""
+    return windows_from_list(items, path, ABSENCE_FIELDS)
 
 
 def build_problem(
@@ -141,7 +82,7 @@ def build_problem(
     )
     cut = []
     for i, (engineer, (_, absences)) in enumerate(zip(problem.engineers, engineers, strict=True)):
-        windows = parse_windows(absences, f"engineers[{i}].absences")
+        windows = parse_absences(absences, f"engineers[{i}].absences")
         cut.append(replace(engineer, shifts=tuple(subtract_windows(engineer.shifts, windows))))
     return replace(problem, engineers=tuple(cut))
 
@@ -245,7 +186,7 @@ def scenario_from_request(request: dict[str, Any]) -> Scenario:
     try:
         scenario = scenario_from_dict(data, Path("/nonexistent"), "api")
     except InputError as exc:
-        raise InputError(f"scenario.{exc.path}" if exc.path else "scenario", exc.message) from None
+        raise InputError(join("scenario", exc.path), exc.message) from None
     if scenario.mode != "simulation":
         raise InputError("scenario.base", "expected a demand model ([base.demand])")
     scenario = with_overrides(

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from api.errors import InputErrors
 from dispatcher.errors import DispatchError, InputError
+from dispatcher.reader import unknown_member
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -144,8 +146,46 @@ def loc_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return prefix + out
 
 
-def pydantic_errors(errors: Any) -> list[tuple[str, str]]:
-    return [(loc_to_path(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in errors]
+def _members(model: Any, loc: Any) -> list[str] | None:
+    """The member names of the object at ``loc`` (its last part is the unknown member) in
+    the request model ``model``, or None if the path leaves known models."""
+    parts = list(loc)[:-1]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    for part in parts:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    fields = getattr(model, "model_fields", None)
+    return list(fields) if isinstance(fields, dict) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The model inside ``X | None``, ``list[X]`` and the like."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        inner = _inner_model(arg)
+        if inner is not None:
+            return inner
+    return None
+
+
+def pydantic_errors(errors: Any, model: Any = None) -> list[tuple[str, str]]:
+    """Pydantic's errors as ``(path, message)``; a member the model does not define is
+    named as the codec names it (``unknown field; expected one of …``)."""
+    out = []
+    for e in errors:
+        loc = e.get("loc", ())
+        message = str(e.get("msg", "invalid"))
+        if e.get("type") == "extra_forbidden" and loc:
+            members = _members(model, loc)
+            message = unknown_member(str(loc[-1]), members) if members else "unknown field"
+        out.append((loc_to_path(loc), message))
+    return out
 
 
 async def _on_dispatch_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -158,7 +198,10 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     raw = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in raw):
         return problem_response(400, "malformed-json", "The request body is not valid JSON.")
-    errors = pydantic_errors(raw)
+    route = _request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    body_model = getattr(getattr(body_field, "field_info", None), "annotation", None)
+    errors = pydantic_errors(raw, body_model)
     detail = f"{len(errors)} invalid value(s); first: {errors[0][0] or 'body'}: {errors[0][1]}"
     return problem_response(422, "invalid-input", detail, errors=errors)
 

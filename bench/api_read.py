@@ -35,7 +35,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.documents import order_document, parse_order  # noqa: E402
+from api.documents import order_document  # noqa: E402
 from api.persistence import migrate  # noqa: E402
 from api.persistence.db import create_db_engine, create_session_factory  # noqa: E402
 from api.persistence.models import (  # noqa: E402
@@ -49,6 +49,7 @@ from api.services import build_services  # noqa: E402
 from api.services.policy import PolicyService  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from bench.api_load import _database, _drop, create_key, run_wrk, serve  # noqa: E402
+from dispatcher.codec import order_from_dict  # noqa: E402
 
 PREFIX = "R-"
 CHUNK = 5000
@@ -119,7 +120,7 @@ def bulk_load(engine: sa.Engine, count: int) -> dict[str, Any]:
     for start in range(1, count + 1, CHUNK):
         orders, history, visits = [], [], []
         for i in range(start, min(start + CHUNK, count + 1)):
-            order = parse_order(_documents(i))
+            order = order_from_dict(_documents(i))
             canonical = order_document(order)
             deadline = policy.deadline(order)
             orders.append(

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,8 +37,11 @@ from dispatcher.domain import (
     UnassignedOrder,
     Visit,
     Weights,
+    Window,
 )
 from dispatcher.errors import InputError
+from dispatcher.reader import Node, at, describe, parse_int
+from dispatcher.reader import parse_datetime as parse_datetime  # callers move to reader
 
 T = TypeVar("T")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -48,7 +49,6 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Upper bounds of the numeric policy fields, checked at load so that nothing overflows later.
 # Dates: planning_start + horizon (at most 60 days) and received_at + a commitment (at most
 # MAX_COMMITMENT_HOURS) stay far inside datetime's years 1-9999.
-MIN_YEAR, MAX_YEAR = 1970, 9000
 MAX_COMMITMENT_HOURS = 87_660  # 10 years of hours
 # dispatcher/compile.py multiplies each weight by a priority factor (drop, breach, not
 # preferred) and the lateness rate by up to a 1440-hour horizon of late minutes: with
@@ -56,217 +56,6 @@ MAX_COMMITMENT_HOURS = 87_660  # 10 years of hours
 # and 100,000 dropped orders 1e17, both far below the solver's int64 limit of 2**62 = 4.6e18.
 MAX_WEIGHT = 100_000_000
 MAX_PRIORITY_FACTOR = 10_000
-# Integers longer than this are not converted (Python refuses beyond 4300 digits anyway).
-_MAX_INT_DIGITS = 4000
-
-
-@contextmanager
-def _at(path: str) -> Iterator[None]:
-    """Prefix any InputError raised inside with ``path``."""
-    try:
-        yield
-    except InputError as exc:
-        inner = exc.path
-        if not path or inner == path or inner.startswith((path + ".", path + "[")):
-            raise  # already a full path (raised by a reader of this object)
-        joined = (
-            path
-            if not inner
-            else (f"{path}{inner}" if inner.startswith("[") else f"{path}.{inner}")
-        )
-        raise InputError(joined, exc.message) from None
-
-
-class HugeInteger:
-    """A JSON integer literal too long to convert; rejected where a number is expected."""
-
-    def __init__(self, text: str) -> None:
-        self.digits = len(text.lstrip("-"))
-
-
-def _parse_int(text: str) -> int | HugeInteger:
-    return HugeInteger(text) if len(text) > _MAX_INT_DIGITS else int(text)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, HugeInteger):
-        return f"an integer of {value.digits} digits"
-    try:
-        text = json.dumps(value) if not isinstance(value, datetime) else value.isoformat()
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-class _Obj:
-    """A JSON object being read, with the path it sits at."""
-
-    def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, dict):
-            raise InputError(path, f"expected an object, got {_describe(data)}")
-        self.data = data
-        self.path = path
-
-    def sub(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def has(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
-    def req(self, key: str) -> Any:
-        if key not in self.data or self.data[key] is None:
-            raise InputError(self.sub(key), "expected a value, got nothing")
-        return self.data[key]
-
-    def text(self, key: str, default: str | None = None, required: bool = True) -> Any:
-        if not self.has(key):
-            if default is not None or not required:
-                return default
-            self.req(key)
-        value = self.data[key]
-        if not isinstance(value, str) or not value:
-            raise InputError(self.sub(key), f"expected a non-empty string, got {_describe(value)}")
-        return value
-
-    def num(
-        self,
-        key: str,
-        default: float | None = None,
-        lo: float | None = None,
-        hi: float | None = None,
-    ) -> float:
-        if not self.has(key):
-            if default is not None:
-                return default
-            self.req(key)
-        value = self.data[key]
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value)
-        ok = ok and (lo is None or value >= lo) and (hi is None or value <= hi)
-        if not ok:
-            rng = (
-                f" in [{lo:g}, {hi:g}]"
-                if lo is not None and hi is not None
-                else (f" >= {lo:g}" if lo is not None else "")
-            )
-            raise InputError(self.sub(key), f"expected a number{rng}, got {_describe(value)}")
-        return value
-
-    def integer(
-        self, key: str, default: int | None = None, lo: int = 0, hi: int | None = None
-    ) -> int:
-        if not self.has(key):
-            if default is not None:
-                return default
-            self.req(key)
-        value = self.data[key]
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if (
-            not isinstance(value, int)
-            or isinstance(value, bool)
-            or value < lo
-            or (hi is not None and value > hi)
-        ):
-            rng = f" in [{lo}, {hi}]" if hi is not None else f" >= {lo}"
-            raise InputError(self.sub(key), f"expected an integer{rng}, got {_describe(value)}")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        if not self.has(key):
-            return default
-        value = self.data[key]
-        if not isinstance(value, bool):
-            raise InputError(self.sub(key), f"expected true or false, got {_describe(value)}")
-        return value
-
-    def instant(self, key: str) -> datetime:
-        return parse_datetime(self.req(key), self.sub(key))
-
-    def maybe_instant(self, key: str) -> datetime | None:
-        return parse_datetime(self.data[key], self.sub(key)) if self.has(key) else None
-
-    def items(self, key: str) -> list[tuple[str, Any]]:
-        if not self.has(key):
-            return []
-        value = self.data[key]
-        if not isinstance(value, list):
-            raise InputError(self.sub(key), f"expected a list, got {_describe(value)}")
-        return [(f"{self.sub(key)}[{i}]", item) for i, item in enumerate(value)]
-
-    def req_items(self, key: str) -> list[tuple[str, Any]]:
-        """Like :meth:`items`, but the list must be there (``[]`` is fine)."""
-        if not self.has(key):
-            raise InputError(self.sub(key), "expected a list, got nothing")
-        return self.items(key)
-
-    def str_list(self, key: str) -> list[str]:
-        out = []
-        for path, item in self.items(key):
-            if not isinstance(item, str) or not item:
-                raise InputError(path, f"expected a non-empty string, got {_describe(item)}")
-            out.append(item)
-        return out
-
-    def obj(self, key: str) -> _Obj:
-        return _Obj(self.req(key), self.sub(key))
-
-
-# RFC 3339 date-time: full date, "T" (or "t" or a space), full time with seconds, optional
-# fraction of any length, and an offset. Python's fromisoformat accepts much more (week
-# dates, basic format, hours only, "+0800", "08:00:00,5"), none of which is the contract.
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
-    re.ASCII,
-)
-# The same without an offset (seconds optional): a local time, which the contract refuses.
-_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?", re.ASCII)
-
-
-def parse_datetime(value: Any, path: str) -> datetime:
-    """Parse an RFC 3339 timestamp that must carry a UTC offset.
-
-    Fractions beyond microseconds are truncated. Years outside
-    [``MIN_YEAR``, ``MAX_YEAR``] are refused, so that adding a horizon or a commitment
-    can never leave the range of :class:`datetime`.
-    """
-    if not isinstance(value, str):
-        raise InputError(path, f"expected an RFC 3339 datetime string, got {_describe(value)}")
-    m = _RFC3339.fullmatch(value)
-    if m is None:
-        if _LOCAL.fullmatch(value):
-            raise InputError(
-                path,
-                f"expected a datetime with a UTC offset (e.g. +08:00 or Z), got {_describe(value)}",
-            )
-        raise InputError(
-            path,
-            "expected an RFC 3339 datetime with offset like 2026-11-23T08:00:00+08:00, "
-            f"got {_describe(value)}",
-        )
-    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
-    micro = int((m.group(7) or "").ljust(6, "0")[:6])
-    try:
-        if m.group(8):
-            tz = UTC
-        else:
-            off_h, off_m = int(m.group(10)), int(m.group(11))
-            if off_h > 23 or off_m > 59:
-                raise ValueError("offset must be within -23:59 and +23:59")
-            sign = -1 if m.group(9) == "-" else 1
-            tz = timezone(sign * timedelta(hours=off_h, minutes=off_m))
-        parsed = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
-    except ValueError as exc:
-        raise InputError(
-            path, f"expected an RFC 3339 datetime with offset ({exc}), got {_describe(value)}"
-        ) from None
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise InputError(
-            path,
-            f"expected a datetime between {MIN_YEAR} and {MAX_YEAR}, got {_describe(value)}",
-        )
-    return parsed
 
 
 def format_datetime(value: datetime) -> str:
@@ -274,21 +63,84 @@ def format_datetime(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _location(obj: _Obj) -> Location:
-    with _at(obj.path):
+# The members of each object of the Problem document (docs/contract.md). Any other member
+# is refused, naming it: a misspelt optional field would otherwise silently read as its
+# default. dispatcher/schema.py publishes the same lists (a test holds them equal).
+PROBLEM_FIELDS = ("planning_start", "horizon_hours", "policy", "engineers", "orders")
+LOCATION_FIELDS = ("lat", "lon")
+SITE_FIELDS = ("lat", "lon", "country", "name")
+WINDOW_FIELDS = ("start", "end")
+CURRENT_FIELDS = ("location", "available_from")
+ENGINEER_FIELDS = (
+    "id",
+    "name",
+    "home",
+    "timezone",
+    "skills",
+    "shifts",
+    "weekly_shifts",
+    "max_overtime_minutes",
+    "can_travel_overseas",
+    "current",
+)
+ORDER_FIELDS = (
+    "id",
+    "site",
+    "received_at",
+    "service_minutes",
+    "commitment",
+    "deadline",
+    "priority",
+    "required_skills",
+    "site_windows",
+    "pinned_engineer",
+    "preferred_engineers",
+    "excluded_engineers",
+)
+POLICY_FIELDS = ("commitments", "home_country", "travel", "weights")
+TRAVEL_FIELDS = ("circuity", "max_drive_km", "drive_kmh", "flight_overhead_h", "flight_kmh")
+WEIGHT_NAMES = (
+    "unassigned",
+    "late_per_breach",
+    "late_per_minute",
+    "travel_per_hour",
+    "travel_per_km",
+    "overtime_per_hour",
+    "not_preferred",
+)
+WEIGHTS_FIELDS = (*WEIGHT_NAMES, "priority_factor")
+MAX_HORIZON_HOURS = 24 * 60
+MAX_SERVICE_MINUTES = 7 * 24 * 60
+MAX_OVERTIME_MINUTES = 24 * 60
+# Weekly patterns are anchored here when a lone engineer is read without a planning
+# window: any instant works, it only resolves the pattern for validation.
+_ANCHOR = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def _location(obj: Node) -> Location:
+    with at(obj.path):
         return Location(lat=obj.num("lat", lo=-90, hi=90), lon=obj.num("lon", lo=-180, hi=180))
 
 
-def _windows(obj: _Obj, key: str) -> list:
-    from dispatcher.domain import Window
-
+def windows_from_list(
+    data: Any, path: str, fields: Collection[str] = WINDOW_FIELDS
+) -> list[Window]:
+    """A list of ``{start, end}`` windows (site windows, shifts, absences); ``fields``: the
+    members a window may have (an absence also has a ``reason``)."""
+    if not isinstance(data, list):
+        raise InputError(path, f"expected a list, got {describe(data)}")
     out = []
-    for path, item in obj.items(key):
-        w = _Obj(item, path)
+    for index, item in enumerate(data):
+        wpath = f"{path}[{index}]"
+        w = Node(item, wpath, fields)
         start, end = w.instant("start"), w.instant("end")
-        with _at(path):
+        with at(wpath):
             out.append(Window(start=start, end=end))
     return out
+
+
+def _windows(obj: Node, key: str) -> list[Window]:
+    return windows_from_list(obj.data[key], obj.sub(key)) if obj.has(key) else []
 
 
 _SPAN = re.compile(r"\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*", re.ASCII)
@@ -302,7 +154,7 @@ def _span(text: Any, path: str) -> tuple[time, time]:
         h1, m1, h2, m2 = (int(g) for g in m.groups())
         return time(h1, m1), time(h2, m2)
     except ValueError:
-        raise InputError(path, f'expected "HH:MM-HH:MM", got {_describe(text)}') from None
+        raise InputError(path, f'expected "HH:MM-HH:MM", got {describe(text)}') from None
 
 
 def _resolve(day: date, at: time, tz: ZoneInfo) -> datetime:
@@ -340,9 +192,7 @@ def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: d
     instants with :func:`_resolve`, so a shift across a clock change lasts the time really
     worked, and an occurrence lying wholly in a skipped hour (no time at all) is left out.
     """
-    from dispatcher.domain import Window
-
-    pat = _Obj(pattern, path)
+    pat = Node(pattern, path, WEEKDAYS)
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -351,8 +201,6 @@ def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: d
         ) from None
     spans: dict[int, list[tuple[time, time]]] = {}
     for key in pat.data:
-        if key not in WEEKDAYS:
-            raise InputError(pat.sub(key), f"expected a weekday name ({', '.join(WEEKDAYS)})")
         for ipath, text in pat.items(key):
             spans.setdefault(WEEKDAYS.index(key), []).append(_span(text, ipath))
     out = []
@@ -369,7 +217,19 @@ def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: d
     return out
 
 
-def _engineer(obj: _Obj, planning_start: datetime, horizon_end: datetime) -> Engineer:
+def engineer_from_dict(
+    data: Any,
+    path: str = "",
+    planning_start: datetime = _ANCHOR,
+    horizon_end: datetime | None = None,
+) -> Engineer:
+    """Validate and convert one Engineer document at ``path``.
+
+    A ``weekly_shifts`` pattern is expanded into the shifts between ``planning_start``
+    and ``horizon_end`` (default: a week after it).
+    """
+    obj = Node(data, path, ENGINEER_FIELDS)
+    horizon_end = horizon_end or planning_start + timedelta(days=7)
     tz_name = obj.text("timezone", default="UTC")
     try:
         ZoneInfo(tz_name)
@@ -389,29 +249,33 @@ def _engineer(obj: _Obj, planning_start: datetime, horizon_end: datetime) -> Eng
         )
     current = None
     if obj.has("current"):
-        cur = obj.obj("current")
-        with _at(cur.path):
+        cur = obj.obj("current", CURRENT_FIELDS)
+        with at(cur.path):
             current = CurrentPosition(
-                location=_location(cur.obj("location")),
+                location=_location(cur.obj("location", LOCATION_FIELDS)),
                 available_from=cur.instant("available_from"),
             )
-    with _at(obj.path):
+    with at(obj.path):
         return Engineer(
             id=obj.text("id"),
             name=obj.text("name", default=obj.text("id")),
-            home=_location(obj.obj("home")),
+            home=_location(obj.obj("home", LOCATION_FIELDS)),
             timezone=tz_name,
-            skills=frozenset(obj.str_list("skills")),
+            skills=frozenset(obj.strings("skills")),
             shifts=tuple(shifts),
-            max_overtime_minutes=obj.integer("max_overtime_minutes", default=0, hi=24 * 60),
+            max_overtime_minutes=obj.integer(
+                "max_overtime_minutes", default=0, hi=MAX_OVERTIME_MINUTES
+            ),
             can_travel_overseas=obj.flag("can_travel_overseas", True),
             current=current,
         )
 
 
-def _order(obj: _Obj) -> Order:
-    site = obj.obj("site")
-    with _at(site.path):
+def order_from_dict(data: Any, path: str = "") -> Order:
+    """Validate and convert one Order document at ``path``."""
+    obj = Node(data, path, ORDER_FIELDS)
+    site = obj.obj("site", SITE_FIELDS)
+    with at(site.path):
         site_value = Site(
             location=_location(site),
             country=site.text("country"),
@@ -423,45 +287,40 @@ def _order(obj: _Obj) -> Order:
         raise InputError(
             obj.sub("deadline"),
             f"expected a datetime at or after received_at ({format_datetime(received_at)}), "
-            f"got {_describe(obj.data['deadline'])}",
+            f"got {describe(obj.data['deadline'])}",
         )
-    with _at(obj.path):
+    with at(obj.path):
         return Order(
             id=obj.text("id"),
             site=site_value,
             received_at=received_at,
-            service_minutes=obj.integer("service_minutes", hi=7 * 24 * 60),
+            service_minutes=obj.integer("service_minutes", hi=MAX_SERVICE_MINUTES),
             commitment=obj.text("commitment", required=False),
             deadline=deadline,
             priority=obj.text("priority", default="normal"),
-            required_skills=frozenset(obj.str_list("required_skills")),
+            required_skills=frozenset(obj.strings("required_skills")),
             site_windows=tuple(_windows(obj, "site_windows")),
             pinned_engineer=obj.text("pinned_engineer", required=False),
-            preferred_engineers=tuple(obj.str_list("preferred_engineers")),
-            excluded_engineers=tuple(obj.str_list("excluded_engineers")),
+            preferred_engineers=tuple(obj.strings("preferred_engineers")),
+            excluded_engineers=tuple(obj.strings("excluded_engineers")),
         )
 
 
-def _known_key(obj: _Obj, key: str, allowed: tuple[str, ...]) -> None:
-    if key not in allowed:
-        raise InputError(obj.sub(key), f"expected one of {', '.join(allowed)}, got {key!r}")
-
-
-def _policy(data: Any, path: str) -> Policy:
+def policy_from_dict(data: Any, path: str = "policy") -> Policy:
+    """Validate and convert a Policy document at ``path``; ``None`` is the default policy."""
     if data is None:
         return Policy()
-    obj = _Obj(data, path)
+    obj = Node(data, path, POLICY_FIELDS)
     defaults = Policy()
     commitments = dict(defaults.commitments)
     if obj.has("commitments"):
-        c = obj.obj("commitments")
+        c = obj.obj("commitments", COMMITMENT_CLASSES)
         for key in c.data:
-            _known_key(c, key, COMMITMENT_CLASSES)
             commitments[key] = c.num(key, lo=0.01, hi=MAX_COMMITMENT_HOURS)
     travel = TravelParams()
     if obj.has("travel"):
-        t = obj.obj("travel")
-        with _at(t.path):
+        t = obj.obj("travel", TRAVEL_FIELDS)
+        with at(t.path):
             travel = TravelParams(
                 circuity=t.num("circuity", travel.circuity, lo=1, hi=10),
                 max_drive_km=t.num("max_drive_km", travel.max_drive_km, lo=0, hi=40_000),
@@ -473,12 +332,11 @@ def _policy(data: Any, path: str) -> Policy:
             )
     weights = Weights()
     if obj.has("weights"):
-        w = obj.obj("weights")
+        w = obj.obj("weights", WEIGHTS_FIELDS)
         factors = dict(weights.priority_factor)
         if w.has("priority_factor"):
-            pf = w.obj("priority_factor")
+            pf = w.obj("priority_factor", PRIORITIES)
             for key in pf.data:
-                _known_key(pf, key, PRIORITIES)
                 factors[key] = pf.integer(key, lo=1, hi=MAX_PRIORITY_FACTOR)
 
         default_weights = weights
@@ -486,7 +344,7 @@ def _policy(data: Any, path: str) -> Policy:
         def weight(key: str) -> int:
             return w.integer(key, getattr(default_weights, key), hi=MAX_WEIGHT)
 
-        with _at(w.path):
+        with at(w.path):
             weights = Weights(
                 unassigned=weight("unassigned"),
                 late_per_breach=weight("late_per_breach"),
@@ -497,7 +355,7 @@ def _policy(data: Any, path: str) -> Policy:
                 not_preferred=weight("not_preferred"),
                 priority_factor=factors,
             )
-    with _at(path):
+    with at(path):
         return Policy(
             commitments=commitments,
             home_country=obj.text("home_country", default=defaults.home_country),
@@ -506,19 +364,19 @@ def _policy(data: Any, path: str) -> Policy:
         )
 
 
-def _check_engineer_refs(root: _Obj, engineers: list[Engineer]) -> None:
+def _check_engineer_refs(root: Node, engineers: list[Engineer]) -> None:
     """Preferred and excluded engineers must be in the roster: a typo in an exclusion
     would otherwise silently let the excluded engineer be sent.
 
     A pin to an absent engineer stays allowed (it is the reason
     ``pinned_engineer_unavailable``). With an empty roster nothing is checked: nobody can be
-    sent, and a lone order is validated that way (``api.documents.parse_order``).
+    sent, and a lone order (``order_from_dict``) is read without one.
     """
     if not engineers:
         return
     roster = {e.id for e in engineers}
     for opath, item in root.items("orders"):
-        o = _Obj(item, opath)
+        o = Node(item, opath)
         for key in ("preferred_engineers", "excluded_engineers"):
             for path, ref in o.items(key):
                 if ref not in roster:
@@ -528,17 +386,21 @@ def _check_engineer_refs(root: _Obj, engineers: list[Engineer]) -> None:
 
 
 def problem_from_dict(data: Any) -> Problem:
-    """Validate and convert a Problem document (docs/contract.md)."""
-    root = _Obj(data, "")
+    """Validate and convert a Problem document (docs/contract.md).
+
+    Members named ``_…`` or ``$…`` at its top level are notes (``_comment``,
+    ``$schema``) and are ignored; any other member the contract does not define is refused.
+    """
+    root = Node(data, "", PROBLEM_FIELDS, annotations=True)
     planning_start = root.instant("planning_start")
-    horizon = root.integer("horizon_hours", default=96, lo=1, hi=24 * 60)
+    horizon = root.integer("horizon_hours", default=96, lo=1, hi=MAX_HORIZON_HOURS)
     horizon_end = planning_start + timedelta(hours=horizon)
-    policy = _policy(root.data.get("policy"), "policy")
+    policy = policy_from_dict(root.data.get("policy"), "policy")
     engineers = [
-        _engineer(_Obj(item, path), planning_start, horizon_end)
+        engineer_from_dict(item, path, planning_start, horizon_end)
         for path, item in root.req_items("engineers")
     ]
-    orders = [_order(_Obj(item, path)) for path, item in root.req_items("orders")]
+    orders = [order_from_dict(item, path) for path, item in root.req_items("orders")]
     _check_engineer_refs(root, engineers)
     return Problem(
         planning_start=planning_start,
@@ -560,7 +422,7 @@ def _read_json(path: str | Path) -> Any:
             str(path), f"expected a readable UTF-8 file ({exc.__class__.__name__})"
         ) from None
     try:
-        return json.loads(text, parse_int=_parse_int)
+        return json.loads(text, parse_int=parse_int)
     except json.JSONDecodeError as exc:
         raise InputError(
             str(path),
@@ -746,7 +608,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _reason(obj: _Obj, key: str) -> Reason:
+def _reason(obj: Node, key: str) -> Reason:
     value = obj.text(key)
     try:
         return Reason(value)
@@ -756,13 +618,13 @@ def _reason(obj: _Obj, key: str) -> Reason:
         ) from None
 
 
-def _opt(obj: _Obj, key: str, fn: Callable[[_Obj], T]) -> T | None:
+def _opt(obj: Node, key: str, fn: Callable[[Node], T]) -> T | None:
     return fn(obj.obj(key)) if obj.has(key) else None
 
 
 def plan_from_dict(data: Any) -> Plan:
     """Read a Plan document (e.g. a hand-edited one for ``dispatch check``)."""
-    root = _Obj(data, "")
+    root = Node(data, "")
     k = root.obj("kpis")
     kpis = Kpis(
         orders=k.integer("orders"),
@@ -779,10 +641,10 @@ def plan_from_dict(data: Any) -> Plan:
     )
     routes = []
     for rpath, ritem in root.items("routes"):
-        r = _Obj(ritem, rpath)
+        r = Node(ritem, rpath)
         visits = []
         for vpath, vitem in r.items("visits"):
-            v = _Obj(vitem, vpath)
+            v = Node(vitem, vpath)
             mode = v.text("travel_mode")
             if mode not in ("drive", "flight", "none"):
                 raise InputError(
@@ -808,7 +670,7 @@ def plan_from_dict(data: Any) -> Plan:
             )
         overnights = []
         for npath, nitem in r.items("overnights"):
-            n = _Obj(nitem, npath)
+            n = Node(nitem, npath)
             overnights.append(
                 Overnight(
                     night_of=n.text("night_of"),
@@ -841,7 +703,7 @@ def plan_from_dict(data: Any) -> Plan:
         )
     late = []
     for path, item in root.items("late"):
-        o = _Obj(item, path)
+        o = Node(item, path)
         late.append(
             LateOrder(
                 order_id=o.text("order_id"),
@@ -852,7 +714,7 @@ def plan_from_dict(data: Any) -> Plan:
         )
     unassigned = []
     for path, item in root.items("unassigned"):
-        o = _Obj(item, path)
+        o = Node(item, path)
         unassigned.append(
             UnassignedOrder(
                 order_id=o.text("order_id"),

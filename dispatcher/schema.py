@@ -1,20 +1,23 @@
 """JSON Schemas (draft 2020-12) of the Problem, Order and Plan documents (docs/contract.md).
 
 The one source of the published schemas: ``dispatch schema NAME`` prints them and the API
-serves them at ``GET /v1/schemas/{name}``. Enums, defaults and the codec's named bounds are
-taken from the domain types and the codec; the bounds the codec writes inline (horizon,
-service and overtime minutes, travel parameters) are repeated here, and
-``tests/dispatcher/test_schema.py`` checks that the schema and the codec refuse the same
-values at those edges.
+serves them at ``GET /v1/schemas/{name}``. Enums, defaults, the codec's named bounds and
+its lists of members are taken from the domain types and the codec; the bounds the codec
+writes inline (travel parameters) are repeated here, and ``tests/dispatcher/test_schema.py``
+checks that the schema and the codec refuse the same values at those edges and name the
+same members.
 
 The schemas say what a schema can say. The codec checks more, and stays the authority:
 unique engineer and order ids, ``end`` after ``start`` in every window, shifts that do not
 overlap, ``deadline`` at or after ``received_at``, ``preferred_engineers`` and
 ``excluded_engineers`` naming engineers of the roster, a known IANA ``timezone``, real
 calendar dates and timestamps within the years 1970-9000. An optional member may be
-``null``, which means the same as leaving it out. Members the contract does not name are
-allowed (fields may be added, never renamed), except in the closed maps
-``policy.commitments``, ``policy.weights.priority_factor`` and ``weekly_shifts``.
+``null``, which means the same as leaving it out. Every object of the Problem and Order
+documents is closed: a member the contract does not name is refused (``dispatcher.codec``
+and the API alike), so a misspelt optional field never silently reads as its default. The
+one exception is the Problem's top level, where members named ``_…`` or ``$…`` are notes
+(``_comment``, ``$schema``). The Plan document is open: a reader of plans ignores members
+it does not know, so plans may grow.
 
 The Problem schema describes what the codec reads; the Plan schema what the planner writes
 (``dispatcher.codec.plan_to_dict``): every member it always writes is required.
@@ -26,9 +29,13 @@ from typing import Any
 
 from dispatcher.codec import (
     MAX_COMMITMENT_HOURS,
+    MAX_HORIZON_HOURS,
+    MAX_OVERTIME_MINUTES,
     MAX_PRIORITY_FACTOR,
+    MAX_SERVICE_MINUTES,
     MAX_WEIGHT,
     WEEKDAYS,
+    WEIGHT_NAMES,
 )
 from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES, Policy, Reason
 from dispatcher.errors import NotFound
@@ -45,20 +52,8 @@ _DATETIME_PATTERN = (
 # dispatcher.codec._SPAN, with the hours and minutes datetime.time accepts.
 _HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 _SPAN_PATTERN = rf"^\s*{_HHMM}\s*-\s*{_HHMM}\s*$"
-MAX_SERVICE_MINUTES = 7 * 24 * 60
-MAX_HORIZON_HOURS = 24 * 60
-MAX_OVERTIME_MINUTES = 24 * 60
 PLAN_STATUSES = ("optimal", "feasible", "infeasible_orders", "no_solution")
 TRAVEL_MODES = ("drive", "flight", "none")
-WEIGHT_NAMES = (
-    "unassigned",
-    "late_per_breach",
-    "late_per_minute",
-    "travel_per_hour",
-    "travel_per_km",
-    "overtime_per_hour",
-    "not_preferred",
-)
 
 
 def _ref(name: str) -> Schema:
@@ -81,10 +76,14 @@ def _obj(
     properties: dict[str, Schema],
     required: tuple[str, ...] = (),
     closed: bool = False,
+    notes: bool = False,
 ) -> Schema:
+    """An object; ``closed``: no other members; ``notes``: except ``_…`` and ``$…``."""
     out: Schema = {"type": "object", "description": description, "properties": properties}
     if required:
         out["required"] = list(required)
+    if notes:
+        out["patternProperties"] = {"^[_$]": {"description": "a note, ignored"}}
     if closed:
         out["additionalProperties"] = False
     return out
@@ -145,16 +144,19 @@ def _definitions() -> dict[str, Schema]:
                 "lon": _num("longitude, degrees", -180, 180),
             },
             ("lat", "lon"),
+            closed=True,
         ),
         "Window": _obj(
             "a half-open interval [start, end) of absolute time; end after start",
             {"start": _ref("DateTime"), "end": _ref("DateTime")},
             ("start", "end"),
+            closed=True,
         ),
         "CurrentPosition": _obj(
             "where and from when the engineer is free now (replaces home as the start)",
             {"location": _ref("Location"), "available_from": _ref("DateTime")},
             ("location", "available_from"),
+            closed=True,
         ),
         "WeeklyShifts": {
             "type": "object",
@@ -187,6 +189,7 @@ def _definitions() -> dict[str, Schema]:
                 "current": _optional(_ref("CurrentPosition")),
             },
             ("id", "home"),
+            closed=True,
         ),
         "Site": _obj(
             "where the visit is",
@@ -201,6 +204,7 @@ def _definitions() -> dict[str, Schema]:
                 "name": _optional(_text("display name")),
             },
             ("lat", "lon", "country"),
+            closed=True,
         ),
         "Order": _obj(
             "a service order (a ticket)",
@@ -241,6 +245,7 @@ def _definitions() -> dict[str, Schema]:
                 ),
             },
             ("id", "site", "received_at", "service_minutes"),
+            closed=True,
         ),
         "Policy": _obj(
             "company rules; every member optional (null or absent: the default shown)",
@@ -283,6 +288,7 @@ def _definitions() -> dict[str, Schema]:
                             ),
                             "flight_kmh": _optional(_num("km/h", 0.1, 5_000), travel.flight_kmh),
                         },
+                        closed=True,
                     )
                 ),
                 "weights": _optional(
@@ -305,9 +311,11 @@ def _definitions() -> dict[str, Schema]:
                                 dict(weights.priority_factor),
                             ),
                         },
+                        closed=True,
                     )
                 ),
             },
+            closed=True,
         ),
         "Problem": _obj(
             "what to plan: a roster, open orders, the company's policy",
@@ -325,6 +333,8 @@ def _definitions() -> dict[str, Schema]:
                 "orders": _list(_ref("Order"), "[] is allowed"),
             },
             ("planning_start", "engineers", "orders"),
+            closed=True,
+            notes=True,
         ),
         "Visit": _obj(
             "one order served: the leg there, then the service",

@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.documents import parse_engineer, parse_windows
+from api.documents import parse_absences
 from api.persistence.db import transaction
 from api.persistence.models import EngineerRow
-from dispatcher.codec import format_datetime
+from dispatcher.codec import engineer_from_dict, format_datetime
 from dispatcher.errors import InputError, NotFound
 
 MAX_PAGE = 500
@@ -29,7 +29,7 @@ class EngineerService:
         if body_id is not None and body_id != engineer_id:
             raise InputError("id", f"expected {engineer_id!r} (the id in the URL), got {body_id!r}")
         document = {**document, "id": engineer_id}
-        parse_engineer(document)
+        engineer_from_dict(document)
         now = self._clock()
         with transaction(self._sessions) as session:
             row = session.get(EngineerRow, engineer_id, with_for_update=True)
@@ -80,7 +80,7 @@ class EngineerService:
                 document = {k: v for k, v in row.document.items() if k != "current"}
                 if status["current"] is not None:
                     document["current"] = status["current"]
-                parse_engineer(document)
+                engineer_from_dict(document)
                 row.document = document
             if "absences" in status:
                 row.absences = _absences(status["absences"])
@@ -96,10 +96,10 @@ class EngineerService:
 
 
 def _absences(items: Any) -> list[dict[str, Any]]:
-    parse_windows(items, "absences")  # validates the whole list with indexed error paths
+    parse_absences(items, "absences")  # validates the whole list with indexed error paths
     out = []
     for item in items:
-        window = parse_windows([item], "absences")[0]
+        window = parse_absences([item], "absences")[0]
         out.append(
             {
                 "start": format_datetime(window.start),

@@ -23,13 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from api.documents import canonical_hash, order_document, parse_order
+from api.documents import canonical_hash, order_document
 from api.errors import ConflictWith
 from api.persistence.db import transaction
 from api.persistence.models import OrderRow, OrderStatusRow, PlanRow, PlanVisitRow
 from api.services.audit import AuditLog
 from api.services.policy import PolicyService
-from dispatcher.codec import format_datetime
+from dispatcher.codec import format_datetime, order_from_dict
 from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES, Order, Policy
 from dispatcher.errors import Conflict, InputError, NotFound
 
@@ -144,7 +144,7 @@ class OrderService:
         The ticket id is the idempotency key: the same body again answers the stored order;
         a different body for a stored id is a :class:`Conflict` (corrections go via PATCH).
         """
-        order = parse_order(document)
+        order = order_from_dict(document)
         canonical = order_document(order)
         body_hash = canonical_hash(canonical)
         # Insert first and fall back on the unique key: the common case (a new ticket)
@@ -384,7 +384,7 @@ class OrderService:
                 "orders can be corrected"
             )
         merged = {k: v for k, v in {**row.document, **changes}.items() if v is not None}
-        order = parse_order(merged)
+        order = order_from_dict(merged)
         canonical = order_document(order)
         if canonical == row.document:
             return
@@ -425,7 +425,7 @@ class OrderService:
         """Recompute class and deadline of every non-final order under ``policy``."""
         count = 0
         for row in session.scalars(sa.select(OrderRow).where(OrderRow.status.not_in(FINAL))):
-            order = parse_order(row.document)
+            order = order_from_dict(row.document)
             row.commitment_class = policy.commitment_class(order)
             row.deadline = policy.deadline(order)
             count += 1

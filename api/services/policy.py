@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.documents import parse_policy, policy_document
+from api.documents import policy_document
 from api.persistence.db import transaction
 from api.persistence.models import PolicyRow
+from dispatcher.codec import policy_from_dict
 from dispatcher.domain import Policy
 
 POLICY_ROW_ID = 1
@@ -25,7 +26,7 @@ class PolicyService:
     def load(session: Session) -> Policy:
         """The active policy inside ``session`` (the default policy when none is stored)."""
         row = session.get(PolicyRow, POLICY_ROW_ID)
-        return parse_policy(row.document if row else None)
+        return policy_from_dict(row.document if row else None)
 
     def get(self) -> dict[str, Any]:
         with self._sessions() as session:
@@ -37,7 +38,7 @@ class PolicyService:
         Stored orders keep their deadlines: :meth:`OrderService.refresh_deadlines` recomputes
         them, and callers run both in one transaction.
         """
-        canonical = policy_document(parse_policy(document))
+        canonical = policy_document(policy_from_dict(document))
         if session is None:
             with transaction(self._sessions) as own:
                 self._store(own, canonical)

@@ -51,6 +51,8 @@ def _names(errors: list[str], field: str) -> bool:
         at = path.removeprefix("$").removeprefix(".")
         if at == field or field.startswith(f"{at}.") and field[len(at) + 1 :] in message:
             return True
+        if not at and f"'{field}'" in message:  # a member of the top level
+            return True
     return False
 
 
@@ -132,6 +134,14 @@ BAD_PROBLEMS = [
         _set(["engineers", 0, "weekly_shifts"], {"mon": ["24:00-08:00"]}),
         "engineers[0].weekly_shifts.mon[0]",
     ),
+    # Members the contract does not name, at every level of the Problem.
+    (_set(["orders", 0, "priorty"], "high"), "orders[0].priorty"),
+    (_set(["orders", 1, "site", "city"], "Chengdu"), "orders[1].site.city"),
+    (_set(["engineers", 0, "skill"], ["plc"]), "engineers[0].skill"),
+    (_set(["engineers", 0, "home", "alt"], 3), "engineers[0].home.alt"),
+    (_set(["policy", "travel", "speed"], 80), "policy.travel.speed"),
+    (_set(["policy", "weight"], {}), "policy.weight"),
+    (_set(["horizon"], 48), "horizon"),
 ]
 
 
@@ -181,3 +191,40 @@ def test_cli_schema_of_an_unknown_name_exits_2_with_one_line(
     assert captured.out == ""
     assert captured.err.strip().count("\n") == 0
     assert "no schema 'nope'" in captured.err
+
+
+def test_the_schema_and_the_codec_name_the_same_members() -> None:
+    """One list of members per object: the schema publishes the codec's."""
+    from dispatcher import codec
+
+    defs = json_schema("problem")["$defs"]
+    pairs = {
+        "Problem": codec.PROBLEM_FIELDS,
+        "Order": codec.ORDER_FIELDS,
+        "Site": codec.SITE_FIELDS,
+        "Engineer": codec.ENGINEER_FIELDS,
+        "CurrentPosition": codec.CURRENT_FIELDS,
+        "Location": codec.LOCATION_FIELDS,
+        "Window": codec.WINDOW_FIELDS,
+        "Policy": codec.POLICY_FIELDS,
+    }
+    for name, fields in pairs.items():
+        assert list(defs[name]["properties"]) == list(fields), name
+        assert defs[name]["additionalProperties"] is False, name
+    policy = defs["Policy"]["properties"]
+    travel, weights = (policy[k] for k in ("travel", "weights"))
+    assert list(travel["properties"]) == list(codec.TRAVEL_FIELDS)
+    assert list(weights["properties"]) == list(codec.WEIGHTS_FIELDS)
+
+
+def test_notes_at_the_top_of_a_problem_pass_the_schema_and_the_codec() -> None:
+    doc = json.loads(SMALL.read_text())
+    doc["$schema"] = "https://example.com/problem.schema.json"
+    doc["_note"] = ["a file has no comments"]
+    assert _errors("problem", doc) == []
+    problem_from_dict(doc)
+    doc["orders"][0]["_note"] = "but an order is not a file"
+    assert _names(_errors("problem", doc), "orders[0]._note")
+    with pytest.raises(InputError) as exc:
+        problem_from_dict(doc)
+    assert exc.value.path == "orders[0]._note"
