@@ -176,7 +176,7 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class TravelParams:
-    """Door-to-door travel model of DESIGN.md section 3."""
+    """Door-to-door travel model (docs/travel.md)."""
 
     circuity: float = 1.3
     max_drive_km: float = 600.0
@@ -204,7 +204,7 @@ class TravelParams:
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """Objective weights (DESIGN.md section 5), in cost units.
+    """Objective weights (docs/model.md), in cost units.
 
     The defaults keep the levels apart, each scaled by the order's ``priority_factor``:
     dropping an order costs more than a breach (``late_per_breach``, once per order served

@@ -1,4 +1,4 @@
-"""Travel model (DESIGN.md section 3) behind the :class:`TravelTimes` port.
+"""Travel model (docs/travel.md) behind the :class:`TravelTimes` port.
 
 The default provider is geodesic: Lambert's ellipsoidal formula on WGS-84,
 vectorised over all pairs with numpy (about 10 m from ``geopy.distance.geodesic``

@@ -31,7 +31,6 @@ from itertools import accumulate
 from pathlib import Path
 from random import Random
 
-from dispatcher.codec import parse_datetime
 from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES, Location, Order, Policy, Site
 from dispatcher.errors import InputError
 from dispatcher.generate import (
@@ -42,6 +41,7 @@ from dispatcher.generate import (
     TICKET_HOUR_PROFILE,
     City,
 )
+from dispatcher.reader import parse_datetime
 from dispatcher.travel import geodesic_km
 
 HQ_TZ = timezone(timedelta(hours=8))  # tickets are stamped, and profiles read, in Beijing time

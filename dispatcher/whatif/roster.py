@@ -8,8 +8,9 @@ from dispatcher.codec import problem_from_dict
 from dispatcher.domain import Problem
 from dispatcher.errors import InputError
 from dispatcher.generate import generate_problem
+from dispatcher.reader import at
 from dispatcher.whatif.model import Scenario
-from dispatcher.whatif.scenario_file import _at, _read_json
+from dispatcher.whatif.scenario_file import _read_json
 
 
 def build_roster(scenario: Scenario, hours: int | None = None) -> Problem:
@@ -33,7 +34,7 @@ def build_roster(scenario: Scenario, hours: int | None = None) -> Problem:
             "horizon_hours": hours,
             "orders": [],
         }
-        with _at("base.roster.file"):
+        with at("base.roster.file"):
             return problem_from_dict(data)
     if base.problem is not None:
         # A problem file as roster: its engineers and policy, the simulation's clock.

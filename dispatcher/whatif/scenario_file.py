@@ -13,18 +13,16 @@ Every bad value raises :class:`~dispatcher.errors.InputError` naming the field, 
 from __future__ import annotations
 
 import json
-import math
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dispatcher.codec import expand_weekly, parse_datetime, problem_from_dict
+from dispatcher.codec import expand_weekly, problem_from_dict
 from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES, Location
 from dispatcher.errors import InputError
 from dispatcher.generate import DEFAULT_PLANNING_START
+from dispatcher.reader import Node, at, describe
 from dispatcher.whatif.demand import DemandModel, HistoryDemand, load_history_csv, station_names
 from dispatcher.whatif.model import (
     Base,
@@ -52,164 +50,8 @@ from dispatcher.whatif.modifications import (
 )
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    try:
-        text = json.dumps(value)
-    except TypeError:
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-@contextmanager
-def _at(path: str) -> Iterator[None]:
-    """Prefix an InputError raised by a domain constructor with ``path``."""
-    try:
-        yield
-    except InputError as exc:
-        if exc.path == path or exc.path.startswith((path + ".", path + "[")):
-            raise
-        raise InputError(f"{path}.{exc.path}" if exc.path else path, exc.message) from None
-
-
-class _Table:
-    """A TOML/YAML table being read, with the path it sits at and the keys it allows."""
-
-    def __init__(self, data: Any, path: str, allowed: tuple[str, ...]) -> None:
-        if not isinstance(data, dict):
-            raise InputError(path or "scenario", f"expected a table, got {_describe(data)}")
-        for key in data:
-            if key not in allowed:
-                raise InputError(
-                    self._sub(path, key), f"unknown key; expected one of {', '.join(allowed)}"
-                )
-        self.data = data
-        self.path = path
-
-    @staticmethod
-    def _sub(path: str, key: str) -> str:
-        return f"{path}.{key}" if path else key
-
-    def sub(self, key: str) -> str:
-        return self._sub(self.path, key)
-
-    def has(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
-    def text(self, key: str, default: str | None = None) -> str:
-        if not self.has(key):
-            if default is None:
-                raise InputError(self.sub(key), "expected a value, got nothing")
-            return default
-        v = self.data[key]
-        if not isinstance(v, str) or not v:
-            raise InputError(self.sub(key), f"expected a non-empty string, got {_describe(v)}")
-        return v
-
-    def choice(self, key: str, options: tuple[str, ...], default: str | None = None) -> str:
-        v = self.text(key, default)
-        if v not in options:
-            raise InputError(
-                self.sub(key), f"expected one of {', '.join(options)}, got {_describe(v)}"
-            )
-        return v
-
-    def number(
-        self,
-        key: str,
-        default: float | None = None,
-        lo: float | None = None,
-        hi: float | None = None,
-        positive: bool = False,
-    ) -> float:
-        if not self.has(key):
-            if default is None:
-                raise InputError(self.sub(key), "expected a value, got nothing")
-            return default
-        v = self.data[key]
-        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        ok = ok and (lo is None or v >= lo) and (hi is None or v <= hi) and (not positive or v > 0)
-        if not ok:
-            if positive:
-                want = "a positive number"
-            elif lo is not None and hi is not None:
-                want = f"a number in [{lo:g}, {hi:g}]"
-            elif lo is not None:
-                want = f"a number >= {lo:g}"
-            else:
-                want = "a number"
-            raise InputError(self.sub(key), f"expected {want}, got {_describe(v)}")
-        return float(v)
-
-    def integer(
-        self, key: str, default: int | None = None, lo: int = 1, hi: int | None = None
-    ) -> int:
-        if not self.has(key):
-            if default is None:
-                raise InputError(self.sub(key), "expected a value, got nothing")
-            return default
-        v = self.data[key]
-        ok = isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
-        if not ok:
-            if lo == 1 and hi is None:
-                want = "a positive integer"
-            elif lo == 0 and hi is None:
-                want = "a non-negative integer"
-            else:
-                want = f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}"
-            raise InputError(self.sub(key), f"expected {want}, got {_describe(v)}")
-        return int(v)
-
-    def flag(self, key: str, default: bool) -> bool:
-        if not self.has(key):
-            return default
-        v = self.data[key]
-        if not isinstance(v, bool):
-            raise InputError(self.sub(key), f"expected true or false, got {_describe(v)}")
-        return v
-
-    def instant(self, key: str) -> datetime | None:
-        if not self.has(key):
-            return None
-        v = self.data[key]
-        if isinstance(v, datetime):
-            if v.tzinfo is None:
-                raise InputError(
-                    self.sub(key), f"expected a datetime with a UTC offset, got {v.isoformat()}"
-                )
-            return v
-        return parse_datetime(v, self.sub(key))
-
-    def strings(self, key: str, options: tuple[str, ...] | None = None) -> tuple[str, ...]:
-        if not self.has(key):
-            return ()
-        v = self.data[key]
-        items = [v] if isinstance(v, str) else v
-        if not isinstance(items, list):
-            raise InputError(self.sub(key), f"expected a list of strings, got {_describe(v)}")
-        for i, item in enumerate(items):
-            if not isinstance(item, str) or not item:
-                raise InputError(
-                    f"{self.sub(key)}[{i}]", f"expected a non-empty string, got {_describe(item)}"
-                )
-            if options is not None and item not in options:
-                raise InputError(
-                    f"{self.sub(key)}[{i}]",
-                    f"expected one of {', '.join(options)}, got {_describe(item)}",
-                )
-        return tuple(items)
-
-    def table(self, key: str, allowed: tuple[str, ...]) -> _Table:
-        return _Table(self.data.get(key) or {}, self.sub(key), allowed)
-
-    def tables(self, key: str) -> list[tuple[str, Any]]:
-        if not self.has(key):
-            return []
-        v = self.data[key]
-        if not isinstance(v, list):
-            raise InputError(self.sub(key), f"expected a list of tables, got {_describe(v)}")
-        return [(f"{self.sub(key)}[{i}]", item) for i, item in enumerate(v)]
+def _table(data: Any, path: str, allowed: tuple[str, ...] | None) -> Node:
+    return Node(data, path, allowed, noun="table")
 
 
 def _station(value: str, path: str) -> str:
@@ -235,23 +77,23 @@ def _read_json(path: Path, where: str) -> Any:
 _SELECT_KEYS = ("ids", "station", "skill", "engineers")
 
 
-def _selector(t: _Table, require: bool = True) -> Selector:
-    ids = t.strings("ids")
+def _selector(t: Node, require: bool = True) -> Selector:
+    ids = t.strings("ids", lone=True)
     station = _station(t.text("station"), t.sub("station")) if t.has("station") else None
     skill = t.text("skill") if t.has("skill") else None
-    count = t.integer("engineers") if t.has("engineers") else None
+    count = t.integer("engineers", lo=1) if t.has("engineers") else None
     if require and not ids and station is None and skill is None:
         raise InputError(t.path, "expected ids, station or skill to select engineers, got none")
     return Selector(ids=ids, station=station, skill=skill, count=count)
 
 
-def _filter(t: _Table) -> OrderFilter:
+def _filter(t: Node) -> OrderFilter:
     return OrderFilter(
         region=_station(t.text("region"), t.sub("region")) if t.has("region") else None,
         skill=t.text("skill") if t.has("skill") else None,
-        priorities=t.strings("priority", PRIORITIES),
+        priorities=t.strings("priority", PRIORITIES, lone=True),
         overseas=t.flag("overseas", False) if t.has("overseas") else None,
-        share=t.number("share", 1.0, lo=0, hi=1),
+        share=t.real("share", 1.0, lo=0, hi=1),
     )
 
 
@@ -259,17 +101,17 @@ _FILTER_KEYS = ("region", "skill", "priority", "overseas", "share")
 _TRAVEL_KEYS = ("circuity", "max_drive_km", "drive_kmh", "flight_overhead_h", "flight_kmh")
 
 
-def _weekly(t: _Table, key: str) -> dict[str, list[str]]:
+def _weekly(t: Node, key: str) -> dict[str, list[str]]:
     if not t.has(key):
         return dict(DEFAULT_WEEK)
-    w = t.table(key, WEEKDAYS)
-    return {d: list(w.strings(d)) for d in w.data}
+    w = t.obj(key, WEEKDAYS, optional=True)
+    return {d: list(w.strings(d, lone=True)) for d in w.data}
 
 
 def _modification(data: Any, path: str) -> Modification:
     if not isinstance(data, dict):
-        raise InputError(path, f"expected a table, got {_describe(data)}")
-    kind = _Table(data, path, tuple(data))
+        raise InputError(path, f"expected a table, got {describe(data)}")
+    kind = _table(data, path, tuple(data))
     types = (
         "add_engineers",
         "remove_engineers",
@@ -282,7 +124,7 @@ def _modification(data: Any, path: str) -> Modification:
     )
     kind_name = kind.choice("type", types)
     if kind_name == "add_engineers":
-        t = _Table(
+        t = _table(
             data,
             path,
             (
@@ -301,16 +143,16 @@ def _modification(data: Any, path: str) -> Modification:
         station = _station(t.text("station"), t.sub("station")) if t.has("station") else None
         home = None
         if t.has("home"):
-            h = t.table("home", ("lat", "lon"))
-            home = Location(h.number("lat", lo=-90, hi=90), h.number("lon", lo=-180, hi=180))
+            h = t.obj("home", ("lat", "lon"), optional=True)
+            home = Location(h.real("lat", lo=-90, hi=90), h.real("lon", lo=-180, hi=180))
         if station is None and home is None:
             raise InputError(path, "expected a station or a home to add engineers at, got neither")
         mod = AddEngineers(
-            engineers=t.integer("engineers"),
+            engineers=t.integer("engineers", lo=1),
             station=station,
             home=home,
             timezone=t.text("timezone", "Asia/Shanghai"),
-            skills=t.strings("skills"),
+            skills=t.strings("skills", lone=True),
             weekly_shifts=_weekly(t, "weekly_shifts"),
             max_overtime_minutes=t.integer("max_overtime_minutes", 0, lo=0, hi=24 * 60),
             can_travel_overseas=t.flag("can_travel_overseas", True),
@@ -326,11 +168,11 @@ def _modification(data: Any, path: str) -> Modification:
         )
         return mod
     if kind_name == "remove_engineers":
-        t = _Table(data, path, ("type", *_SELECT_KEYS))
+        t = _table(data, path, ("type", *_SELECT_KEYS))
         return RemoveEngineers(_selector(t))
     if kind_name == "absence":
-        t = _Table(data, path, ("type", *_SELECT_KEYS, "start", "end", "from_day", "days"))
-        start, end = t.instant("start"), t.instant("end")
+        t = _table(data, path, ("type", *_SELECT_KEYS, "start", "end", "from_day", "days"))
+        start, end = t.maybe_instant("start"), t.maybe_instant("end")
         if (start is None) != (end is None):
             raise InputError(path, "expected both start and end, or from_day and days")
         if start is not None and end is not None and end <= start:
@@ -339,25 +181,25 @@ def _modification(data: Any, path: str) -> Modification:
             _selector(t),
             start=start,
             end=end,
-            from_day=t.number("from_day", 0.0, lo=0),
-            days=t.number("days", 1.0, positive=True),
+            from_day=t.real("from_day", 0.0, lo=0),
+            days=t.real("days", 1.0, positive=True),
         )
     if kind_name == "train":
-        t = _Table(data, path, ("type", *_SELECT_KEYS, "skills"))
-        skills = t.strings("skills")
+        t = _table(data, path, ("type", *_SELECT_KEYS, "skills"))
+        skills = t.strings("skills", lone=True)
         if not skills:
             raise InputError(t.sub("skills"), "expected at least one skill, got none")
         return Train(_selector(t), skills)
     if kind_name == "overtime":
-        t = _Table(data, path, ("type", *_SELECT_KEYS, "max_overtime_minutes"))
+        t = _table(data, path, ("type", *_SELECT_KEYS, "max_overtime_minutes"))
         return Overtime(
             _selector(t, require=False), t.integer("max_overtime_minutes", lo=0, hi=24 * 60)
         )
     if kind_name == "demand":
-        t = _Table(data, path, ("type", "multiplier", *_FILTER_KEYS))
-        return DemandMultiplier(t.number("multiplier", positive=True), _filter(t))
+        t = _table(data, path, ("type", "multiplier", *_FILTER_KEYS))
+        return DemandMultiplier(t.real("multiplier", positive=True), _filter(t))
     if kind_name == "commitment":
-        t = _Table(data, path, ("type", "hours", "class", "name", *_FILTER_KEYS))
+        t = _table(data, path, ("type", "hours", "class", "name", *_FILTER_KEYS))
         cls = t.choice("class", COMMITMENT_CLASSES) if t.has("class") else None
         where = _filter(t)
         if cls is not None and where != OrderFilter():
@@ -365,9 +207,9 @@ def _modification(data: Any, path: str) -> Modification:
                 path,
                 "expected either class (a policy change) or order filters (a premium class), not both",
             )
-        return Commitment(t.number("hours", positive=True), cls, where)
-    t = _Table(data, path, ("type", *_TRAVEL_KEYS))
-    changes = tuple((k, t.number(k, positive=True)) for k in _TRAVEL_KEYS if t.has(k))
+        return Commitment(t.real("hours", positive=True), cls, where)
+    t = _table(data, path, ("type", *_TRAVEL_KEYS))
+    changes = tuple((k, t.real(k, positive=True)) for k in _TRAVEL_KEYS if t.has(k))
     if not changes:
         raise InputError(path, f"expected at least one of {', '.join(_TRAVEL_KEYS)}")
     if dict(changes).get("circuity", 1.0) < 1:
@@ -385,19 +227,19 @@ _DEMAND_KEYS = (
 )  # fmt: skip
 
 
-def _demand(t: _Table, here: Path) -> DemandModel | HistoryDemand:
+def _demand(t: Node, here: Path) -> DemandModel | HistoryDemand:
     defaults = DemandModel()
     sigmas = {
-        "service_deviation_sigma": t.number(
+        "service_deviation_sigma": t.real(
             "service_deviation_sigma", defaults.service_deviation_sigma, lo=0, hi=3
         ),
-        "travel_deviation_sigma": t.number(
+        "travel_deviation_sigma": t.real(
             "travel_deviation_sigma", defaults.travel_deviation_sigma, lo=0, hi=3
         ),
     }
     if t.has("history"):
         path = here / t.text("history")
-        with _at(t.sub("history")):
+        with at(t.sub("history")):
             tickets = load_history_csv(path)
         return HistoryDemand(tickets=tickets, source=str(path), **sigmas)
 
@@ -407,7 +249,7 @@ def _demand(t: _Table, here: Path) -> DemandModel | HistoryDemand:
         v = t.data[key]
         if not isinstance(v, list) or len(v) != n:
             raise InputError(
-                t.sub(key), f"expected a list of {n} non-negative numbers, got {_describe(v)}"
+                t.sub(key), f"expected a list of {n} non-negative numbers, got {describe(v)}"
             )
         return tuple(v)
 
@@ -416,22 +258,22 @@ def _demand(t: _Table, here: Path) -> DemandModel | HistoryDemand:
             return None
         v = t.data[key]
         if not isinstance(v, dict):
-            raise InputError(t.sub(key), f"expected a table of weights, got {_describe(v)}")
+            raise InputError(t.sub(key), f"expected a table of weights, got {describe(v)}")
         if key == "region_weights":
             return {_station(k, f"{t.sub(key)}.{k}"): w for k, w in v.items()}
         return dict(v)
 
     kwargs: dict[str, Any] = {
-        "tickets_per_day": t.number("tickets_per_day", defaults.tickets_per_day, lo=0),
-        "overseas_share": t.number("overseas_share", defaults.overseas_share, lo=0, hi=1),
-        "two_skill_share": t.number("two_skill_share", defaults.two_skill_share, lo=0, hi=1),
-        "service_median_minutes": t.number(
+        "tickets_per_day": t.real("tickets_per_day", defaults.tickets_per_day, lo=0),
+        "overseas_share": t.real("overseas_share", defaults.overseas_share, lo=0, hi=1),
+        "two_skill_share": t.real("two_skill_share", defaults.two_skill_share, lo=0, hi=1),
+        "service_median_minutes": t.real(
             "service_median_minutes", defaults.service_median_minutes, lo=1
         ),
-        "service_sigma": t.number("service_sigma", defaults.service_sigma, lo=0, hi=3),
+        "service_sigma": t.real("service_sigma", defaults.service_sigma, lo=0, hi=3),
         "service_min_minutes": t.integer("service_min_minutes", defaults.service_min_minutes, lo=0),
         "service_max_minutes": t.integer("service_max_minutes", defaults.service_max_minutes, lo=1),
-        "planned_share": t.number("planned_share", defaults.planned_share, lo=0, hi=1),
+        "planned_share": t.real("planned_share", defaults.planned_share, lo=0, hi=1),
         "planned_due_hours": t.integer("planned_due_hours", defaults.planned_due_hours, lo=31),
         **sigmas,
     }
@@ -443,7 +285,7 @@ def _demand(t: _Table, here: Path) -> DemandModel | HistoryDemand:
         weights = mix(key)
         if weights is not None:
             kwargs[key] = weights
-    with _at(t.path):
+    with at(t.path):
         return DemandModel(**kwargs)
 
 
@@ -465,23 +307,27 @@ def scenario_from_dict(data: Any, here: Path | None = None, source: str = "") ->
         Naming the field, e.g. ``variants[1].modifications[0].engineers``.
     """
     here = here or Path.cwd()
-    root = _Table(
+    if not isinstance(data, dict):
+        raise InputError("scenario", f"expected a table, got {describe(data)}")
+    root = _table(
         data, "", ("name", "description", "seed", "base", "simulation", "variants", "search")
     )
-    b = root.table("base", ("problem", "start", "roster", "demand"))
+    b = root.obj("base", ("problem", "start", "roster", "demand"), optional=True)
     problem = None
     problem_path = None
     if b.has("problem"):
         problem_path = str(here / b.text("problem"))
-        with _at("base.problem"):
+        with at("base.problem"):
             problem = problem_from_dict(_read_json(Path(problem_path), "base.problem"))
-    start = b.instant("start") or (problem.planning_start if problem else Base().start)
-    demand = _demand(b.table("demand", _DEMAND_KEYS), here) if b.has("demand") else None
+    start = b.maybe_instant("start") or (problem.planning_start if problem else Base().start)
+    demand = (
+        _demand(b.obj("demand", _DEMAND_KEYS, optional=True), here) if b.has("demand") else None
+    )
     roster = RosterSpec()
     if b.has("roster"):
-        r = b.table("roster", ("engineers", "seed", "file"))
+        r = b.obj("roster", ("engineers", "seed", "file"), optional=True)
         roster = RosterSpec(
-            engineers=r.integer("engineers", roster.engineers),
+            engineers=r.integer("engineers", roster.engineers, lo=1),
             seed=r.integer("seed", roster.seed, lo=0),
             file=here / r.text("file") if r.has("file") else None,
         )
@@ -495,7 +341,7 @@ def scenario_from_dict(data: Any, here: Path | None = None, source: str = "") ->
         problem=problem, problem_path=problem_path, demand=demand, roster=roster, start=start
     )
 
-    s = root.table(
+    s = root.obj(
         "simulation",
         (
             "days",
@@ -510,31 +356,36 @@ def scenario_from_dict(data: Any, here: Path | None = None, source: str = "") ->
             "max_orders_per_replan",
             "solver",
         ),
+        optional=True,
     )
-    sv = s.table("solver", ("time_limit_s", "solution_limit", "metaheuristic", "first_solution"))
+    sv = s.obj(
+        "solver",
+        ("time_limit_s", "solution_limit", "metaheuristic", "first_solution"),
+        optional=True,
+    )
     d = SimulationSettings()
     dsv = d.solver
     solver = SolverSettings(
-        time_limit_s=sv.number("time_limit_s", dsv.time_limit_s, positive=True),
+        time_limit_s=sv.real("time_limit_s", dsv.time_limit_s, positive=True),
         # 0 means "no solution limit" (TOML has no null): then the time limit alone bounds it.
         solution_limit=sv.integer("solution_limit", dsv.solution_limit, lo=0) or None,
         metaheuristic=sv.text("metaheuristic", dsv.metaheuristic),
         first_solution=sv.text("first_solution", dsv.first_solution),
     )
-    with _at(sv.path or "simulation.solver"):
+    with at(sv.path or "simulation.solver"):
         solver.options().search_params()  # validates the strategy names
     sim = SimulationSettings(
-        days=s.number("days", d.days, positive=True),
-        warmup_days=s.number("warmup_days", d.warmup_days, lo=0),
-        drain_days=s.number("drain_days", d.drain_days, lo=0),
-        replan_every_hours=s.number("replan_every_hours", d.replan_every_hours, positive=True),
+        days=s.real("days", d.days, positive=True),
+        warmup_days=s.real("warmup_days", d.warmup_days, lo=0),
+        drain_days=s.real("drain_days", d.drain_days, lo=0),
+        replan_every_hours=s.real("replan_every_hours", d.replan_every_hours, positive=True),
         replan_on_critical=s.flag("replan_on_critical", d.replan_on_critical),
         keep_promises=s.flag("keep_promises", d.keep_promises),
-        publish_hours=s.number("publish_hours", d.publish_hours, lo=0),
+        publish_hours=s.real("publish_hours", d.publish_hours, lo=0),
         replan_horizon_hours=s.integer(
             "replan_horizon_hours", d.replan_horizon_hours, lo=1, hi=24 * 60
         ),
-        replications=s.integer("replications", d.replications),
+        replications=s.integer("replications", d.replications, lo=1),
         max_orders_per_replan=s.integer("max_orders_per_replan", d.max_orders_per_replan, lo=0),
         solver=solver,
     )
@@ -551,24 +402,24 @@ def scenario_from_dict(data: Any, here: Path | None = None, source: str = "") ->
 
     variants = [Variant("base")]
     names = {"base"}
-    for vpath, vdata in root.tables("variants"):
-        v = _Table(vdata, vpath, ("name", "description", "modifications"))
+    for vpath, vdata in root.items("variants"):
+        v = _table(vdata, vpath, ("name", "description", "modifications"))
         name = v.text("name")
         if name in names:
             raise InputError(v.sub("name"), f"expected a unique variant name, got {name!r}")
         names.add(name)
-        mods = tuple(_modification(m, mpath) for mpath, m in v.tables("modifications"))
+        mods = tuple(_modification(m, mpath) for mpath, m in v.items("modifications"))
         variants.append(Variant(name, mods))
 
     search = None
     if root.has("search"):
-        q = root.table("search", ("target", "station", "min", "max", "variant"))
+        q = root.obj("search", ("target", "station", "min", "max", "variant"), optional=True)
         station = q.text("station", "all")
         search = Search(
-            target=q.number("target", 0.95, lo=0, hi=1),
+            target=q.real("target", 0.95, lo=0, hi=1),
             station="all" if station == "all" else _station(station, q.sub("station")),
-            lo=q.integer("min", 1),
-            hi=q.integer("max", 60),
+            lo=q.integer("min", 1, lo=1),
+            hi=q.integer("max", 60, lo=1),
             variant=q.text("variant", "base"),
         )
         if search.hi < search.lo:

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from dispatcher.codec import load_problem, parse_datetime, problem_from_dict
+from dispatcher.codec import load_problem, order_from_dict, problem_from_dict
 from dispatcher.errors import InputError
+from dispatcher.reader import parse_datetime
 
 SHIFT = {"start": "2026-11-23T08:00:00Z", "end": "2026-11-23T17:00:00Z"}
 BASE: dict[str, Any] = {
@@ -224,10 +225,11 @@ def test_unknown_pinned_engineer_stays_accepted_as_a_reason_not_an_error() -> No
 
 
 def test_an_order_validated_without_a_roster_may_name_engineers() -> None:
-    # The API validates a lone ticket this way (api.documents.parse_order).
     doc = _with("orders[0].excluded_engineers", ["E9"])
     doc["engineers"] = []
     assert problem_from_dict(doc).orders[0].excluded_engineers == ("E9",)
+    # The API validates a lone ticket this way.
+    assert order_from_dict(doc["orders"][0]).excluded_engineers == ("E9",)
 
 
 @pytest.mark.parametrize(
