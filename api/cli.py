@@ -70,7 +70,13 @@ def _add_keys(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("keys", help="API keys")
     sub = p.add_subparsers(dest="keys_command", required=True)
     create = sub.add_parser("create", help="create an API key and print it (shown once)")
-    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument(
+        "--role",
+        required=True,
+        choices=ROLES,
+        help="what the key may do: ticketing (orders, ETAs), coordinator (also engineers, "
+        "plans, publishing), admin (also policy, keys)",
+    )
     create.add_argument("--name", help="who or what the key is for")
     _add_database_url(create)
     create.set_defaults(func=keys_create)

@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from dispatcher.argtypes import bounded_int, positive_float, positive_int
+from dispatcher.argtypes import bounded_int, fraction, positive_float, positive_int
 from dispatcher.codec import load_plan, load_problem, plan_to_dict
 from dispatcher.domain import Plan, Problem
 from dispatcher.errors import DispatchError, InputError
+from dispatcher.generate import (
+    DEFAULT_HORIZON_HOURS,
+    DEFAULT_OUT_OF_AREA_SHARE,
+    DEFAULT_OVERSEAS_SHARE,
+    DEFAULT_PLANNED_SHARE,
+    DEFAULT_PLANNING_START,
+    MAX_HORIZON_HOURS,
+    generate_problem,
+    problem_json,
+)
 
 
 def _progress_printer(total: int, stream: Any) -> Any:
@@ -151,8 +160,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from dispatcher.codec import parse_datetime
-    from dispatcher.generate import generate_problem
+    from dispatcher.reader import parse_datetime
 
     out = check_out_path(args.out) if args.out else None
     start: datetime | None = parse_datetime(args.start, "--start") if args.start else None
@@ -161,9 +169,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         engineers=args.engineers,
         seed=args.seed,
         planning_start=start,
+        horizon_hours=args.horizon_hours,
+        overseas_share=args.overseas_share,
+        planned_share=args.planned_share,
+        out_of_area_share=args.out_of_area_share,
         awkward=args.awkward,
     )
-    text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    text = problem_json(doc)
     if out is not None:
         _write_out(out, text)
         print(
@@ -185,6 +197,9 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 # The largest sizes `dispatch generate` accepts (the largest of both takes about 30 s).
 MAX_GENERATED_ORDERS = 100_000
 MAX_GENERATED_ENGINEERS = 10_000
+# The sizes `dispatch generate` makes when not told: the demo's (fixtures/demo.json).
+DEFAULT_GENERATED_ORDERS = 200
+DEFAULT_GENERATED_ENGINEERS = 30
 
 
 class _Parser(argparse.ArgumentParser):
@@ -192,6 +207,80 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:  # type: ignore[override]
         raise InputError("", f"{self.prog}: {message}")
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    """``dispatch generate``, the one command line of :mod:`dispatcher.generate`."""
+    g = sub.add_parser(
+        "generate",
+        help="write a realistic generated problem (the generator of fixtures/demo.json)",
+        description="Write a seeded, realistic Problem JSON (docs/demo.md): the same options "
+        "give the same file, byte for byte. Without options it has the demo's size; the demo "
+        "itself is `dispatch generate --orders 200 --engineers 30 --seed 7 --awkward "
+        "--out fixtures/demo.json`.",
+    )
+    g.add_argument(
+        "--orders",
+        type=bounded_int(MAX_GENERATED_ORDERS),
+        default=DEFAULT_GENERATED_ORDERS,
+        help=f"number of orders, 1-{MAX_GENERATED_ORDERS:,} (default %(default)s, the demo's)",
+    )
+    g.add_argument(
+        "--engineers",
+        type=bounded_int(MAX_GENERATED_ENGINEERS),
+        default=DEFAULT_GENERATED_ENGINEERS,
+        help=f"number of engineers, 1-{MAX_GENERATED_ENGINEERS:,} "
+        "(default %(default)s, the demo's)",
+    )
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="seed of the generator's one random stream (default %(default)s; the demo's is 7)",
+    )
+    g.add_argument(
+        "--start",
+        metavar="TIME",
+        help="planning start, RFC 3339 with offset "
+        f"(default {DEFAULT_PLANNING_START.isoformat()}, a Monday)",
+    )
+    g.add_argument(
+        "--horizon-hours",
+        type=bounded_int(MAX_HORIZON_HOURS),
+        default=DEFAULT_HORIZON_HOURS,
+        metavar="H",
+        help=f"planning horizon in hours, 1-{MAX_HORIZON_HOURS} (default %(default)s)",
+    )
+    g.add_argument(
+        "--overseas-share",
+        type=fraction,
+        default=DEFAULT_OVERSEAS_SHARE,
+        metavar="F",
+        help="share of orders at sites abroad, 0-1 (default %(default)s)",
+    )
+    g.add_argument(
+        "--out-of-area-share",
+        type=fraction,
+        default=DEFAULT_OUT_OF_AREA_SHARE,
+        metavar="F",
+        help="share of orders in Chinese cities beyond every station's area, 0-1 "
+        "(default %(default)s)",
+    )
+    g.add_argument(
+        "--planned-share",
+        type=fraction,
+        default=DEFAULT_PLANNED_SHARE,
+        metavar="F",
+        help="chance that a domestic order is planned work with a deadline days out rather "
+        "than a fault on the 24 h clock, 0-1 (default %(default)s)",
+    )
+    g.add_argument(
+        "--awkward",
+        action="store_true",
+        help="turn a few orders into ones nobody can serve, one per reason code (as the demo)",
+    )
+    g.add_argument("--out", metavar="FILE", help="file to write (default: stdout)")
+    g.set_defaults(func=_cmd_generate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,22 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_plan)
 
     c = sub.add_parser("check", help="check a plan against its problem (exit 1 on violations)")
-    c.add_argument("problem")
-    c.add_argument("plan")
+    c.add_argument("problem", help="the Problem JSON the plan was made for")
+    c.add_argument("plan", help="the Plan JSON to check (e.g. `dispatch plan --out`)")
     c.set_defaults(func=_cmd_check)
 
-    g = sub.add_parser("generate", help="write a realistic generated problem")
-    g.add_argument("--orders", type=bounded_int(MAX_GENERATED_ORDERS), required=True)
-    g.add_argument("--engineers", type=bounded_int(MAX_GENERATED_ENGINEERS), required=True)
-    g.add_argument("--seed", type=int, default=1)
-    g.add_argument("--start", help="planning start, RFC 3339 with offset")
-    g.add_argument(
-        "--awkward",
-        action="store_true",
-        help="turn a few orders into ones nobody can serve, one per reason code (as the demo)",
-    )
-    g.add_argument("--out", help="file to write (default stdout)")
-    g.set_defaults(func=_cmd_generate)
+    _add_generate(sub)
 
     s = sub.add_parser(
         "schema",

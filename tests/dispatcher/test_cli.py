@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,37 @@ def test_summary_without_a_plan_says_none_was_found() -> None:
     plan = Plan("no_solution", kpis, (), (), (), {**meta, "first_solution_seconds": None})
     text = format_summary(load_problem(SMALL), plan)
     assert "no plan found within the time limit" in text and "None s" not in text
+
+
+def _walk(parser: argparse.ArgumentParser, prog: str) -> Iterator[tuple[str, argparse.Action]]:
+    """Every action of ``parser`` and of its sub-parsers, nested, with the command it is in."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            seen: set[int] = set()
+            for name, child in action.choices.items():
+                if id(child) in seen:  # an alias of a sub-command already walked
+                    continue
+                seen.add(id(child))
+                yield f"{prog} {name}", argparse.Action([], name, help=helps.get(name))
+                yield from _walk(child, f"{prog} {name}")
+        else:
+            yield prog, action
+
+
+def test_every_option_of_every_sub_command_has_help() -> None:
+    """`dispatch … --help` explains each argument: every sub-command, option and positional
+    of the whole tree (plugged-in commands too) except -h has a non-empty help. Internal
+    options hidden on purpose say so with ``help=argparse.SUPPRESS``."""
+    from dispatcher.cli import build_parser
+
+    found = list(_walk(build_parser(), "dispatch"))
+    commands = {prog for prog, _ in found}
+    assert {"dispatch generate", "dispatch check", "dispatch serve", "dispatch bench"} <= commands
+    missing = [
+        f"{prog}: {'/'.join(action.option_strings) or action.dest}"
+        for prog, action in found
+        if not isinstance(action, argparse._HelpAction)
+        and not (isinstance(action.help, str) and action.help.strip())
+    ]
+    assert not missing, "no help text:\n" + "\n".join(missing)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dispatcher.cli import main
 from dispatcher.codec import problem_from_dict
 from dispatcher.compile import compile_problem
 from dispatcher.domain import Order, Problem, Reason
@@ -28,6 +31,7 @@ from dispatcher.generate import (
     STATION_AREAS,
     STATIONS,
     generate_problem,
+    problem_json,
     write_problem,
 )
 from dispatcher.planner import PlanOptions
@@ -333,8 +337,64 @@ def test_area_tickets_go_only_to_staffed_stations() -> None:
     assert {_station_of(e) for e in doc["engineers"]} == {"Jinan", "Beijing"}
 
 
+def test_documented_demo_recipe_rewrites_the_fixture_byte_for_byte(tmp_path: Path) -> None:
+    # docs/demo.md's recipe, in-process and as a user runs it.
+    recipe = ["--orders", "200", "--engineers", "30", "--seed", "7", "--awkward", "--out"]
+    out = tmp_path / "demo.json"
+    assert main(["generate", *recipe, str(out)]) == 0
+    assert out.read_bytes() == DEMO.read_bytes()
+    again = tmp_path / "again.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "dispatcher.cli", "generate", *recipe, str(again)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert again.read_bytes() == DEMO.read_bytes()
+
+
+def test_the_old_module_command_line_points_to_dispatch_generate(tmp_path: Path) -> None:
+    # It had its own defaults (seed 7, awkward orders); one command line is left.
+    done = subprocess.run(
+        [sys.executable, "-m", "dispatcher.generate", str(tmp_path / "x.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "dispatch generate" in done.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_generate_defaults_are_the_demo_size_and_generate_problem_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["generate"]) == 0
+    assert capsys.readouterr().out == problem_json(generate_problem(200, 30, seed=1))
+
+
+def test_generate_options_reach_generate_problem(tmp_path: Path) -> None:
+    out = tmp_path / "g.json"
+    argv = ["generate", "--orders", "40", "--engineers", "5", "--seed", "9", "--out", str(out)]
+    argv += ["--horizon-hours", "72", "--overseas-share", "0.3", "--out-of-area-share", "0"]
+    argv += ["--planned-share", "0.5", "--start", "2026-03-02T09:00:00Z"]
+    assert main(argv) == 0
+    expected = generate_problem(
+        40,
+        5,
+        seed=9,
+        planning_start=datetime(2026, 3, 2, 9, tzinfo=UTC),
+        horizon_hours=72,
+        overseas_share=0.3,
+        out_of_area_share=0.0,
+        planned_share=0.5,
+    )
+    assert out.read_text(encoding="utf-8") == problem_json(expected)
+
+
 def test_shipped_demo_fixture_equals_generate_problem_200_30_7_awkward() -> None:
-    # Regenerate with: python -m dispatcher.generate fixtures/demo.json
+    # Regenerate with docs/demo.md's recipe:
+    # dispatch generate --orders 200 --engineers 30 --seed 7 --awkward --out fixtures/demo.json
     shipped = json.loads(DEMO.read_text(encoding="utf-8"))
     assert shipped == generate_problem(orders=200, engineers=30, seed=7, awkward=True)
     problem = problem_from_dict(shipped)
