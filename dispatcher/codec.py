@@ -41,7 +41,6 @@ from dispatcher.domain import (
 )
 from dispatcher.errors import InputError
 from dispatcher.reader import Node, at, describe, parse_int
-from dispatcher.reader import parse_datetime as parse_datetime  # callers move to reader
 
 T = TypeVar("T")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
