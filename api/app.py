@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api.jobs.runner import JobRunner
+from api.jobs.store import recover_interrupted
 from api.middleware import BodyGuardMiddleware
 from api.observability import Metrics, RequestContextMiddleware, logging_config
 from api.openapi import install_openapi
@@ -36,6 +37,51 @@ Every error is `application/problem+json` (RFC 9457) with a stable `type`;
 invalid input lists each bad field in `errors: [{path, message}]`.
 """
 
+# Every tag the routers use, in the order the docs list them.
+TAGS: list[dict[str, str]] = [
+    {
+        "name": "orders",
+        "description": "Intake from the ticketing system: create orders (idempotent by ticket "
+        "id, one by one or in batches), follow their status, deadline and ETA in the "
+        "published plan, correct or cancel them. Any key (role `ticketing` or higher).",
+    },
+    {
+        "name": "engineers",
+        "description": "The field force: create or replace engineers, report where they are "
+        "and from when they are free, record absences. Role `coordinator` or higher.",
+    },
+    {
+        "name": "plans",
+        "description": "Plan jobs over the stored orders and engineers (queued, running, done, "
+        "failed, cancelled), publishing a finished plan, and stateless solves of a whole "
+        "Problem document. Role `coordinator` or higher.",
+    },
+    {
+        "name": "simulations",
+        "description": "What-if simulations of a scenario (docs/simulation.md) as jobs: submit, "
+        "follow the replications, read the results. Role `coordinator` or higher.",
+    },
+    {
+        "name": "admin",
+        "description": "The policy (commitments, travel model, weights), API keys and the "
+        "audit log. Role `admin` (the policy is readable by `coordinator`).",
+    },
+    {
+        "name": "ops",
+        "description": "Liveness, readiness and Prometheus metrics for the platform; no API key.",
+    },
+    {
+        "name": "errors",
+        "description": "What each problem `type` of an `application/problem+json` error means; "
+        "no API key.",
+    },
+    {
+        "name": "contract",
+        "description": "The JSON Schemas of the contract's documents (problem, plan, order); "
+        "no API key.",
+    },
+]
+
 
 def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     """Build the API for ``settings``; the database is migrated when the app starts."""
@@ -50,12 +96,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
         if settings.migrate_on_startup:
             await run_in_threadpool(migrate.upgrade, engine)
         if settings.recover_jobs_on_startup:
-            failed = await run_in_threadpool(services.plans.recover)
-            if failed:
-                log.warning("marked %d interrupted plan jobs as failed", failed)
-            failed = await run_in_threadpool(services.simulations.recover)
-            if failed:
-                log.warning("marked %d interrupted simulation jobs as failed", failed)
+            await run_in_threadpool(recover_interrupted, services)
         await runner.start()
         log.info("dispatch API ready", extra={"database": engine.url.render_as_string()})
         try:
@@ -71,6 +112,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        openapi_tags=TAGS,
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -184,14 +184,13 @@ def serve(args: argparse.Namespace) -> int:
 def _prepare_database(settings: Settings, demo: bool | str) -> None:
     """Migrate, fail jobs a previous run left unfinished, and load the demo if asked."""
     from api.demo import DEMO_FIXTURE, load_document, load_problem_into
+    from api.jobs.store import recover_interrupted
 
     engine = create_db_engine(settings.database_url)
     try:
         migrate.upgrade(engine)
         services = build_services(settings, create_session_factory(engine))
-        failed = services.plans.recover()
-        if failed:
-            log.warning("marked %d interrupted plan jobs as failed", failed)
+        recover_interrupted(services)  # plan and simulation jobs alike
         if demo:
             path = DEMO_FIXTURE if demo is True else Path(demo)
             counts = load_problem_into(services, load_document(path), actor="demo")

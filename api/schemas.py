@@ -1,9 +1,16 @@
-"""Request schemas at the HTTP edge (Pydantic), for type checks and the OpenAPI document.
+"""The HTTP edge's models (Pydantic): what each resource accepts and what it answers, side by
+side, for type checks and the OpenAPI document.
 
-They check shapes and types only (strict: no ``"12"`` for a number, unknown fields are
-errors); every rule of the contract is then checked by :mod:`dispatcher.codec` through
-:mod:`api.documents`, so error paths are the contract's (``site.lat``, ``orders[3].id``).
-Datetimes stay strings here: the codec parses them and demands a UTC offset.
+Requests (``…In``, ``…Request``, ``…Patch``) check shapes and types only (strict: no
+``"12"`` for a number, unknown fields are errors); every rule of the contract is then checked
+by :mod:`dispatcher.codec` through :mod:`api.documents`, so error paths are the contract's
+(``site.lat``, ``orders[3].id``). Datetimes stay strings here: the codec parses them and
+demands a UTC offset.
+
+Responses (``…Out``, ``…Page``) only document the answers: routes return ``JSONResponse``
+built by the services, which FastAPI does not re-validate; the Schemathesis tests
+(``tests/api/test_schemathesis.py``) check the service against them. They allow extra
+members: answers may grow, and clients ignore what they do not know.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ DateTime = Annotated[
     str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-23T08:00:00+08:00"])
 ]
 
+OutDateTime = Field(json_schema_extra={"format": "date-time"})
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
@@ -26,6 +35,46 @@ class _Strict(BaseModel):
     def document(self) -> dict[str, Any]:
         """The fields the client sent, as plain JSON values."""
         return self.model_dump(exclude_unset=True)
+
+
+class _Out(BaseModel):
+    # Answers may grow members: clients ignore what they do not know.
+    model_config = ConfigDict(extra="allow")
+
+
+def validate_item(model: type[_Strict], item: Any, path: str = "") -> dict[str, Any]:
+    """Validate one document against ``model`` outside FastAPI (e.g. a batch item)."""
+    try:
+        return model.model_validate(item).document()
+    except ValidationError as exc:
+        errors = pydantic_errors(exc.errors(), model)
+        if path:
+            errors = [
+                (f"{path}.{p}" if p and not p.startswith("[") else f"{path}{p}", m)
+                for p, m in errors
+            ]
+        raise InputErrors(errors) from None
+
+
+# ---------------------------------------------------------------------- errors
+
+
+class ProblemError(_Out):
+    path: str = Field(description="the contract's path of the bad value, e.g. `site.lat`")
+    message: str
+
+
+class Problem(_Out):
+    """An RFC 9457 problem document; some types carry more members (`order`, `stale`)."""
+
+    type: str = Field(examples=["/problems/invalid-input"])
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] | None = Field(default=None, description="422 only")
+
+
+# ---------------------------------------------------------------------- orders
 
 
 class LocationIn(_Strict):
@@ -43,17 +92,6 @@ class SiteIn(_Strict):
 class WindowIn(_Strict):
     start: DateTime
     end: DateTime
-
-
-class AbsenceIn(_Strict):
-    start: DateTime
-    end: DateTime
-    reason: str | None = None
-
-
-class CurrentIn(_Strict):
-    location: LocationIn
-    available_from: DateTime
 
 
 ORDER_EXAMPLE: dict[str, Any] = {
@@ -129,6 +167,80 @@ class OrderBatchIn(BaseModel):
     orders: list[Any] = Field(max_length=1000)
 
 
+OrderStatus = Literal["open", "planned", "published", "in_progress", "done", "cancelled"]
+
+
+class StatusChange(_Out):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: OrderStatus | None = Field(alias="from")
+    to: OrderStatus
+    at: str = OutDateTime
+    actor: str | None
+    note: str | None
+
+
+class Assignment(_Out):
+    """The order's place in the published plan."""
+
+    plan_id: str | None
+    engineer_id: str | None = Field(description="null: unassigned (see `reason`)")
+    eta: str | None = OutDateTime
+    start: str | None = OutDateTime
+    end: str | None = OutDateTime
+    on_time: bool
+    slack_minutes: float | None
+    reason: str | None
+
+
+class OrderOut(_Out):
+    id: str
+    status: OrderStatus
+    deadline: str = OutDateTime
+    commitment_class: str
+    priority: str
+    at_risk: bool
+    assignment: Assignment | None
+    order: dict[str, Any] = Field(description="the Order document as stored")
+    version: int
+    created_at: str = OutDateTime
+    updated_at: str = OutDateTime
+    status_history: list[StatusChange] | None = Field(
+        default=None, description="single-order answers only"
+    )
+
+
+class OrderPage(_Out):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class BatchItemResult(_Out):
+    index: int
+    id: str | None = Field(description="the item's id, when it has a string one")
+    status: Literal[200, 201, 409, 422]
+    order: OrderOut | None = Field(default=None, description="status 200 or 201")
+    problem: Problem | None = Field(default=None, description="status 409 or 422")
+
+
+class BatchOut(_Out):
+    results: list[BatchItemResult]
+
+
+# ------------------------------------------------------------------- engineers
+
+
+class AbsenceIn(_Strict):
+    start: DateTime
+    end: DateTime
+    reason: str | None = None
+
+
+class CurrentIn(_Strict):
+    location: LocationIn
+    available_from: DateTime
+
+
 ENGINEER_EXAMPLE: dict[str, Any] = {
     "name": "Li Wei",
     "home": {"lat": 30.57, "lon": 104.06},
@@ -187,6 +299,30 @@ class EngineerStatusIn(_Strict):
     absences: list[AbsenceIn] | None = None
 
 
+class AbsenceOut(_Out):
+    start: str = OutDateTime
+    end: str = OutDateTime
+    reason: str | None
+
+
+class EngineerOut(_Out):
+    id: str
+    engineer: dict[str, Any] = Field(description="the Engineer document as stored")
+    absences: list[AbsenceOut]
+    created_at: str = OutDateTime
+    updated_at: str = OutDateTime
+
+
+class EngineerPage(_Out):
+    items: list[EngineerOut]
+    next_cursor: str | None
+
+
+# ----------------------------------------------------------------------- plans
+
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
 class PlanRequest(_Strict):
     """Options of a plan job; the Problem is what the service stores now."""
 
@@ -199,6 +335,30 @@ class PlanRequest(_Strict):
     horizon_hours: int = Field(default=96, ge=1, le=1440)
     planning_start: DateTime | None = Field(default=None, description="default: now")
 
+
+class PublishRequest(_Strict):
+    force: bool = Field(default=False, description="publish even if built from stale data")
+
+
+class PlanJobOut(_Out):
+    id: str
+    state: JobState
+    options: dict[str, Any]
+    input_hash: str
+    orders: int
+    engineers: int
+    progress: dict[str, Any] | None
+    error: str | None
+    created_by: str | None
+    created_at: str = OutDateTime
+    started_at: str | None = OutDateTime
+    finished_at: str | None = OutDateTime
+    published_at: str | None = OutDateTime
+    published_by: str | None
+    plan: dict[str, Any] | None = Field(description="the Plan document once done")
+
+
+# ----------------------------------------------------------------- simulations
 
 SIMULATION_SCENARIO_EXAMPLE = """\
 name = "hire-in-chengdu"
@@ -255,8 +415,34 @@ class SimulationRequest(_Strict):
     seed: int | None = Field(default=None, ge=0, description="override of the scenario seed")
 
 
-class PublishRequest(_Strict):
-    force: bool = Field(default=False, description="publish even if built from stale data")
+class SimulationProgress(_Out):
+    replications_done: int
+    replications_total: int
+    phase: Literal["replications", "search", "done"] | None = None
+
+
+class SimulationJobOut(_Out):
+    id: str
+    state: JobState
+    scenario: str = Field(description="the scenario's name")
+    variants: list[str] = Field(description="`base` first, then the scenario's variants")
+    replications: int
+    days: float | None = Field(description="the override, if any")
+    seed: int | None = Field(description="the override, if any")
+    progress: SimulationProgress | None
+    error: str | None
+    created_by: str | None
+    created_at: str = OutDateTime
+    started_at: str | None = OutDateTime
+    finished_at: str | None = OutDateTime
+    results: dict[str, Any] | None = Field(
+        description="once done: the `results.json` document of `dispatch simulate` "
+        "(`scenario`, `comparison` with per-variant intervals, paired differences and "
+        "`warnings`, `search`, `replications`)"
+    )
+
+
+# ----------------------------------------------------------------------- admin
 
 
 class PolicyIn(BaseModel):
@@ -280,15 +466,44 @@ class KeyRequest(_Strict):
     name: str | None = Field(default=None, max_length=200)
 
 
-def validate_item(model: type[_Strict], item: Any, path: str = "") -> dict[str, Any]:
-    """Validate one document against ``model`` outside FastAPI (e.g. a batch item)."""
-    try:
-        return model.model_validate(item).document()
-    except ValidationError as exc:
-        errors = pydantic_errors(exc.errors())
-        if path:
-            errors = [
-                (f"{path}.{p}" if p and not p.startswith("[") else f"{path}{p}", m)
-                for p, m in errors
-            ]
-        raise InputErrors(errors) from None
+class KeyCreated(_Out):
+    id: str
+    role: Literal["ticketing", "coordinator", "admin"]
+    key: str = Field(description="shown in this answer only")
+
+
+class KeyRevoked(_Out):
+    id: str
+    revoked: bool
+
+
+class AuditEvent(_Out):
+    at: str = OutDateTime
+    actor: str | None
+    action: str
+    subject_type: str
+    subject_id: str
+    detail: dict[str, Any]
+
+
+class AuditPage(_Out):
+    items: list[AuditEvent]
+
+
+# ------------------------------------------------------------------------- ops
+
+
+class Health(_Out):
+    status: Literal["ok"]
+
+
+class Ready(_Out):
+    status: Literal["ready"]
+    schema_: str = Field(alias="schema")
+
+
+class ProblemType(_Out):
+    type: str
+    status: int
+    title: str
+    description: str

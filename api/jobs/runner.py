@@ -71,10 +71,10 @@ class JobRunner:
             asyncio.create_task(self._work(), name=f"job-worker-{i}")
             for i in range(self._settings.job_workers)
         ]
-        for job_id in await run_in_threadpool(self._plans.queued_ids):
+        for job_id in await run_in_threadpool(self._plans.jobs.queued_ids):
             self._queue.put_nowait(("plan", job_id))
         if self._simulations is not None:
-            for job_id in await run_in_threadpool(self._simulations.queued_ids):
+            for job_id in await run_in_threadpool(self._simulations.jobs.queued_ids):
                 self._queue.put_nowait(("simulation", job_id))
 
     async def stop(self) -> None:
@@ -82,9 +82,11 @@ class JobRunner:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._running:
-            await run_in_threadpool(self._plans.recover, sorted(self._running))
+            await run_in_threadpool(self._plans.jobs.recover, sorted(self._running))
         if self._running_simulations and self._simulations is not None:
-            await run_in_threadpool(self._simulations.recover, sorted(self._running_simulations))
+            await run_in_threadpool(
+                self._simulations.jobs.recover, sorted(self._running_simulations)
+            )
         self._shutdown_pool()
         self._progress.put(_STOP)
         if self._drainer is not None:
@@ -145,10 +147,10 @@ class JobRunner:
             result = await self._solve(job_id, problem, options)
         except worker.SolveFailed as exc:
             log.warning("job %s: failed: %s", job_id, exc, extra={"job_id": job_id})
-            await run_in_threadpool(self._plans.fail, job_id, str(exc))
+            await run_in_threadpool(self._plans.jobs.fail, job_id, str(exc))
         except BrokenProcessPool:
             log.error("job %s: solver process died", job_id, extra={"job_id": job_id})
-            await run_in_threadpool(self._plans.fail, job_id, "the solver process died")
+            await run_in_threadpool(self._plans.jobs.fail, job_id, "the solver process died")
         else:
             self._metrics.solve_seconds.observe(result["solve_seconds"])
             progress = {"elapsed_s": round(result["solve_seconds"], 3), "final": True}
@@ -177,10 +179,10 @@ class JobRunner:
                 raise
         except worker.SolveFailed as exc:
             log.warning("simulation %s: failed: %s", job_id, exc, extra={"job_id": job_id})
-            await run_in_threadpool(simulations.fail, job_id, str(exc))
+            await run_in_threadpool(simulations.jobs.fail, job_id, str(exc))
         except BrokenProcessPool:
             log.error("simulation %s: process died", job_id, extra={"job_id": job_id})
-            await run_in_threadpool(simulations.fail, job_id, "the simulation process died")
+            await run_in_threadpool(simulations.jobs.fail, job_id, "the simulation process died")
         else:
             await run_in_threadpool(
                 simulations.finish, job_id, result["results"], result["progress"]
@@ -230,8 +232,8 @@ class JobRunner:
             *kind, job_id, progress = item
             try:
                 if not kind:
-                    self._plans.record_progress(job_id, progress)
+                    self._plans.jobs.record_progress(job_id, progress)
                 elif self._simulations is not None:
-                    self._simulations.record_progress(job_id, progress)
+                    self._simulations.jobs.record_progress(job_id, progress)
             except Exception:  # noqa: BLE001 - progress is best effort
                 log.exception("job %s: could not record progress", job_id)

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from api.deps import get_services, require
-from api.openapi import AuditPage, KeyCreated, KeyRevoked
 from api.routes import operation_id
-from api.schemas import KeyRequest, PolicyIn
+from api.schemas import AuditPage, KeyCreated, KeyRequest, KeyRevoked, PolicyIn
 from api.services import Services
 from api.services.keys import Principal
 from dispatcher.errors import NotFound

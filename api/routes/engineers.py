@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import get_services, require
-from api.openapi import EngineerOut, EngineerPage
 from api.routes import operation_id
-from api.schemas import EngineerIn, EngineerStatusIn
+from api.schemas import EngineerIn, EngineerOut, EngineerPage, EngineerStatusIn
 from api.services import Services
 from api.services.keys import Principal
 

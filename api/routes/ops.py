@@ -9,10 +9,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ServiceUnavailable
-from api.openapi import Health, ProblemType, Ready
 from api.persistence import migrate
 from api.problems import PROBLEM_TYPES, problem_type_uri
 from api.routes import operation_id
+from api.schemas import Health, ProblemType, Ready
 from dispatcher.errors import NotFound
 
 router = APIRouter(tags=["ops"], generate_unique_id_function=operation_id)

@@ -9,10 +9,17 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import get_services, require
-from api.openapi import BatchOut, OrderOut, OrderPage
 from api.problems import dispatch_error_body
 from api.routes import operation_id
-from api.schemas import OrderBatchIn, OrderIn, OrderPatch, validate_item
+from api.schemas import (
+    BatchOut,
+    OrderBatchIn,
+    OrderIn,
+    OrderOut,
+    OrderPage,
+    OrderPatch,
+    validate_item,
+)
 from api.services import Services
 from api.services.keys import Principal
 from api.services.orders import OrderFilter

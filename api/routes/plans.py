@@ -12,9 +12,8 @@ from api.deps import get_runner, get_services, require
 from api.errors import ServiceUnavailable
 from api.jobs.runner import JobRunner
 from api.jobs.worker import SolveFailed
-from api.openapi import PlanJobOut
 from api.routes import operation_id
-from api.schemas import PlanRequest, PublishRequest
+from api.schemas import PlanJobOut, PlanRequest, PublishRequest
 from api.services import Services
 from api.services.keys import Principal
 from dispatcher.codec import problem_from_dict, problem_to_dict

@@ -9,9 +9,8 @@ from fastapi.responses import JSONResponse
 
 from api.deps import get_runner, get_services, require
 from api.jobs.runner import JobRunner
-from api.openapi import SimulationJobOut
 from api.routes import operation_id
-from api.schemas import SimulationRequest
+from api.schemas import SimulationJobOut, SimulationRequest
 from api.services import Services
 from api.services.keys import Principal
 

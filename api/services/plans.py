@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.documents import build_problem, plan_positions
-from api.errors import ConflictWith, TooBusy
+from api.errors import ConflictWith
+from api.jobs.store import JobStore
 from api.persistence.db import transaction
 from api.persistence.models import (
     EngineerRow,
@@ -42,10 +43,6 @@ from dispatcher.codec import (
 )
 from dispatcher.domain import Problem
 from dispatcher.errors import Conflict, InputError, NotFound
-
-JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
-UNFINISHED = ("queued", "running")
-INTERRUPTED = "interrupted: the service stopped before the job finished; submit it again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +103,15 @@ class PlanService:
         self._policy = policy
         self._audit = audit
         self._settings = settings
+        self.jobs = JobStore(
+            sessions,
+            clock,
+            PlanJobRow,
+            kind="plan",
+            queue_limit=settings.job_queue_limit,
+            queued_noun="plan jobs",
+            missing="no plan with id {job_id!r}",
+        )
 
     # ----------------------------------------------------------------- client side
 
@@ -114,7 +120,7 @@ class PlanService:
         options = parse_job_options(raw_options, self._clock(), self._settings.max_solve_seconds)
         job_id = uuid.uuid4().hex
         with transaction(self._sessions) as session:
-            self._check_capacity(session)
+            self.jobs.check_capacity(session, self._retry_after)
             problem = self._current_problem(session, options.planning_start, options.horizon_hours)
             job = PlanJobRow(
                 id=job_id,
@@ -127,37 +133,30 @@ class PlanService:
                 created_by=actor,
                 created_at=self._clock(),
             )
-            session.add(job)
-            session.flush()
-            return self._view(session, job, include_plan=False)
+            return self._view(session, self.jobs.add(session, job), include_plan=False)
 
     def get(self, job_id: str) -> dict[str, Any]:
         with self._sessions() as session:
-            return self._view(session, self._require(session, job_id))
+            return self._view(session, self.jobs.require(session, job_id))
 
     def current(self) -> dict[str, Any]:
         with self._sessions() as session:
             job_id = current_plan_id(session)
             if job_id is None:
                 raise NotFound("no plan has been published yet")
-            return self._view(session, self._require(session, job_id))
+            return self._view(session, self.jobs.require(session, job_id))
 
     def cancel(self, job_id: str, actor: str | None) -> dict[str, Any]:
         """Cancel a queued or running job; a running solve's result is discarded on arrival."""
         with transaction(self._sessions) as session:
-            job = self._require(session, job_id, lock=True)
-            if job.state not in UNFINISHED:
-                raise Conflict(f"plan {job_id} is {job.state}; only queued or running jobs cancel")
-            was = job.state
-            job.state = "cancelled"
-            job.finished_at = self._clock()
+            job, was = self.jobs.cancel(session, job_id)
             self._audit.record(session, actor, "plan.cancel", "plan", job_id, state_was=was)
             return self._view(session, job)
 
     def publish(self, job_id: str, force: bool, actor: str | None) -> dict[str, Any]:
         """Make a finished plan the published one and move its orders to ``published``."""
         with transaction(self._sessions) as session:
-            job = self._require(session, job_id, lock=True)
+            job = self.jobs.require(session, job_id, lock=True)
             plan = session.get(PlanRow, job_id)
             if job.state != "done" or plan is None:
                 raise Conflict(
@@ -207,27 +206,9 @@ class PlanService:
         problem = self._current_problem(session, job.planning_start, job.horizon_hours)
         return input_hash(problem) != job.input_hash
 
-    def _check_capacity(self, session: Session) -> None:
-        active = session.scalar(
-            sa.select(sa.func.count())
-            .select_from(PlanJobRow)
-            .where(PlanJobRow.state.in_(UNFINISHED))
-        )
-        if active is not None and active >= self._settings.job_queue_limit:
-            raise TooBusy(
-                f"{active} plan jobs are queued or running (limit "
-                f"{self._settings.job_queue_limit}); try again later",
-                retry_after_s=self._retry_after(session),
-            )
-
     def _retry_after(self, session: Session) -> int:
         """Seconds until the oldest running job should be done (its time limit), at least 1."""
-        job = session.scalar(
-            sa.select(PlanJobRow)
-            .where(PlanJobRow.state == "running")
-            .order_by(PlanJobRow.started_at)
-            .limit(1)
-        )
+        job = self.jobs.oldest_running(session)
         if job is None or job.started_at is None:
             return 5
         ends = job.started_at + timedelta(seconds=float(job.options.get("time_limit_s", 10)))
@@ -256,12 +237,6 @@ class PlanService:
             orders,
         )
 
-    def _require(self, session: Session, job_id: str, lock: bool = False) -> PlanJobRow:
-        job = session.get(PlanJobRow, job_id, with_for_update=lock)
-        if job is None:
-            raise NotFound(f"no plan with id {job_id!r}")
-        return job
-
     def _view(self, session: Session, job: PlanJobRow, include_plan: bool = True) -> dict[str, Any]:
         plan = session.get(PlanRow, job.id) if job.state == "done" else None
         return {
@@ -288,26 +263,15 @@ class PlanService:
         """Move a queued job to running: ``(problem document, options)``, or None if it is
         no longer queued (cancelled meanwhile, or claimed by another process)."""
         with transaction(self._sessions) as session:
-            if not self._move(session, job_id, "queued", "running", started_at=self._clock()):
-                return None
-            job = self._require(session, job_id)
-            return job.problem, job.options
-
-    def record_progress(self, job_id: str, progress: dict[str, Any]) -> None:
-        with transaction(self._sessions) as session:
-            session.execute(
-                sa.update(PlanJobRow)
-                .where(PlanJobRow.id == job_id, PlanJobRow.state == "running")
-                .values(progress=progress)
-                .execution_options(synchronize_session=False)
-            )
+            job = self.jobs.claim(session, job_id)
+            return None if job is None else (job.problem, job.options)
 
     def finish(self, job_id: str, plan_document: dict[str, Any], progress: dict[str, Any]) -> bool:
         """Store a solved plan; False when the job was cancelled meanwhile (result dropped)."""
         plan = plan_from_dict(plan_document)
         now = self._clock()
         with transaction(self._sessions) as session:
-            if not self._move(
+            if not self.jobs.move(
                 session, job_id, "running", "done", finished_at=now, progress=progress
             ):
                 return False
@@ -323,51 +287,6 @@ class PlanService:
                 record_status(session, row, "planned", now, None, f"plan {job_id}")
         return True
 
-    def fail(self, job_id: str, reason: str) -> None:
-        with transaction(self._sessions) as session:
-            self._move(
-                session, job_id, "running", "failed", finished_at=self._clock(), error=reason
-            )
-            self._move(session, job_id, "queued", "failed", finished_at=self._clock(), error=reason)
-
-    def recover(self, job_ids: list[str] | None = None) -> int:
-        """Fail jobs left queued or running (all of them, or ``job_ids``) by a stopped process."""
-        with transaction(self._sessions) as session:
-            query = (
-                sa.update(PlanJobRow)
-                .where(PlanJobRow.state.in_(UNFINISHED))
-                .values(state="failed", error=INTERRUPTED, finished_at=self._clock())
-                .execution_options(synchronize_session=False)
-            )
-            if job_ids is not None:
-                query = query.where(PlanJobRow.id.in_(job_ids))
-            return _rowcount(session.execute(query))
-
-    def queued_ids(self) -> list[str]:
-        with self._sessions() as session:
-            return list(
-                session.scalars(
-                    sa.select(PlanJobRow.id)
-                    .where(PlanJobRow.state == "queued")
-                    .order_by(PlanJobRow.created_at)
-                )
-            )
-
-    @staticmethod
-    def _move(session: Session, job_id: str, from_state: str, to_state: str, **values: Any) -> bool:
-        result = session.execute(
-            sa.update(PlanJobRow)
-            .where(PlanJobRow.id == job_id, PlanJobRow.state == from_state)
-            .values(state=to_state, **values)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(_rowcount(result))
-
 
 def _fmt(value: datetime | None) -> str | None:
     return None if value is None else format_datetime(value)
-
-
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE matched (``Result`` is typed without ``rowcount``; ``CursorResult`` has it)."""
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+from api_harness import ServerFactory
 
 TINY_SCENARIO = """\
 name = "tiny"
@@ -117,3 +122,53 @@ def test_roles_and_unknown_ids(
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
     assert admin.get("/v1/simulations/0123456789abcdef").status_code == 404
+
+
+def _descendants(pid: int) -> list[int]:
+    """The live processes under ``pid`` (Linux ``/proc``), children first."""
+    found: list[int] = []
+    for tasks in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children = [int(c) for c in tasks.read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
+
+
+def test_simulations_interrupted_by_a_crash_are_failed_on_restart(
+    server_factory: ServerFactory,
+) -> None:
+    # One simulation process, room for two jobs: one runs, one waits, when the server dies.
+    server = server_factory(job_workers="1", job_queue_limit="2")
+    long_run = {"scenario": TINY_SCENARIO, "replications": 20}
+    try:
+        with server.client(server.admin_key) as admin:
+            running = admin.post("/v1/simulations", json=long_run).json()["id"]
+            queued = admin.post("/v1/simulations", json=long_run).json()["id"]
+            deadline = time.monotonic() + 60
+            while admin.get(f"/v1/simulations/{running}").json()["state"] != "running":
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            assert admin.get(f"/v1/simulations/{queued}").json()["state"] == "queued"
+        assert server.process is not None
+        orphans = _descendants(server.process.pid)
+        server.kill()
+        for pid in orphans:  # the simulation process would run its 40 replications on
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+        server.start()
+        with server.client(server.admin_key) as admin:
+            for job_id in (running, queued):
+                job = admin.get(f"/v1/simulations/{job_id}").json()
+                assert job["state"] == "failed", job
+                assert job["error"].startswith("interrupted")
+            # Neither counts against the queue limit any more.
+            quick = {"scenario": TINY_SCENARIO, "replications": 1}
+            for _ in range(2):
+                r = admin.post("/v1/simulations", json=quick)
+                assert r.status_code == 202, r.text
+    finally:
+        server.stop()
