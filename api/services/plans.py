@@ -37,12 +37,12 @@ from api.settings import Settings
 from dispatcher.codec import (
     format_datetime,
     input_hash,
-    parse_datetime,
     plan_from_dict,
     problem_to_dict,
 )
 from dispatcher.domain import Problem
 from dispatcher.errors import Conflict, InputError, NotFound
+from dispatcher.reader import parse_datetime
 
 
 @dataclass(frozen=True, slots=True)
