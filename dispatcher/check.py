@@ -497,6 +497,33 @@ def check_route_start(ctx: _Context) -> Iterator[Violation]:
                 )
 
 
+def check_in_progress(ctx: _Context) -> Iterator[Violation]:
+    """A visit under way is neither planned again nor overlapped: its engineer's next leg
+    leaves the site no earlier than the visit's expected end."""
+    for visit in ctx.problem.in_progress:
+        for info in ctx.routes:
+            for v in info.route.visits:
+                if v.order_id == visit.order_id:
+                    yield Violation(
+                        "in_progress_planned",
+                        f"order {visit.order_id} is under way with engineer "
+                        f"{visit.engineer_id} but planned again ({info.who})",
+                        order_id=visit.order_id,
+                    )
+            if info.route.engineer_id != visit.engineer_id or not info.route.visits:
+                continue
+            first = info.route.visits[0]
+            if _ts(first.departure) < _ts(visit.expected_end) - TIME_TOL_S:
+                yield Violation(
+                    "in_progress_overlap",
+                    f"{info.who} leaves for {first.order_id} at {_iso(_ts(first.departure))}, "
+                    f"during the visit under way at {visit.order_id} (until "
+                    f"{_iso(_ts(visit.expected_end))})",
+                    engineer_id=visit.engineer_id,
+                    order_id=first.order_id,
+                )
+
+
 def check_time_order(ctx: _Context) -> Iterator[Violation]:
     """departure >= previous end, arrival >= departure, start >= arrival, end = start + service."""
     for info in ctx.routes:
@@ -900,6 +927,7 @@ CHECKS: tuple[Check, ...] = (
     check_pinned,
     check_overseas,
     check_route_start,
+    check_in_progress,
     check_time_order,
     check_travel_legs,
     check_travel_work_time,

@@ -21,6 +21,7 @@ from dispatcher.domain import (
     PRIORITIES,
     CurrentPosition,
     Engineer,
+    InProgress,
     Kpis,
     LateOrder,
     Location,
@@ -29,10 +30,12 @@ from dispatcher.domain import (
     Plan,
     Policy,
     Problem,
+    PublishedVisit,
     Reason,
     ReturnLeg,
     Route,
     Site,
+    Stability,
     TravelParams,
     UnassignedOrder,
     Visit,
@@ -65,7 +68,17 @@ def format_datetime(value: datetime) -> str:
 # The members of each object of the Problem document (docs/contract.md). Any other member
 # is refused, naming it: a misspelt optional field would otherwise silently read as its
 # default. dispatcher/schema.py publishes the same lists (a test holds them equal).
-PROBLEM_FIELDS = ("planning_start", "horizon_hours", "policy", "engineers", "orders")
+PROBLEM_FIELDS = (
+    "planning_start",
+    "horizon_hours",
+    "policy",
+    "engineers",
+    "orders",
+    "in_progress",
+    "published",
+)
+IN_PROGRESS_FIELDS = ("order_id", "engineer_id", "location", "started_at", "expected_end")
+PUBLISHED_FIELDS = ("order_id", "engineer_id", "start")
 LOCATION_FIELDS = ("lat", "lon")
 SITE_FIELDS = ("lat", "lon", "country", "name")
 WINDOW_FIELDS = ("start", "end")
@@ -96,7 +109,8 @@ ORDER_FIELDS = (
     "preferred_engineers",
     "excluded_engineers",
 )
-POLICY_FIELDS = ("commitments", "home_country", "travel", "weights")
+POLICY_FIELDS = ("commitments", "home_country", "travel", "stability", "weights")
+STABILITY_FIELDS = ("tolerance_minutes", "frozen_hours")
 TRAVEL_FIELDS = ("circuity", "max_drive_km", "drive_kmh", "flight_overhead_h", "flight_kmh")
 WEIGHT_NAMES = (
     "unassigned",
@@ -106,6 +120,8 @@ WEIGHT_NAMES = (
     "travel_per_km",
     "overtime_per_hour",
     "not_preferred",
+    "reassign",
+    "retime_per_hour",
 )
 WEIGHTS_FIELDS = (*WEIGHT_NAMES, "priority_factor")
 MAX_HORIZON_HOURS = 24 * 60
@@ -352,7 +368,21 @@ def policy_from_dict(data: Any, path: str = "policy") -> Policy:
                 travel_per_km=weight("travel_per_km"),
                 overtime_per_hour=weight("overtime_per_hour"),
                 not_preferred=weight("not_preferred"),
+                reassign=weight("reassign"),
+                retime_per_hour=weight("retime_per_hour"),
                 priority_factor=factors,
+            )
+    stability = Stability()
+    if obj.has("stability"):
+        st = obj.obj("stability", STABILITY_FIELDS)
+        with at(st.path):
+            stability = Stability(
+                tolerance_minutes=st.integer(
+                    "tolerance_minutes", stability.tolerance_minutes, hi=MAX_HORIZON_HOURS * 60
+                ),
+                frozen_hours=st.num(
+                    "frozen_hours", stability.frozen_hours, lo=0, hi=MAX_HORIZON_HOURS
+                ),
             )
     with at(path):
         return Policy(
@@ -360,6 +390,7 @@ def policy_from_dict(data: Any, path: str = "policy") -> Policy:
             home_country=obj.text("home_country", default=defaults.home_country),
             travel=travel,
             weights=weights,
+            stability=stability,
         )
 
 
@@ -384,6 +415,26 @@ def _check_engineer_refs(root: Node, engineers: list[Engineer]) -> None:
                     )
 
 
+def _in_progress(obj: Node) -> InProgress:
+    with at(obj.path):
+        return InProgress(
+            order_id=obj.text("order_id"),
+            engineer_id=obj.text("engineer_id"),
+            location=_location(obj.obj("location", LOCATION_FIELDS)),
+            started_at=obj.instant("started_at"),
+            expected_end=obj.instant("expected_end"),
+        )
+
+
+def _published(obj: Node) -> PublishedVisit:
+    with at(obj.path):
+        return PublishedVisit(
+            order_id=obj.text("order_id"),
+            engineer_id=obj.text("engineer_id"),
+            start=obj.instant("start"),
+        )
+
+
 def problem_from_dict(data: Any) -> Problem:
     """Validate and convert a Problem document (docs/contract.md).
 
@@ -400,6 +451,13 @@ def problem_from_dict(data: Any) -> Problem:
         for path, item in root.req_items("engineers")
     ]
     orders = [order_from_dict(item, path) for path, item in root.req_items("orders")]
+    in_progress = [
+        _in_progress(Node(item, path, IN_PROGRESS_FIELDS))
+        for path, item in root.items("in_progress")
+    ]
+    published = [
+        _published(Node(item, path, PUBLISHED_FIELDS)) for path, item in root.items("published")
+    ]
     _check_engineer_refs(root, engineers)
     return Problem(
         planning_start=planning_start,
@@ -407,6 +465,8 @@ def problem_from_dict(data: Any) -> Problem:
         orders=tuple(orders),
         horizon_hours=horizon,
         policy=policy,
+        in_progress=tuple(in_progress),
+        published=tuple(published),
     )
 
 
@@ -477,7 +537,13 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
                 "travel_per_km": pol.weights.travel_per_km,
                 "overtime_per_hour": pol.weights.overtime_per_hour,
                 "not_preferred": pol.weights.not_preferred,
+                "reassign": pol.weights.reassign,
+                "retime_per_hour": pol.weights.retime_per_hour,
                 "priority_factor": dict(pol.weights.priority_factor),
+            },
+            "stability": {
+                "tolerance_minutes": pol.stability.tolerance_minutes,
+                "frozen_hours": pol.stability.frozen_hours,
             },
         },
         "engineers": [
@@ -516,7 +582,32 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
             }
             for o in problem.orders
         ],
+        # Written only when there are any, so a problem with no present stays as it was.
+        **(
+            {"in_progress": [_in_progress_doc(v) for v in problem.in_progress]}
+            if problem.in_progress
+            else {}
+        ),
+        **(
+            {"published": [_published_doc(v) for v in problem.published]}
+            if problem.published
+            else {}
+        ),
     }
+
+
+def _in_progress_doc(v: InProgress) -> dict[str, Any]:
+    return {
+        "order_id": v.order_id,
+        "engineer_id": v.engineer_id,
+        "location": _loc(v.location),
+        "started_at": format_datetime(v.started_at),
+        "expected_end": format_datetime(v.expected_end),
+    }
+
+
+def _published_doc(v: PublishedVisit) -> dict[str, Any]:
+    return {"order_id": v.order_id, "engineer_id": v.engineer_id, "start": format_datetime(v.start)}
 
 
 def input_hash(problem: Problem) -> str:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dispatcher.domain import Engineer, Order, Problem
+from dispatcher.domain import Engineer, Order, Problem, PublishedVisit
 from dispatcher.timeline import (
     Interval,
     first_work_instant,
@@ -185,6 +185,44 @@ def _solver_calendar(true: list[Interval], ref: list[Interval], horizon_s: int) 
     return merge_intervals(intersect(true, ref) + after)
 
 
+@dataclass
+class _StabilityInput:
+    """Where the published plan enters the solver input (:func:`_keep_published`)."""
+
+    problem: Problem
+    clock: WorkClock
+    engineer_index: dict[str, int]
+    allowed_vehicles: list[list[int] | None]
+    vehicle_node_cost: np.ndarray
+    target_s: np.ndarray
+    retime_cost_per_hour: np.ndarray
+
+
+def _keep_published(
+    pub: PublishedVisit, node: int, allowed: list[int], factor: int, into: _StabilityInput
+) -> None:
+    """Price moving the published visit of ``node`` (docs/model.md, "Re-planning").
+
+    Its start is the target that drift beyond the tolerance is priced against. If its
+    engineer may still serve it, a visit starting within the frozen hours stays with them
+    (the only engineer allowed); a later one costs ``reassign`` on any other engineer. If
+    its engineer no longer can, it must move and nothing is charged for that.
+    """
+    policy = into.problem.policy
+    start = to_s(pub.start, into.problem.planning_start)
+    into.target_s[node] = into.clock.at(max(0, start))
+    into.retime_cost_per_hour[node] = policy.weights.retime_per_hour * factor
+    v = into.engineer_index.get(pub.engineer_id)
+    if v is None or v not in allowed:
+        return
+    if start < policy.stability.frozen_hours * 3600:
+        into.allowed_vehicles[node] = [v]
+        return
+    for other in allowed:
+        if other != v:
+            into.vehicle_node_cost[other, node] += policy.weights.reassign * factor
+
+
 def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Compiled:
     """Build the solver input: matrices, windows, breaks, costs."""
     travel = travel or GeodesicTravelTimes(problem.policy.travel)
@@ -241,6 +279,13 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
     pref_cost = np.zeros((n_v, n), dtype=np.int64)
     order_node: dict[str, int] = {}
     node_order: dict[int, Order] = {}
+    published = {pub.order_id: pub for pub in problem.published}
+    target = np.full(n, NO_DEADLINE, dtype=np.int64)
+    retime = np.zeros(n, dtype=np.int64)
+    stability_input = _StabilityInput(
+        problem, clock, {e.id: v for v, e in enumerate(engs)}, allowed_vehicles, pref_cost,
+        target, retime,
+    )  # fmt: skip
     for k, (order, allowed, wins) in enumerate(modelled):
         node = 2 * n_v + k
         factor = w.priority_factor[order.priority]
@@ -258,6 +303,9 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
             for v, e in enumerate(engs):
                 if e.id not in preferred:
                     pref_cost[v, node] = w.not_preferred * factor
+        pub = published.get(order.id)
+        if pub is not None:
+            _keep_published(pub, node, allowed, factor, stability_input)
         order_node[order.id] = node
         node_order[node] = order
 
@@ -306,6 +354,9 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
         breach_cost=breach if breach.any() else None,
         overtime_bands=bands if any(bands) else (),
         overtime_cost_per_hour=w.overtime_per_hour,
+        target_s=target if (target != NO_DEADLINE).any() else None,
+        retime_tolerance_s=problem.policy.stability.tolerance_minutes * 60,
+        retime_cost_per_hour=retime if (target != NO_DEADLINE).any() else None,
     )
     return Compiled(
         problem=problem,

@@ -9,7 +9,7 @@ Datetimes always carry a UTC offset; the solver works in integer seconds since
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -222,6 +222,12 @@ class Weights:
     travel_per_km: int = 1
     overtime_per_hour: int = 1_200
     not_preferred: int = 300
+    # Stability of a re-plan against the published plan (docs/model.md, "Re-planning"):
+    # moving a published visit to another engineer costs as much as 50 hours of driving at
+    # the normal priority, a hundredth of a breach; drifting its start beyond the tolerance
+    # costs this per hour.
+    reassign: int = 3_000
+    retime_per_hour: int = 300
     priority_factor: dict[str, int] = field(
         default_factory=lambda: {"critical": 1000, "high": 100, "normal": 10, "low": 1}
     )
@@ -235,6 +241,8 @@ class Weights:
             "travel_per_km",
             "overtime_per_hour",
             "not_preferred",
+            "reassign",
+            "retime_per_hour",
         ):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 0):
@@ -248,6 +256,31 @@ class Weights:
 
 
 @dataclass(frozen=True, slots=True)
+class Stability:
+    """How a re-plan treats the published plan: a start may drift ``tolerance_minutes``
+    either way for free; a published visit starting within ``frozen_hours`` of the
+    planning start keeps its engineer whatever it costs."""
+
+    tolerance_minutes: int = 60
+    frozen_hours: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.tolerance_minutes, int) and self.tolerance_minutes >= 0):
+            raise InputError(
+                "tolerance_minutes",
+                f"expected a non-negative integer, got {self.tolerance_minutes!r}",
+            )
+        if not (
+            isinstance(self.frozen_hours, int | float)
+            and math.isfinite(self.frozen_hours)
+            and self.frozen_hours >= 0
+        ):
+            raise InputError(
+                "frozen_hours", f"expected a non-negative number, got {self.frozen_hours!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     commitments: dict[str, float] = field(
         default_factory=lambda: {"domestic": 24.0, "overseas": 72.0, "remote": 72.0}
@@ -255,6 +288,7 @@ class Policy:
     home_country: str = "CN"
     travel: TravelParams = field(default_factory=TravelParams)
     weights: Weights = field(default_factory=Weights)
+    stability: Stability = field(default_factory=Stability)
 
     def __post_init__(self) -> None:
         for name, hours in self.commitments.items():
@@ -288,15 +322,57 @@ class Policy:
 
 
 @dataclass(frozen=True, slots=True)
+class InProgress:
+    """A visit under way: ``engineer_id`` is on site at ``location`` from ``started_at``
+    until ``expected_end`` (start + service minutes, or the engineer's own estimate)."""
+
+    order_id: str
+    engineer_id: str
+    location: Location
+    started_at: datetime
+    expected_end: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware("started_at", self.started_at)
+        _require_aware("expected_end", self.expected_end)
+        if self.expected_end < self.started_at:
+            raise InputError(
+                "expected_end",
+                f"expected a datetime at or after started_at, got {self.expected_end.isoformat()}",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedVisit:
+    """A visit of the published plan: what a re-plan is priced against (``Stability``)."""
+
+    order_id: str
+    engineer_id: str
+    start: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware("start", self.start)
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
+    """What to plan. ``in_progress`` visits are fixed: each engineer on site is there until
+    the visit's expected end, so on construction their ``current`` position becomes the
+    site from that instant (unless they reported a later one). ``published`` is the plan in
+    force, against which moves are priced."""
+
     planning_start: datetime
     engineers: tuple[Engineer, ...]
     orders: tuple[Order, ...]
     horizon_hours: int = 96
     policy: Policy = field(default_factory=Policy)
+    in_progress: tuple[InProgress, ...] = ()
+    published: tuple[PublishedVisit, ...] = ()
 
     def __post_init__(self) -> None:
         _require_aware("planning_start", self.planning_start)
+        self._check_present()
+        object.__setattr__(self, "engineers", tuple(self._on_site(e) for e in self.engineers))
         if not (isinstance(self.horizon_hours, int) and 1 <= self.horizon_hours <= 24 * 60):
             raise InputError(
                 "horizon_hours", f"expected an integer in [1, 1440], got {self.horizon_hours!r}"
@@ -320,6 +396,43 @@ class Problem:
                         f"orders[{i}]", f"expected engineer ids as strings, got {ref!r}"
                     )
         # Unknown engineer ids are allowed: a pin to an absent engineer is a reason, not an error.
+
+    def _check_present(self) -> None:
+        """An order under way is not open, and is under way once; a published visit is
+        listed once."""
+        open_ids = {o.id for o in self.orders}
+        seen: set[str] = set()
+        for i, visit in enumerate(self.in_progress):
+            if visit.order_id in open_ids or visit.order_id in seen:
+                raise InputError(
+                    f"in_progress[{i}].order_id",
+                    f"expected an order neither open nor already under way, got {visit.order_id!r}",
+                )
+            seen.add(visit.order_id)
+        seen = set()
+        for i, pub in enumerate(self.published):
+            if pub.order_id in seen:
+                raise InputError(
+                    f"published[{i}].order_id",
+                    f"expected each order once, got duplicate {pub.order_id!r}",
+                )
+            seen.add(pub.order_id)
+
+    def _on_site(self, engineer: Engineer) -> Engineer:
+        """``engineer`` with its position after its latest visit under way, if any."""
+        visits = [v for v in self.in_progress if v.engineer_id == engineer.id]
+        if not visits:
+            return engineer
+        last = max(visits, key=lambda v: v.expected_end)
+        current = engineer.current
+        if current is not None and current.available_from >= last.expected_end:
+            return engineer  # a later position report wins
+        return replace(engineer, current=CurrentPosition(last.location, last.expected_end))
+
+    def under_way(self, engineer_id: str) -> InProgress | None:
+        """The visit ``engineer_id`` is on now, the one ending last if several."""
+        visits = [v for v in self.in_progress if v.engineer_id == engineer_id]
+        return max(visits, key=lambda v: v.expected_end) if visits else None
 
     @property
     def horizon_end(self) -> datetime:

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from dispatcher.codec import input_hash
-from dispatcher.compile import compile_problem
+from dispatcher.compile import Compiled, compile_problem
 from dispatcher.decode import decode
 from dispatcher.domain import Plan, Problem
 from dispatcher.errors import InputError
 from dispatcher.travel import TravelTimes
-from solver.routing import SOLVER_VERSION, ParamError, Progress, RoutingResult, SearchParams, solve
+from solver.routing import (
+    SOLVER_VERSION,
+    ParamError,
+    Progress,
+    RoutingInput,
+    RoutingResult,
+    SearchParams,
+    solve,
+)
 
 _NO_TIMED_LNS = (
     "local_search_operators {"
@@ -23,6 +32,9 @@ _NO_TIMED_LNS = (
     " use_relocate_path_global_cheapest_insertion_insert_unperformed: BOOL_FALSE"
     " }"
 )
+
+
+MODES = ("full", "incremental")
 
 
 @dataclass(frozen=True)
@@ -52,12 +64,19 @@ class PlanOptions:
     # the ruin and recreate on the next seed and the better plan wins. 1 by default: a
     # service planning several jobs at once already uses the cores.
     workers: int = 1
+    # "full": plan from scratch (moves from the published plan are still priced);
+    # "incremental": start from the published plan (Problem.published), keep every
+    # published visit with its engineer unless that engineer can no longer serve it, and
+    # fit the rest in (docs/model.md, "Re-planning").
+    mode: str = "full"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.time_limit_s, int | float) and 0 < self.time_limit_s <= 24 * 3600):
             raise InputError(
                 "time_limit_s", f"expected seconds in (0, 86400], got {self.time_limit_s!r}"
             )
+        if self.mode not in MODES:
+            raise InputError("mode", f"expected one of {', '.join(MODES)}, got {self.mode!r}")
         if self.solution_limit is not None and not (
             isinstance(self.solution_limit, int) and self.solution_limit >= 1
         ):
@@ -128,12 +147,21 @@ def plan_problem(
             phase="trivial",
         )
     else:
+        data, initial = compiled.data, None
+        if options.mode == "incremental" and problem.published:
+            data, initial, changed = _from_published(compiled)
+            params = replace(params, given_only=not changed)
         result = solve(
-            compiled.data, params, relay if on_progress else None, should_stop=should_stop
+            data,
+            params,
+            relay if on_progress else None,
+            initial_routes=initial,
+            should_stop=should_stop,
         )
     t1 = time.perf_counter()
     meta: dict[str, object] = {
         "solver": "ortools-routing",
+        "mode": options.mode,
         "solver_version": SOLVER_VERSION,
         "time_limit_s": options.time_limit_s,
         "solution_limit": options.solution_limit,
@@ -163,3 +191,35 @@ def plan_problem(
     plan = decode(compiled, result.routes, result.status, meta, untried)
     meta["decode_seconds"] = round(time.perf_counter() - t1, 3)
     return plan
+
+
+def _from_published(compiled: Compiled) -> tuple[RoutingInput, list[list[int]], bool]:
+    """The published plan as starting routes, the solver input with every published visit
+    that stays pinned to its engineer, and whether anything needs placing.
+
+    A published visit stays (in its published order on its engineer's route) if its
+    engineer may still serve it; one whose engineer no longer can (gone from the roster,
+    absent, no longer qualified) is left out of the starting routes, free to go anywhere,
+    like an order not in the published plan. Nothing needs placing when every order was
+    published and every published visit stays: then the plan is the published one, timed
+    again.
+    """
+    data = compiled.data
+    index = {e.id: v for v, e in enumerate(compiled.problem.engineers)}
+    stays: list[list[tuple[datetime, int]]] = [[] for _ in range(data.n_vehicles)]
+    allowed = list(data.allowed_vehicles)
+    placed: set[int] = set()
+    for pub in compiled.problem.published:
+        node = compiled.order_node.get(pub.order_id)
+        v = index.get(pub.engineer_id)
+        if node is None or v is None:
+            continue
+        may = allowed[node]
+        if may is not None and v not in may:
+            continue
+        stays[v].append((pub.start, node))
+        allowed[node] = [v]
+        placed.add(node)
+    routes = [[node for _, node in sorted(route)] for route in stays]
+    changed = len(placed) < len(compiled.node_order)
+    return replace(data, allowed_vehicles=allowed), routes, changed

@@ -126,7 +126,7 @@ def _optional(schema: Schema, default: Any = None) -> Schema:
 def _definitions() -> dict[str, Schema]:
     """Every named part of the three documents, written once."""
     policy = Policy()
-    travel, weights = policy.travel, policy.weights
+    travel, weights, stability = policy.travel, policy.weights, policy.stability
     reasons = [r.value for r in Reason]
     ids = _list(_text("an engineer id"))
     return {
@@ -291,6 +291,30 @@ def _definitions() -> dict[str, Schema]:
                         closed=True,
                     )
                 ),
+                "stability": _optional(
+                    _obj(
+                        "how a re-plan treats the published plan (docs/model.md)",
+                        {
+                            "tolerance_minutes": _optional(
+                                _int(
+                                    "drift of a published start allowed either way for free",
+                                    0,
+                                    MAX_HORIZON_HOURS * 60,
+                                ),
+                                stability.tolerance_minutes,
+                            ),
+                            "frozen_hours": _optional(
+                                _num(
+                                    "published visits starting this soon keep their engineer",
+                                    0,
+                                    MAX_HORIZON_HOURS,
+                                ),
+                                stability.frozen_hours,
+                            ),
+                        },
+                        closed=True,
+                    )
+                ),
                 "weights": _optional(
                     _obj(
                         "objective weights in cost units (docs/model.md)",
@@ -317,6 +341,32 @@ def _definitions() -> dict[str, Schema]:
             },
             closed=True,
         ),
+        "InProgress": _obj(
+            "a visit under way: its engineer is on site until expected_end, and their next "
+            "leg starts there",
+            {
+                "order_id": _text("the order being served (not among the open orders)"),
+                "engineer_id": _text("who is on site"),
+                "location": _ref("Location"),
+                "started_at": _ref("DateTime"),
+                "expected_end": {
+                    **_ref("DateTime"),
+                    "description": "start + service minutes, or the engineer's estimate",
+                },
+            },
+            ("order_id", "engineer_id", "location", "started_at", "expected_end"),
+            closed=True,
+        ),
+        "PublishedVisit": _obj(
+            "a visit of the published plan",
+            {
+                "order_id": _text("an order"),
+                "engineer_id": _text("its engineer in the published plan"),
+                "start": {**_ref("DateTime"), "description": "its published service start"},
+            },
+            ("order_id", "engineer_id", "start"),
+            closed=True,
+        ),
         "Problem": _obj(
             "what to plan: a roster, open orders, the company's policy",
             {
@@ -331,6 +381,12 @@ def _definitions() -> dict[str, Schema]:
                 "policy": _optional(_ref("Policy")),
                 "engineers": _list(_ref("Engineer"), "the roster ([] is allowed)"),
                 "orders": _list(_ref("Order"), "[] is allowed"),
+                "in_progress": _optional(
+                    _list(_ref("InProgress"), "visits under way: fixed, not open orders")
+                ),
+                "published": _optional(
+                    _list(_ref("PublishedVisit"), "the plan in force; moves from it are priced")
+                ),
             },
             ("planning_start", "engineers", "orders"),
             closed=True,

@@ -207,6 +207,11 @@ def subproblem(data: RoutingInput, vehicles: Sequence[int], orders: Sequence[int
         breach_cost=None if data.breach_cost is None else data.breach_cost[nodes],
         overtime_bands=[data.overtime_bands[v] for v in vs] if data.overtime_bands else (),
         overtime_cost_per_hour=data.overtime_cost_per_hour,
+        target_s=None if data.target_s is None else data.target_s[nodes],
+        retime_tolerance_s=data.retime_tolerance_s,
+        retime_cost_per_hour=None
+        if data.retime_cost_per_hour is None
+        else data.retime_cost_per_hour[nodes],
     )
     return Part(sub, nodes, vs)
 

@@ -89,6 +89,11 @@ class SearchParams:
         its routes; not used under a solution limit (it is bounded by time only). 0.75 by
         default: at 1,000 orders / 100 engineers, 60 s, shares 0.25 / 0.5 / 0.8 gave
         objectives 2.52e10 / 2.39e10 / 2.35e10 (docs/performance.md, "Ruin and recreate").
+    given_only
+        Keep the given starting routes (``initial_routes``): time and repair them, then
+        insert every order they leave out where it fits (the final fill), and nothing else
+        — no construction, no search. A re-plan that must not move what it need not move
+        (``dispatcher.planner``, incremental mode, nothing changed but new orders).
     recreate_given
         Also run the ruin and recreate on given starting routes (``initial_routes`` of
         :func:`solver.routing.solve`) before the local search: the parts of the decomposition do.
@@ -140,6 +145,7 @@ class SearchParams:
     on_time_phase: float = 0.0
     recreate_share: float = 0.75
     recreate_given: bool = False
+    given_only: bool = False
     polish_share: float = 0.03
     seed: int = 0
     matrix_registration: str = "auto"

@@ -77,6 +77,12 @@ class RoutingInput:
         top of ``late_cost_per_s``). Modelled with a *late twin* per order
         (:func:`solver.twins.with_late_twins`): the order itself gets a hard deadline, its twin the soft
         one and this cost, and at most one of the two is served.
+    target_s, retime_tolerance_s, retime_cost_per_hour
+        Optional ``[n]`` service start each order was promised (a published plan;
+        ``NO_DEADLINE`` for none), the drift allowed either way, and ``[n]`` the cost of an
+        hour of drift beyond it. Like overtime, priced where routes are timed exactly
+        (:meth:`solver.timing.ExactTiming.price`, which every candidate plan passes), not
+        inside OR-Tools' search.
     overtime_bands, overtime_cost_per_hour
         Optional per vehicle, its overtime bands (``[a, b)`` on the time axis), and the cost
         of an hour of travel or service in them. OR-Tools' search cannot price that (a cumul
@@ -109,6 +115,9 @@ class RoutingInput:
     breach_cost: np.ndarray | None = None
     overtime_bands: Sequence[Sequence[tuple[int, int]]] = ()
     overtime_cost_per_hour: int = 0
+    target_s: np.ndarray | None = None
+    retime_tolerance_s: int = 0
+    retime_cost_per_hour: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:

@@ -96,6 +96,8 @@ def solve(
     """
     params = params or SearchParams()
     fastrr.warm_up()  # once per process, before any clock: compiling is not searching
+    if params.given_only and initial_routes is not None:
+        return solve_one(data, params, on_progress, progress_every_s, initial_routes, should_stop)
     if initial_routes is None and n_parts(data, params) > 1:
         return solve_decomposed(data, params, on_progress, progress_every_s, should_stop)
     if wants_on_time_first(data, params, initial_routes):

@@ -156,11 +156,14 @@ def _search(
 
     if initial_routes is not None:
         inc.offer(original(m, initial_routes), "given")
-    if how is None:
+    given_only = params.given_only and initial_routes is not None
+    if given_only:
+        how, polish = None, False
+    if how is None and not given_only:
         # OR-Tools' own first solution starts the search; the greedy is a plan at once.
         inc.offer(original(m, _greedy(m, "greedy")), "greedy")
     candidates: list[tuple[str, Sequence[Sequence[int]] | None]] = []
-    if initial_routes is not None:
+    if initial_routes is not None and not given_only:
         candidates.append(("given", initial_routes))
     if how is not None:
         candidates.append((how, None))
@@ -222,7 +225,7 @@ def _search(
     # OR-Tools' own first solution: where nothing was constructed, or where the constructed
     # routes could not be restored with a tenth of the limit still left (a first solution
     # from scratch takes a tenth of a second and more at 1,000 orders: not past the limit).
-    scratch = not candidates or remaining() >= 0.1 * params.time_limit_s
+    scratch = not given_only and (not candidates or remaining() >= 0.1 * params.time_limit_s)
     if solution is None and scratch and not (stopping() and inc.best is not None):
         solution = m.routing.SolveWithParameters(search_parameters(params, remaining()))
     for routes in held:

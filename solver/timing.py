@@ -242,6 +242,17 @@ def overtime_cost(
     return total
 
 
+def retime_cost(data: RoutingInput, nodes: np.ndarray, starts_s: np.ndarray) -> int:
+    """Cost of moving promised visits: per node with a target, the hours its service start
+    drifts beyond ``retime_tolerance_s`` either way times its ``retime_cost_per_hour``."""
+    if data.target_s is None or data.retime_cost_per_hour is None or not len(nodes):
+        return 0
+    target = data.target_s[nodes]
+    drift = np.maximum(0, np.abs(starts_s - target) - data.retime_tolerance_s)
+    drift = np.where(target == NO_DEADLINE, 0, drift)
+    return int((drift * data.retime_cost_per_hour[nodes]).sum() // 3600)
+
+
 def prices_overtime(data: RoutingInput) -> bool:
     """Whether ``data`` prices overtime at all (a price and some bands)."""
     return data.overtime_cost_per_hour > 0 and any(data.overtime_bands)
@@ -452,6 +463,7 @@ class ExactTiming:
                     bands,
                 )
                 total += sum(ot) * d.overtime_cost_per_hour // 3600
+            total += retime_cost(d, nodes, s)
         total += int(sum(int(self.drop[j]) for j in self.orders if j not in served))
         return total, on_time
 

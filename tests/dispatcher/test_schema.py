@@ -207,13 +207,16 @@ def test_the_schema_and_the_codec_name_the_same_members() -> None:
         "Location": codec.LOCATION_FIELDS,
         "Window": codec.WINDOW_FIELDS,
         "Policy": codec.POLICY_FIELDS,
+        "InProgress": codec.IN_PROGRESS_FIELDS,
+        "PublishedVisit": codec.PUBLISHED_FIELDS,
     }
     for name, fields in pairs.items():
         assert list(defs[name]["properties"]) == list(fields), name
         assert defs[name]["additionalProperties"] is False, name
     policy = defs["Policy"]["properties"]
-    travel, weights = (policy[k] for k in ("travel", "weights"))
+    travel, weights, stability = (policy[k] for k in ("travel", "weights", "stability"))
     assert list(travel["properties"]) == list(codec.TRAVEL_FIELDS)
+    assert list(stability["properties"]) == list(codec.STABILITY_FIELDS)
     assert list(weights["properties"]) == list(codec.WEIGHTS_FIELDS)
 
 
