@@ -195,31 +195,31 @@ def plan_problem(
 
 def _from_published(compiled: Compiled) -> tuple[RoutingInput, list[list[int]], bool]:
     """The published plan as starting routes, the solver input with every published visit
-    that stays pinned to its engineer, and whether anything needs placing.
+    that stays pinned to its engineer, and whether a visit was displaced.
 
-    A published visit stays (in its published order on its engineer's route) if its
-    engineer may still serve it; one whose engineer no longer can (gone from the roster,
-    absent, no longer qualified) is left out of the starting routes, free to go anywhere,
-    like an order not in the published plan. Nothing needs placing when every order was
-    published and every published visit stays: then the plan is the published one, timed
-    again.
+    A published visit stays (in its published order on its engineer's route, pinned to
+    them) if its engineer may still serve it. One whose engineer no longer can (gone from
+    the roster, absent, no longer qualified) is displaced: left out of the starting routes,
+    free to go to anyone. Without a displaced visit the published routes are kept as they
+    are and every other order (new, or left out before) is fitted in by cheapest feasible
+    insertion (``SearchParams.given_only``) — where a quote (``dispatcher.quote``) puts
+    it; with one, the search re-plans around the pinned visits.
     """
     data = compiled.data
     index = {e.id: v for v, e in enumerate(compiled.problem.engineers)}
     stays: list[list[tuple[datetime, int]]] = [[] for _ in range(data.n_vehicles)]
     allowed = list(data.allowed_vehicles)
-    placed: set[int] = set()
+    displaced = False
     for pub in compiled.problem.published:
         node = compiled.order_node.get(pub.order_id)
+        if node is None:
+            continue  # no longer open, or nobody may serve it at all
         v = index.get(pub.engineer_id)
-        if node is None or v is None:
-            continue
         may = allowed[node]
-        if may is not None and v not in may:
+        if v is None or (may is not None and v not in may):
+            displaced = True
             continue
         stays[v].append((pub.start, node))
         allowed[node] = [v]
-        placed.add(node)
     routes = [[node for _, node in sorted(route)] for route in stays]
-    changed = len(placed) < len(compiled.node_order)
-    return replace(data, allowed_vehicles=allowed), routes, changed
+    return replace(data, allowed_vehicles=allowed), routes, displaced
