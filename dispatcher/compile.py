@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dispatcher.domain import Engineer, Order, Problem, PublishedVisit
+from dispatcher.domain import Engineer, Order, Problem, PublishedVisit, eligible_engineers
 from dispatcher.timeline import (
     Interval,
     first_work_instant,
@@ -152,23 +152,6 @@ class Compiled:
     start_s: list[int | None]  # per engineer, first work instant (None: cannot work)
     left_out: list[Order]  # orders kept out of the model
     clock: WorkClock
-
-
-def eligible_engineers(problem: Problem, order: Order) -> list[int]:
-    """Engineers allowed to serve ``order`` by the hard rules (skills, exclusions, pin, overseas)."""
-    overseas = problem.policy.is_overseas(order)
-    out = []
-    for v, e in enumerate(problem.engineers):
-        if not order.required_skills <= e.skills:
-            continue
-        if e.id in order.excluded_engineers:
-            continue
-        if overseas and not e.can_travel_overseas:
-            continue
-        if order.pinned_engineer is not None and e.id != order.pinned_engineer:
-            continue
-        out.append(v)
-    return out
 
 
 def start_instant(problem: Problem, engineer: Engineer, work: list[Interval]) -> int | None:

@@ -21,8 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatcher.codec import format_datetime
-from dispatcher.compile import eligible_engineers
-from dispatcher.domain import Plan, Problem, PublishedVisit
+from dispatcher.domain import Plan, Problem, PublishedVisit, eligible_engineers
 
 KINDS = ("added", "reassigned", "retimed", "dropped")
 

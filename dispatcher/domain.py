@@ -16,6 +16,8 @@ from enum import StrEnum
 from dispatcher.errors import InputError
 
 PRIORITIES = ("critical", "high", "normal", "low")
+# How a plan is made (dispatcher.planner.PlanOptions.mode; docs/model.md, "Re-planning").
+PLAN_MODES = ("full", "incremental")
 COMMITMENT_CLASSES = ("domestic", "overseas", "remote")
 
 
@@ -440,6 +442,23 @@ class Problem:
 
     def engineer(self, engineer_id: str) -> Engineer | None:
         return next((e for e in self.engineers if e.id == engineer_id), None)
+
+
+def eligible_engineers(problem: Problem, order: Order) -> list[int]:
+    """Engineers allowed to serve ``order`` by the hard rules (skills, exclusions, pin, overseas)."""
+    overseas = problem.policy.is_overseas(order)
+    out = []
+    for v, e in enumerate(problem.engineers):
+        if not order.required_skills <= e.skills:
+            continue
+        if e.id in order.excluded_engineers:
+            continue
+        if overseas and not e.can_travel_overseas:
+            continue
+        if order.pinned_engineer is not None and e.id != order.pinned_engineer:
+            continue
+        out.append(v)
+    return out
 
 
 # --------------------------------------------------------------------------- plan

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from dispatcher.compile import Compiled, eligible_engineers
-from dispatcher.domain import Engineer, Order, Problem, Reason
+from dispatcher.compile import Compiled
+from dispatcher.domain import Engineer, Order, Problem, Reason, eligible_engineers
 from dispatcher.timeline import advance, earliest_fit, from_s, site_windows_s, to_s
 from dispatcher.travel import geodesic_km, leg
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from dispatcher.codec import input_hash
 from dispatcher.compile import Compiled, compile_problem
 from dispatcher.decode import decode
-from dispatcher.domain import Plan, Problem
+from dispatcher.domain import PLAN_MODES, Plan, Problem
 from dispatcher.errors import InputError
 from dispatcher.travel import TravelTimes
 from solver.routing import (
@@ -32,9 +32,6 @@ _NO_TIMED_LNS = (
     " use_relocate_path_global_cheapest_insertion_insert_unperformed: BOOL_FALSE"
     " }"
 )
-
-
-MODES = ("full", "incremental")
 
 
 @dataclass(frozen=True)
@@ -75,8 +72,8 @@ class PlanOptions:
             raise InputError(
                 "time_limit_s", f"expected seconds in (0, 86400], got {self.time_limit_s!r}"
             )
-        if self.mode not in MODES:
-            raise InputError("mode", f"expected one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.mode not in PLAN_MODES:
+            raise InputError("mode", f"expected one of {', '.join(PLAN_MODES)}, got {self.mode!r}")
         if self.solution_limit is not None and not (
             isinstance(self.solution_limit, int) and self.solution_limit >= 1
         ):

@@ -8,8 +8,8 @@ import pytest
 
 from dispatcher.check import check_plan
 from dispatcher.codec import problem_from_dict
-from dispatcher.compile import compile_problem, eligible_engineers
-from dispatcher.domain import Plan, Problem, Reason
+from dispatcher.compile import compile_problem
+from dispatcher.domain import Plan, Problem, Reason, eligible_engineers
 from dispatcher.generate import generate_problem
 from dispatcher.planner import PlanOptions, PlanProgress, plan_problem
 from solver.routing import Progress, SearchParams, solve
