@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -123,11 +124,17 @@ def _write_out(path: Path, text: str) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from dispatcher.diff import plan_changes, published_visits
     from dispatcher.planner import PlanOptions, plan_problem
 
     out = check_out_path(args.out) if args.out else None
     problem = load_problem(args.problem)
-    options = PlanOptions(time_limit_s=args.time_limit, solution_limit=args.solution_limit)
+    if args.published:
+        problem = replace(problem, published=published_visits(load_plan(args.published)))
+    mode = args.mode or ("incremental" if problem.published else "full")
+    options = PlanOptions(
+        time_limit_s=args.time_limit, solution_limit=args.solution_limit, mode=mode
+    )
     show = None if args.json or args.quiet else _progress_printer(len(problem.orders), sys.stderr)
     plan = plan_problem(problem, options, show)
     if show is not None:
@@ -139,9 +146,27 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     else:
         print(format_summary(problem, plan))
+        if problem.published:
+            print(format_changes(plan_changes(problem, plan), problem.planning_start.tzinfo))
         if args.out:
             print(f"Plan written to {args.out}")
     return 0
+
+
+def format_changes(changes: Sequence[Any], tz: Any = None) -> str:
+    """The plan's changes against the published plan, one line each (times in ``tz``)."""
+    if not changes:
+        return "\nChanges against the published plan: none"
+    lines = [f"\nChanges against the published plan: {len(changes)}"]
+    for c in changes:
+        move = f"{c.from_engineer or '-'} → {c.to_engineer or '-'}"
+        when = " ".join(
+            f"{label} {t:%a %H:%M}"
+            for label, t in (("was", c.old_start), ("now", c.new_start))
+            if t
+        )
+        lines.append(f"  {c.kind:<10} {c.order_id:<12} {move:<22} {when}  ({c.reason})")
+    return "\n".join(lines)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -297,6 +322,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         help="stop after N solutions (deterministic)",
+    )
+    p.add_argument(
+        "--published",
+        metavar="PLAN.json",
+        help="the plan in force: moves from it are priced and listed (docs/model.md, "
+        "Re-planning); the problem's own `published` otherwise",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("full", "incremental"),
+        help="incremental: keep published visits with their engineers, fit the rest in; "
+        "full: plan afresh (default: incremental when a plan is published)",
     )
     p.add_argument("--out", help="write the Plan JSON here")
     p.add_argument("--json", action="store_true", help="print the Plan JSON instead of the summary")

@@ -4,14 +4,16 @@ move is listed with its reason, and the independent checker passes every plan.""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dispatcher.check import check_plan
-from dispatcher.codec import problem_from_dict, problem_to_dict
+from dispatcher.codec import plan_to_dict, problem_from_dict, problem_to_dict
 from dispatcher.compile import compile_problem
 from dispatcher.diff import plan_changes, published_visits
 from dispatcher.domain import InProgress, Plan, Problem, PublishedVisit
@@ -205,3 +207,35 @@ def test_drift_is_priced_beyond_the_tolerance_either_way() -> None:
     assert retime_cost(Data(), nodes, np.array([5, 2000, 0])) == 400 + 800  # type: ignore[arg-type]
     assert retime_cost(Data(), nodes, np.array([5, 1500, 500])) == 0  # type: ignore[arg-type]
     _ = PublishedVisit  # the contract type the published plan is made of
+
+
+def test_the_cli_replans_against_a_plan_file_and_lists_the_changes(
+    published: tuple[Problem, Plan], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dispatcher.cli import main
+
+    problem, before = published
+    busiest = max(before.routes, key=lambda r: len(r.visits))
+    roster = tuple(
+        e if e.id != busiest.engineer_id else replace(e, shifts=()) for e in problem.engineers
+    )
+    (tmp_path / "problem.json").write_text(
+        json.dumps(problem_to_dict(replace(problem, engineers=roster, published=())))
+    )
+    (tmp_path / "plan.json").write_text(json.dumps(plan_to_dict(before)))
+    code = main(
+        [
+            "plan", str(tmp_path / "problem.json"), "--published", str(tmp_path / "plan.json"),
+            "--solution-limit", "40", "--quiet", "--out", str(tmp_path / "new.json"),
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Changes against the published plan:" in out
+    listed = out.split("Changes against the published plan:")[1].splitlines()
+    for visit in busiest.visits:
+        line = next(x for x in listed if f" {visit.order_id} " in x)
+        assert busiest.engineer_id in line and ("reassigned" in line or "dropped" in line)
+    new = json.loads((tmp_path / "new.json").read_text())
+    assert new["meta"]["mode"] == "incremental"
+    assert main(["plan", str(tmp_path / "problem.json"), "--mode", "partial"]) == 2
