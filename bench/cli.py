@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import anytime, field, vrptw
+from bench import anytime, field, replan, vrptw
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -26,4 +26,5 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     nested = vrptw.register(subparsers)
     field.register(subparsers)
     anytime.register(subparsers)
+    replan.register(subparsers)
     return nested
