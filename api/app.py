@@ -18,8 +18,19 @@ from api.openapi import install_openapi
 from api.persistence import migrate
 from api.persistence.db import create_db_engine, create_session_factory
 from api.problems import install_problem_handlers
-from api.routes import admin, contract, engineers, ops, orders, plans, simulations
+from api.routes import (
+    admin,
+    contract,
+    engineers,
+    events,
+    ops,
+    orders,
+    plans,
+    simulations,
+    webhooks,
+)
 from api.services import Clock, build_services, utc_now
+from api.services.webhooks import DeliveryWorker
 from api.settings import Settings
 
 log = logging.getLogger("api")
@@ -62,6 +73,17 @@ TAGS: list[dict[str, str]] = [
         "follow the replications, read the results. Role `coordinator` or higher.",
     },
     {
+        "name": "events",
+        "description": "The ordered feed of order changes (created, status changed, assigned, "
+        "reassigned, retimed, unassigned) for the ticketing system: read after a cursor, "
+        "long-poll with `wait`. Any key (role `ticketing` or higher).",
+    },
+    {
+        "name": "webhooks",
+        "description": "Endpoints of an API key that receive every event as a signed JSON POST, "
+        "in order, with retries and a delivery log. Any key (role `ticketing` or higher).",
+    },
+    {
         "name": "admin",
         "description": "The policy (commitments, travel model, weights), API keys and the "
         "audit log. Role `admin` (the policy is readable by `coordinator`).",
@@ -90,6 +112,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     services = build_services(settings, sessions, clock)
     metrics = Metrics(sessions, services.orders.count_at_risk)
     runner = JobRunner(settings, services.plans, metrics, services.simulations)
+    deliveries = DeliveryWorker(sessions, clock, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -98,10 +121,12 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
         if settings.recover_jobs_on_startup:
             await run_in_threadpool(recover_interrupted, services)
         await runner.start()
+        deliveries.start()
         log.info("dispatch API ready", extra={"database": engine.url.render_as_string()})
         try:
             yield
         finally:
+            await run_in_threadpool(deliveries.stop)
             await runner.stop()
             engine.dispose()
 
@@ -121,7 +146,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     app.state.runner = runner
     install_problem_handlers(app)
     install_openapi(app)
-    for module in (orders, engineers, plans, simulations, admin, ops, contract):
+    for module in (orders, engineers, plans, simulations, events, webhooks, admin, ops, contract):
         app.include_router(module.router)
     # Outermost last: the request context wraps everything, including body guards.
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)

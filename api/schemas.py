@@ -507,3 +507,121 @@ class ProblemType(_Out):
     status: int
     title: str
     description: str
+
+
+# ---------------------------------------------------------------- events, webhooks
+
+
+EventType = Literal[
+    "order.created",
+    "order.status_changed",
+    "order.assigned",
+    "order.reassigned",
+    "order.retimed",
+    "order.unassigned",
+]
+
+
+class EventOut(_Out):
+    id: int = Field(description="increasing, without gaps, in commit order")
+    type: EventType
+    at: str = OutDateTime
+    order_id: str | None
+    data: dict[str, Any] = Field(
+        description="by type: status_changed `from`, `to`, `actor`, `note`; assigned "
+        "`engineer_id`, `eta`, `start`, `on_time`; reassigned `from_engineer_id`, "
+        "`to_engineer_id`, `old_start`, `new_start`; retimed `engineer_id`, `old_start`, "
+        "`new_start`, `shift_minutes`; unassigned `engineer_id`, `old_start`, `reason`; "
+        "plan events also `plan_id`"
+    )
+
+
+class EventPage(_Out):
+    events: list[EventOut]
+    next: str = Field(description="the cursor to send as `after` next time (opaque)")
+
+
+class WebhookIn(_Strict):
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="http or https URL receiving each event as a JSON POST",
+        examples=["https://ticketing.example.com/dispatch-events"],
+    )
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="the HMAC-SHA256 key of `X-Dispatch-Signature`; generated when not given",
+    )
+
+
+class WebhookOut(_Out):
+    id: str
+    url: str
+    created_at: str = OutDateTime
+    deleted_at: str | None = OutDateTime
+    delivered_through: int = Field(description="the last event id this webhook is done with")
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="shown in this answer only")
+
+
+class WebhookPage(_Out):
+    items: list[WebhookOut]
+
+
+class DeliveryOut(_Out):
+    event_id: int
+    attempt: int
+    status_code: int | None = Field(description="the receiver's answer, if any")
+    error: str | None = Field(description="why the attempt failed, if it did")
+    outcome: Literal["delivered", "retry", "failed"]
+    at: str = OutDateTime
+
+
+class DeliveryPage(_Out):
+    items: list[DeliveryOut]
+
+
+# --------------------------------------------------------------------------- quotes
+
+
+class QuoteOptionOut(_Out):
+    """One engineer's cheapest place for the quoted order (times as a plan gives them)."""
+
+    engineer_id: str
+    eta: str = Field(description="arrival on site", json_schema_extra={"format": "date-time"})
+    start: str = Field(description="service start", json_schema_extra={"format": "date-time"})
+    on_time: bool = Field(description="arrival by the deadline")
+    deadline: str = OutDateTime
+    slack_minutes: float = Field(description="deadline minus arrival (negative when late)")
+    extra_travel_km: float = Field(
+        description="the engineer's route with the order minus without it (way home included)"
+    )
+    displaces: list[str] = Field(
+        description="published orders on time now that this insertion would make late"
+    )
+
+
+class QuoteOut(_Out):
+    """``POST /v1/quotes``: best first; the first option is where the next incremental
+    re-plan puts the order when nothing else changes."""
+
+    order_id: str
+    options: list[QuoteOptionOut]
+    reason: (
+        Literal[
+            "no_skilled_engineer", "excluded", "overseas_not_allowed",
+            "pinned_engineer_unavailable", "site_window_closed", "unreachable_before_deadline",
+            "beyond_horizon", "capacity", "not_planned_in_time",
+        ]
+        | None
+    ) = Field(description="why there is no option (docs/reasons.md); null with options")  # fmt: skip
+    detail: str | None = Field(description="the reason's sentence naming the binding fact")
+    plan_id: str | None = Field(description="the published plan quoted against (null: none)")
+    planning_start: str = Field(
+        description="the moment the quote's routes start from (the book's build time)",
+        json_schema_extra={"format": "date-time"},
+    )

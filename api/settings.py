@@ -49,6 +49,13 @@ class Settings:
         Mark jobs left queued/running by a previous process as failed when the app starts.
     log_level
         Python logging level name.
+    webhook_base_delay_s, webhook_max_attempts
+        A failing webhook delivery is retried after ``base · 2^(attempt-1)`` seconds, until
+        ``webhook_max_attempts`` attempts; then it is logged failed and the next event goes.
+    webhook_timeout_s
+        Timeout of one webhook POST (connect, read, write each).
+    webhook_poll_s
+        How often the delivery worker looks for new events when idle.
     """
 
     database_url: str = "sqlite:///dispatch.db"
@@ -65,13 +72,31 @@ class Settings:
     migrate_on_startup: bool = True
     recover_jobs_on_startup: bool = True
     log_level: str = "INFO"
+    webhook_base_delay_s: float = 5.0
+    webhook_max_attempts: int = 6
+    webhook_timeout_s: float = 10.0
+    webhook_poll_s: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("port", "workers", "max_body_bytes", "job_workers", "job_queue_limit"):
+        for name in (
+            "port",
+            "workers",
+            "max_body_bytes",
+            "job_workers",
+            "job_queue_limit",
+            "webhook_max_attempts",
+        ):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
                 raise InputError(_env_name(name), f"expected a positive integer, got {value!r}")
-        for name in ("max_solve_seconds", "stateless_solve_seconds", "at_risk_hours"):
+        for name in (
+            "max_solve_seconds",
+            "stateless_solve_seconds",
+            "at_risk_hours",
+            "webhook_base_delay_s",
+            "webhook_timeout_s",
+            "webhook_poll_s",
+        ):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0):
                 raise InputError(_env_name(name), f"expected a positive number, got {value!r}")

@@ -186,3 +186,60 @@ class SimulationJobRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+# --------------------------------------------------------- events and webhooks (migration 0004)
+
+
+class EventCounterRow(Base):
+    """The last event id handed out (a single row, id 1); see :mod:`api.services.events`."""
+
+    __tablename__ = "event_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class EventRow(Base):
+    """One change of an order for the ticketing system, in the order they were committed."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    type: Mapped[str] = mapped_column(sa.String(40))
+    order_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    data: Mapped[dict[str, Any]]
+
+
+class WebhookRow(Base):
+    """An endpoint of an API key receiving every event after ``cursor``, in order."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    key_id: Mapped[str] = mapped_column(sa.String(32), index=True)
+    url: Mapped[str] = mapped_column(sa.Text)
+    secret: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+    cursor: Mapped[int] = mapped_column(sa.BigInteger)  # the last event id done with
+    attempts: Mapped[int]  # failed attempts at the event after ``cursor``
+    retry_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_until: Mapped[datetime | None]
+
+
+class WebhookDeliveryRow(Base):
+    """One attempt to deliver an event to a webhook: delivered, retry or failed."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    event_id: Mapped[int] = mapped_column(sa.BigInteger)
+    attempt: Mapped[int]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    at: Mapped[datetime]

@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.persistence.db import create_read_session_factory
 from api.services.audit import AuditLog
 from api.services.engineers import EngineerService
+from api.services.events import EventFeed
 from api.services.keys import KeyService
 from api.services.orders import OrderService
 from api.services.plans import PlanService
 from api.services.policy import PolicyService
 from api.services.simulations import SimulationService
+from api.services.webhooks import WebhookService
 from api.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -38,6 +40,8 @@ class Services:
     plans: PlanService
     simulations: SimulationService
     audit: AuditLog
+    events: EventFeed
+    webhooks: WebhookService
 
 
 def build_services(
@@ -60,4 +64,6 @@ def build_services(
         plans=PlanService(sessions, clock, policy, audit, settings),
         simulations=SimulationService(sessions, clock, settings),
         audit=audit,
+        events=EventFeed(create_read_session_factory(sessions), clock),
+        webhooks=WebhookService(sessions, clock),
     )

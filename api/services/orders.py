@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+import api.services.events as events
 from api.documents import canonical_hash, order_document
 from api.errors import ConflictWith
 from api.persistence.db import transaction
@@ -105,6 +106,7 @@ def record_status(
     note: str | None,
 ) -> None:
     """Change ``row``'s status and append the change to its history."""
+    events.status_changed(session, row, to_status, at, actor, note)
     session.add(
         OrderStatusRow(
             order_id=row.id,
@@ -185,6 +187,7 @@ class OrderService:
             version=1,
         )
         session.add(row)
+        events.order_created(session, row, actor)
         session.add(
             OrderStatusRow(
                 order_id=order.id,

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+import api.services.events as events
 from api.documents import build_problem, plan_positions
 from api.errors import ConflictWith
 from api.jobs.store import JobStore
@@ -170,6 +171,7 @@ class PlanService:
                     stale=True,
                 )
             now = self._clock()
+            events.plan_published(session, job_id, now, actor)
             plan.published_at = now
             plan.published_by = actor
             moved = self._publish_orders(session, job_id, now, actor)
