@@ -173,10 +173,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--publish-limit", type=float, default=30.0, help="seconds for the published plan"
     )
     parser.add_argument(
-        "--ticket-limit", type=float, default=5.0, help="seconds for the re-plan after a ticket"
+        "--ticket-limit", type=float, default=4.0, help="seconds for the re-plan after a ticket"
     )
     parser.add_argument(
-        "--sick-limit", type=float, default=10.0, help="seconds for the re-plan after a sick call"
+        "--sick-limit", type=float, default=8.0, help="seconds for the re-plan after a sick call"
     )
     parser.add_argument(
         "--full-limit", type=float, default=60.0, help="seconds for the full re-plans compared"

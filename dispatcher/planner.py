@@ -146,8 +146,11 @@ def plan_problem(
     else:
         data, initial = compiled.data, None
         if options.mode == "incremental" and problem.published:
-            data, initial, changed = _from_published(compiled)
-            params = replace(params, given_only=not changed)
+            data, initial, displaced = _from_published(compiled)
+            # Nothing displaced: keep the routes, insert the rest. Displaced visits: the ruin
+            # and recreate starts from the published routes (not from a construction of its
+            # own), so the pinned visits stay and the free ones are placed around them.
+            params = replace(params, given_only=not displaced, recreate_given=displaced)
         result = solve(
             data,
             params,
