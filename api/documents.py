@@ -61,16 +61,22 @@ def build_problem(
     policy: dict[str, Any] | None,
     engineers: list[tuple[dict[str, Any], list[dict[str, str]]]],
     orders: list[dict[str, Any]],
+    in_progress: list[dict[str, Any]] | None = None,
+    published: list[dict[str, Any]] | None = None,
 ) -> Problem:
     """The Problem a plan job solves: stored documents, with absences cut out of shifts.
 
-    ``engineers`` pairs each stored Engineer document with its absences. A stored ticket may
-    prefer or exclude an engineer who has since left the roster: such a reference is dropped
-    here (an exclusion of nobody excludes nobody) rather than failing the whole plan job —
-    the file format rejects it as a likely typo (``dispatcher.codec``).
+    ``engineers`` pairs each stored Engineer document with its absences. ``in_progress``
+    are the visits under way (contract documents, ``docs/contract.md``) and ``published``
+    the visits of the plan in force (and held quotes); both are limited here to engineers
+    of the roster and, for ``published``, to the open orders. A stored ticket may prefer or
+    exclude an engineer who has since left the roster: such a reference is dropped here (an
+    exclusion of nobody excludes nobody) rather than failing the whole plan job — the file
+    format rejects it as a likely typo (``dispatcher.codec``).
     """
     roster = {doc.get("id") for doc, _ in engineers if isinstance(doc, dict)}
     orders = [_known_engineers_only(o, roster) for o in orders]
+    open_ids = {o.get("id") for o in orders if isinstance(o, dict)}
     problem = problem_from_dict(
         {
             "planning_start": format_datetime(planning_start),
@@ -78,6 +84,12 @@ def build_problem(
             "policy": policy,
             "engineers": [doc for doc, _ in engineers],
             "orders": orders,
+            "in_progress": [v for v in in_progress or [] if v["engineer_id"] in roster],
+            "published": [
+                v
+                for v in published or []
+                if v["engineer_id"] in roster and v["order_id"] in open_ids
+            ],
         }
     )
     cut = []

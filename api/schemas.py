@@ -110,6 +110,15 @@ ORDER_EXAMPLE: dict[str, Any] = {
 }
 
 
+class QuoteHoldIn(_Strict):
+    """A slot from ``POST /v1/quotes`` the ticket is created with: held (the engineer and
+    start priced like a published visit) until the next published plan."""
+
+    engineer_id: str = Field(min_length=1, max_length=200)
+    eta: DateTime
+    start: DateTime | None = Field(default=None, description="service start; default: eta")
+
+
 class OrderIn(_Strict):
     """An Order document (docs/contract.md); ``id`` is the ticket id and idempotency key."""
 
@@ -127,6 +136,9 @@ class OrderIn(_Strict):
     pinned_engineer: str | None = None
     preferred_engineers: list[str] = []
     excluded_engineers: list[str] = []
+    quote: QuoteHoldIn | None = Field(
+        default=None, description="hold a quoted slot (not part of the stored Order document)"
+    )
 
 
 class OrderPatch(_Strict):
@@ -143,6 +155,20 @@ class OrderPatch(_Strict):
 
     status: Literal["in_progress", "done", "cancelled"] | None = None
     reason: str | None = Field(default=None, max_length=2000)
+    engineer_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="with status in_progress: who is on site (default: the published plan's "
+        "engineer)",
+    )
+    started_at: DateTime | None = Field(
+        default=None, description="with status in_progress: when the visit began (default: now)"
+    )
+    expected_end: DateTime | None = Field(
+        default=None,
+        description="while in_progress: the engineer's estimate of the end (default: start + "
+        "service_minutes)",
+    )
     id: str | None = None
     site: SiteIn | None = None
     received_at: DateTime | None = None
@@ -193,6 +219,17 @@ class Assignment(_Out):
     reason: str | None
 
 
+class UnderWay(_Out):
+    engineer_id: str
+    started_at: str = OutDateTime
+    expected_end: str = OutDateTime
+
+
+class Hold(_Out):
+    engineer_id: str
+    start: str = OutDateTime
+
+
 class OrderOut(_Out):
     id: str
     status: OrderStatus
@@ -202,6 +239,8 @@ class OrderOut(_Out):
     at_risk: bool
     assignment: Assignment | None
     order: dict[str, Any] = Field(description="the Order document as stored")
+    under_way: UnderWay | None = Field(default=None, description="while in_progress")
+    hold: Hold | None = Field(default=None, description="a quoted slot held until published")
     version: int
     created_at: str = OutDateTime
     updated_at: str = OutDateTime
@@ -334,10 +373,32 @@ class PlanRequest(_Strict):
     solution_limit: int | None = Field(default=None, ge=1)
     horizon_hours: int = Field(default=96, ge=1, le=1440)
     planning_start: DateTime | None = Field(default=None, description="default: now")
+    mode: Literal["full", "incremental"] | None = Field(
+        default=None,
+        description="incremental: start from the published plan, keep its visits with their "
+        "engineers unless they can no longer serve them, fit the rest in; full: plan afresh "
+        "(moves from the published plan are still priced). Default: incremental when a plan "
+        "is published.",
+    )
 
 
 class PublishRequest(_Strict):
     force: bool = Field(default=False, description="publish even if built from stale data")
+
+
+class PlanChange(_Out):
+    """One order the plan changes (dispatcher/diff.py)."""
+
+    order_id: str
+    kind: Literal["added", "reassigned", "retimed", "dropped"]
+    reason: str = Field(
+        description="new_order, engineer_unavailable, reoptimised, or (dropped) the plan's "
+        "reason code"
+    )
+    from_engineer: str | None
+    to_engineer: str | None
+    old_start: str | None = OutDateTime
+    new_start: str | None = OutDateTime
 
 
 class PlanJobOut(_Out):
@@ -356,6 +417,11 @@ class PlanJobOut(_Out):
     published_at: str | None = OutDateTime
     published_by: str | None
     plan: dict[str, Any] | None = Field(description="the Plan document once done")
+    changes: list[PlanChange] | None = Field(
+        default=None,
+        description="once done: what the plan changes against the plan published when the "
+        "job was made (unchanged orders are left out)",
+    )
 
 
 # ----------------------------------------------------------------- simulations

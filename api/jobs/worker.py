@@ -112,9 +112,13 @@ def solve(
     try:
         plan_problem, plan_options = load_planner(_WorkerState.planner_path)
         problem = problem_from_dict(problem_document)
+        extra = {}
+        if "mode" in inspect.signature(plan_options).parameters:
+            extra["mode"] = options.get("mode", "full")
         opts = plan_options(
             time_limit_s=float(options["time_limit_s"]),
             solution_limit=options.get("solution_limit"),
+            **extra,
         )
         started = time.perf_counter()
         stop = _cancel_watch(job_id)

@@ -77,6 +77,13 @@ class OrderRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Under way (status in_progress): who is on site, since when, the reported end.
+    engineer_id: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    expected_end: Mapped[datetime | None] = mapped_column(default=None)
+    # A quoted slot held for the ticket until the next published plan.
+    hold_engineer_id: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    hold_start: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class OrderStatusRow(Base):
@@ -124,6 +131,8 @@ class PlanRow(Base):
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None] = mapped_column(index=True)
     published_by: Mapped[str | None] = mapped_column(sa.String(64))
+    # What the plan changes against the plan published when its job was made (dispatcher.diff).
+    changes: Mapped[list[Any] | None] = mapped_column(JsonDoc, default=None)
 
 
 class PlanVisitRow(Base):

@@ -86,6 +86,14 @@ def get_plan(plan_id: str, _principal: Coordinator, services: Svc) -> JSONRespon
     return JSONResponse(services.plans.get(plan_id))
 
 
+@router.get("/plans/{plan_id}/problem", response_model=dict[str, Any])
+def get_plan_problem(plan_id: str, _principal: Coordinator, services: Svc) -> JSONResponse:
+    """The Problem document the job solved (the stored world as the job saw it: visits
+    under way, the published plan, absences cut out of shifts): with the plan, what
+    ``dispatch check`` takes."""
+    return JSONResponse(services.plans.problem(plan_id))
+
+
 @router.delete(
     "/plans/{plan_id}",
     response_model=PlanJobOut,

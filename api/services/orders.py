@@ -33,6 +33,7 @@ from api.services.policy import PolicyService
 from dispatcher.codec import format_datetime, order_from_dict
 from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES, Order, Policy
 from dispatcher.errors import Conflict, InputError, NotFound
+from dispatcher.reader import parse_datetime
 
 STATUSES = ("open", "planned", "published", "in_progress", "done", "cancelled")
 ACTIVE = ("open", "planned", "published")  # orders a plan job takes in
@@ -146,6 +147,8 @@ class OrderService:
         The ticket id is the idempotency key: the same body again answers the stored order;
         a different body for a stored id is a :class:`Conflict` (corrections go via PATCH).
         """
+        document = dict(document)
+        hold = _hold(document.pop("quote", None))
         order = order_from_dict(document)
         canonical = order_document(order)
         body_hash = canonical_hash(canonical)
@@ -154,6 +157,8 @@ class OrderService:
         try:
             with transaction(self._sessions) as session:
                 row = self._insert(session, order, canonical, body_hash, actor)
+                if hold is not None:
+                    row.hold_engineer_id, row.hold_start = hold
                 # A brand-new order cannot be in any plan yet: no assignment to look up.
                 return self._render(row, None, None), True
         except IntegrityError:
@@ -331,6 +336,10 @@ class OrderService:
             "at_risk": self._is_at_risk(row, pos),
             "assignment": _assignment(pos, plan_id) if row.status not in FINAL else None,
             "order": row.document,
+            "under_way": _under_way_view(row) if row.status == "in_progress" else None,
+            "hold": None
+            if row.hold_engineer_id is None or row.hold_start is None
+            else {"engineer_id": row.hold_engineer_id, "start": format_datetime(row.hold_start)},
             "version": row.version,
             "created_at": format_datetime(row.created_at),
             "updated_at": format_datetime(row.updated_at),
@@ -365,20 +374,76 @@ class OrderService:
         changes = dict(patch)
         status = changes.pop("status", None)
         note = changes.pop("reason", None)
+        visit: dict[str, Any] = {
+            k: changes.pop(k) for k in ("engineer_id", "started_at", "expected_end") if k in changes
+        }
         if "id" in changes and changes["id"] != order_id:
             raise InputError("id", f"expected the order's own id {order_id!r} or nothing")
         changes.pop("id", None)
-        if status is None and not changes:
+        if status is None and not changes and not visit:
             raise InputError("", "expected a status or at least one field to correct")
         with transaction(self._sessions) as session:
             row = self._require(session, order_id, lock=True)
             if changes:
                 self._correct(session, row, changes)
+            starting = status == "in_progress" and row.status != "in_progress"
             if status is not None and status != row.status:
                 self._transition(session, row, status, actor, note)
+            if visit or starting:
+                self._under_way(session, row, visit, starting)
             view = self._view(session, row)
         view["status_history"] = self.get(order_id)["status_history"]
         return view
+
+    def _under_way(
+        self, session: Session, row: OrderRow, visit: dict[str, Any], starting: bool
+    ) -> None:
+        """Record who is on site and until when (a visit under way is fixed in every plan).
+
+        On the change to ``in_progress`` the engineer defaults to the published plan's and
+        the start to now; later, ``expected_end`` alone reports a new estimate of the end.
+        """
+        if row.status != "in_progress":
+            field = next(iter(visit))
+            raise Conflict(f"order {row.id!r} is {row.status}; {field} is for an order in_progress")
+        if starting:
+            # Unknown (in no published plan, none given): the order leaves planning but fixes
+            # nobody's position; a later PATCH cannot add the engineer (``engineer_id`` is
+            # for the change to in_progress only), so clients that know it send it then.
+            row.engineer_id = visit.get("engineer_id") or self._published_engineer(session, row.id)
+            row.started_at = (
+                parse_datetime(visit["started_at"], "started_at")
+                if visit.get("started_at")
+                else self._clock()
+            )
+            row.hold_engineer_id = row.hold_start = None
+        elif "engineer_id" in visit or "started_at" in visit:
+            raise InputError(
+                next(k for k in ("engineer_id", "started_at") if k in visit),
+                "expected only with the change to in_progress",
+            )
+        if visit.get("expected_end"):
+            end = parse_datetime(visit["expected_end"], "expected_end")
+            assert row.started_at is not None
+            if end < row.started_at:
+                raise InputError(
+                    "expected_end",
+                    f"expected a datetime at or after the visit's start "
+                    f"({format_datetime(row.started_at)}), got {visit['expected_end']!r}",
+                )
+            row.expected_end = end
+        row.updated_at = self._clock()
+
+    @staticmethod
+    def _published_engineer(session: Session, order_id: str) -> str | None:
+        plan_id = current_plan_id(session)
+        if plan_id is None:
+            return None
+        return session.scalar(
+            sa.select(PlanVisitRow.engineer_id).where(
+                PlanVisitRow.job_id == plan_id, PlanVisitRow.order_id == order_id
+            )
+        )
 
     def _correct(self, session: Session, row: OrderRow, changes: dict[str, Any]) -> None:
         if row.status not in ACTIVE:
@@ -433,6 +498,29 @@ class OrderService:
             row.deadline = policy.deadline(order)
             count += 1
         return count
+
+
+def _hold(quote: Any) -> tuple[str, datetime] | None:
+    """The slot a ``quote`` member holds: ``(engineer, service start)``."""
+    if quote is None:
+        return None
+    if not isinstance(quote, dict) or not isinstance(quote.get("engineer_id"), str):
+        raise InputError("quote.engineer_id", "expected the quoted engineer's id")
+    start = quote.get("start") or quote.get("eta")
+    return quote["engineer_id"], parse_datetime(start, "quote.eta")
+
+
+def _under_way_view(row: OrderRow) -> dict[str, Any] | None:
+    if row.engineer_id is None or row.started_at is None:
+        return None
+    end = row.expected_end or row.started_at + timedelta(
+        minutes=int(row.document.get("service_minutes", 0))
+    )
+    return {
+        "engineer_id": row.engineer_id,
+        "started_at": format_datetime(row.started_at),
+        "expected_end": format_datetime(end),
+    }
 
 
 def _assignment(pos: PlanVisitRow | None, plan_id: str | None) -> dict[str, Any] | None:

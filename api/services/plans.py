@@ -39,9 +39,11 @@ from dispatcher.codec import (
     format_datetime,
     input_hash,
     plan_from_dict,
+    problem_from_dict,
     problem_to_dict,
 )
-from dispatcher.domain import Problem
+from dispatcher.diff import plan_changes
+from dispatcher.domain import PLAN_MODES, Problem
 from dispatcher.errors import Conflict, InputError, NotFound
 from dispatcher.reader import parse_datetime
 
@@ -54,6 +56,7 @@ class JobOptions:
     solution_limit: int | None
     horizon_hours: int
     planning_start: datetime
+    mode: str = "full"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,11 +64,15 @@ class JobOptions:
             "solution_limit": self.solution_limit,
             "horizon_hours": self.horizon_hours,
             "planning_start": format_datetime(self.planning_start),
+            "mode": self.mode,
         }
 
 
-def parse_job_options(raw: dict[str, Any], now: datetime, max_time_limit_s: float) -> JobOptions:
-    """Validate plan options; ``planning_start`` defaults to ``now`` (to the second)."""
+def parse_job_options(
+    raw: dict[str, Any], now: datetime, max_time_limit_s: float, published: bool = False
+) -> JobOptions:
+    """Validate plan options; ``planning_start`` defaults to ``now`` (to the second), and
+    ``mode`` to ``incremental`` when a plan is published (``full`` otherwise)."""
     limit = raw.get("time_limit_s", 10.0)
     if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
         raise InputError("time_limit_s", f"expected a positive number of seconds, got {limit!r}")
@@ -87,7 +94,10 @@ def parse_job_options(raw: dict[str, Any], now: datetime, max_time_limit_s: floa
         if start_raw is None
         else parse_datetime(start_raw, "planning_start")
     )
-    return JobOptions(float(limit), solutions, horizon, start)
+    mode = raw.get("mode") or ("incremental" if published else "full")
+    if mode not in PLAN_MODES:
+        raise InputError("mode", f"expected one of {', '.join(PLAN_MODES)}, got {mode!r}")
+    return JobOptions(float(limit), solutions, horizon, start, mode)
 
 
 class PlanService:
@@ -118,9 +128,14 @@ class PlanService:
 
     def create(self, raw_options: dict[str, Any], actor: str | None) -> dict[str, Any]:
         """Snapshot the current Problem and queue a job for it (429 when the queue is full)."""
-        options = parse_job_options(raw_options, self._clock(), self._settings.max_solve_seconds)
         job_id = uuid.uuid4().hex
         with transaction(self._sessions) as session:
+            options = parse_job_options(
+                raw_options,
+                self._clock(),
+                self._settings.max_solve_seconds,
+                published=current_plan_id(session) is not None,
+            )
             self.jobs.check_capacity(session, self._retry_after)
             problem = self._current_problem(session, options.planning_start, options.horizon_hours)
             job = PlanJobRow(
@@ -139,6 +154,11 @@ class PlanService:
     def get(self, job_id: str) -> dict[str, Any]:
         with self._sessions() as session:
             return self._view(session, self.jobs.require(session, job_id))
+
+    def problem(self, job_id: str) -> dict[str, Any]:
+        """The Problem document job ``job_id`` solves."""
+        with self._sessions() as session:
+            return dict(self.jobs.require(session, job_id).problem)
 
     def current(self) -> dict[str, Any]:
         with self._sessions() as session:
@@ -176,7 +196,15 @@ class PlanService:
             plan.published_by = actor
             moved = self._publish_orders(session, job_id, now, actor)
             self._audit.record(
-                session, actor, "plan.publish", "plan", job_id, force=force, stale=stale, **moved
+                session,
+                actor,
+                "plan.publish",
+                "plan",
+                job_id,
+                force=force,
+                stale=stale,
+                changes=plan.changes or [],
+                **moved,
             )
             session.flush()
             return self._view(session, job)
@@ -196,6 +224,7 @@ class PlanService:
             sa.select(OrderRow).where(OrderRow.status.in_(ACTIVE)).with_for_update()
         )
         for row in rows:
+            row.hold_engineer_id = row.hold_start = None  # a published plan replaces holds
             if row.id in assigned and row.status != "published":
                 record_status(session, row, "published", now, actor, f"plan {job_id}")
                 published += 1
@@ -224,10 +253,10 @@ class PlanService:
             (row.document, row.absences)
             for row in session.scalars(sa.select(EngineerRow).order_by(EngineerRow.id))
         ]
-        orders = list(
+        rows = list(
             session.scalars(
-                sa.select(OrderRow.document)
-                .where(OrderRow.status.in_(ACTIVE))
+                sa.select(OrderRow)
+                .where(OrderRow.status.in_((*ACTIVE, "in_progress")))
                 .order_by(OrderRow.seq)
             )
         )
@@ -236,7 +265,9 @@ class PlanService:
             horizon_hours,
             policy_row.document if policy_row else None,
             engineers,
-            orders,
+            [row.document for row in rows if row.status in ACTIVE],
+            [_under_way(row) for row in rows if row.status == "in_progress" and row.engineer_id],
+            _published(session, [row for row in rows if row.status in ACTIVE]),
         )
 
     def _view(self, session: Session, job: PlanJobRow, include_plan: bool = True) -> dict[str, Any]:
@@ -257,6 +288,7 @@ class PlanService:
             "published_at": _fmt(plan.published_at) if plan else None,
             "published_by": plan.published_by if plan else None,
             "plan": plan.document if plan is not None and include_plan else None,
+            "changes": plan.changes if plan is not None and include_plan else None,
         }
 
     # ----------------------------------------------------------------- runner side
@@ -269,16 +301,25 @@ class PlanService:
             return None if job is None else (job.problem, job.options)
 
     def finish(self, job_id: str, plan_document: dict[str, Any], progress: dict[str, Any]) -> bool:
-        """Store a solved plan; False when the job was cancelled meanwhile (result dropped)."""
+        """Store a solved plan and what it changes against the plan published when the job
+        was made; False when the job was cancelled meanwhile (result dropped)."""
         plan = plan_from_dict(plan_document)
         now = self._clock()
         with transaction(self._sessions) as session:
+            job = self.jobs.require(session, job_id)
+            changes = [c.to_dict() for c in plan_changes(problem_from_dict(job.problem), plan)]
             if not self.jobs.move(
                 session, job_id, "running", "done", finished_at=now, progress=progress
             ):
                 return False
             session.add(
-                PlanRow(job_id=job_id, status=plan.status, document=plan_document, created_at=now)
+                PlanRow(
+                    job_id=job_id,
+                    status=plan.status,
+                    document=plan_document,
+                    created_at=now,
+                    changes=changes,
+                )
             )
             positions = plan_positions(plan)
             session.add_all(PlanVisitRow(job_id=job_id, **p) for p in positions)
@@ -288,6 +329,51 @@ class PlanService:
             ):
                 record_status(session, row, "planned", now, None, f"plan {job_id}")
         return True
+
+
+def _under_way(row: OrderRow) -> dict[str, Any]:
+    """The in-progress visit of an order under way (a contract document): until the
+    reported end, else its start plus its service minutes."""
+    assert row.started_at is not None
+    end = row.expected_end or row.started_at + timedelta(
+        minutes=int(row.document.get("service_minutes", 0))
+    )
+    site = row.document["site"]
+    return {
+        "order_id": row.id,
+        "engineer_id": row.engineer_id,
+        "location": {"lat": site["lat"], "lon": site["lon"]},
+        "started_at": format_datetime(row.started_at),
+        "expected_end": format_datetime(max(end, row.started_at)),
+    }
+
+
+def _published(session: Session, rows: list[OrderRow]) -> list[dict[str, Any]]:
+    """The visits of the published plan for these open orders, and the slots held by
+    quotes of orders the published plan does not serve."""
+    job_id = current_plan_id(session)
+    out: dict[str, dict[str, Any]] = {}
+    if job_id is not None:
+        for visit in session.scalars(
+            sa.select(PlanVisitRow).where(
+                PlanVisitRow.job_id == job_id, PlanVisitRow.engineer_id.is_not(None)
+            )
+        ):
+            if visit.start is not None:
+                out[visit.order_id] = {
+                    "order_id": visit.order_id,
+                    "engineer_id": visit.engineer_id,
+                    "start": format_datetime(visit.start),
+                }
+    for row in rows:
+        if row.hold_engineer_id and row.hold_start and row.id not in out:
+            out[row.id] = {
+                "order_id": row.id,
+                "engineer_id": row.hold_engineer_id,
+                "start": format_datetime(row.hold_start),
+            }
+    open_ids = {row.id for row in rows}
+    return [v for k, v in sorted(out.items()) if k in open_ids]
 
 
 def _fmt(value: datetime | None) -> str | None:
