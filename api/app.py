@@ -26,6 +26,7 @@ from api.routes import (
     ops,
     orders,
     plans,
+    quotes,
     simulations,
     webhooks,
 )
@@ -55,6 +56,13 @@ TAGS: list[dict[str, str]] = [
         "description": "Intake from the ticketing system: create orders (idempotent by ticket "
         "id, one by one or in batches), follow their status, deadline and ETA in the "
         "published plan, correct or cancel them. Any key (role `ticketing` or higher).",
+    },
+    {
+        "name": "quotes",
+        "description": "ETA quotes for a ticket not yet stored: where the next incremental "
+        "re-plan would put it against the published plan (engineer, arrival, service start, "
+        "on time, the visits it would make late), and each other engineer's cheapest place. "
+        "Nothing is stored. Any key (role `ticketing` or higher).",
     },
     {
         "name": "engineers",
@@ -146,7 +154,9 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     app.state.runner = runner
     install_problem_handlers(app)
     install_openapi(app)
-    for module in (orders, engineers, plans, simulations, events, webhooks, admin, ops, contract):
+    for module in (
+        orders, quotes, engineers, plans, simulations, events, webhooks, admin, ops, contract,
+    ):  # fmt: skip
         app.include_router(module.router)
     # Outermost last: the request context wraps everything, including body guards.
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import anytime, field, replan, vrptw
+from bench import anytime, field, quote, replan, vrptw
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -27,4 +27,5 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     field.register(subparsers)
     anytime.register(subparsers)
     replan.register(subparsers)
+    quote.register(subparsers)
     return nested

@@ -169,6 +169,42 @@ def format_changes(changes: Sequence[Any], tz: Any = None) -> str:
     return "\n".join(lines)
 
 
+def _cmd_quote(args: argparse.Namespace) -> int:
+    from dispatcher.codec import _read_json, order_from_dict
+    from dispatcher.diff import published_visits
+    from dispatcher.quote import quote
+
+    problem = load_problem(args.problem)
+    problem = replace(problem, published=published_visits(load_plan(args.plan)))
+    order = order_from_dict(_read_json(args.order))
+    answer = quote(problem, order, args.limit)
+    if args.json:
+        sys.stdout.write(json.dumps(answer.to_dict(), indent=1, ensure_ascii=False) + "\n")
+    else:
+        print(format_quote(answer, problem.planning_start.tzinfo))
+    return 0
+
+
+def format_quote(answer: Any, tz: Any = None) -> str:
+    """A quote as a table, best option first (times in ``tz``)."""
+    if not answer.options:
+        return (
+            f"Quote for {answer.order_id}: nobody can serve it\n  {answer.reason}: {answer.detail}"
+        )
+    lines = [
+        f"Quote for {answer.order_id}: {len(answer.options)} option(s), best first",
+        f"  {'engineer':<12} {'ETA':<16} {'start':<16} {'on time':<8} {'slack min':>10} "
+        f"{'extra km':>9}  displaces",
+    ]
+    for o in answer.options:
+        lines.append(
+            f"  {o.engineer_id:<12} {o.eta.astimezone(tz):%a %d %H:%M}     "
+            f"{o.start.astimezone(tz):%a %d %H:%M}     {'yes' if o.on_time else 'LATE':<8} "
+            f"{o.slack_minutes:>10.0f} {o.extra_travel_km:>9.1f}  {', '.join(o.displaces) or '-'}"
+        )
+    return "\n".join(lines)
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from dispatcher.check import check_plan, format_violations
 
@@ -345,6 +381,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("plan", help="the Plan JSON to check (e.g. `dispatch plan --out`)")
     c.set_defaults(func=_cmd_check)
 
+    q = sub.add_parser(
+        "quote",
+        help="when could someone be there? ETA options for a new order against a plan",
+        description="Quote a new order (not among the problem's orders) against the plan in "
+        "force: where the next incremental re-plan would put it, and each other engineer's "
+        "cheapest place (docs/api.md, Quotes). Nothing is planned or written.",
+    )
+    q.add_argument("problem", help="Problem JSON: the open orders and the roster")
+    q.add_argument("plan", help="Plan JSON in force (its visits are the published plan)")
+    q.add_argument("order", help="Order JSON of the new ticket (`dispatch schema order`)")
+    q.add_argument(
+        "--limit",
+        type=bounded_int(20),
+        default=3,
+        help="most options, one per engineer, 1-20 (default %(default)s)",
+    )
+    q.add_argument("--json", action="store_true", help="print the quote as JSON instead of a table")
+    q.set_defaults(func=_cmd_quote)
+
     _add_generate(sub)
 
     s = sub.add_parser(
@@ -380,4 +435,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
-__all__ = ["main", "build_parser", "format_summary"]
+__all__ = ["main", "build_parser", "format_summary", "format_quote"]

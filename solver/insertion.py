@@ -210,10 +210,22 @@ class Insertion:
         bands = list(overtime_bands) + [[]] * (n_v - len(overtime_bands))
         self.bands = [Bands(b) if b and self.ot_per_hour else None for b in bands]
         self.size = np.zeros(n_v, dtype=np.int64)  # visits per route
-        # Empty vehicles of one kind (same start, end, shift start, rests, capacity, bands
-        # and vehicle-node costs) offer the same places: an insertion tries one of them.
+        self._band_lists = bands
+        self.kind, self.kinds = self._vehicle_kinds()
+        self._kinds_but: tuple[int, np.ndarray] | None = None  # set_order: kinds but a column
+        # During the ruin and recreate (granular insertion): each order's nearest orders
+        # and the route of every node; an insertion first tries only the routes of the
+        # order's neighbours (and the empty vehicles), then every route if none will do.
+        self.near: np.ndarray | None = None
+        self.route_of: np.ndarray | None = None
+
+    def _vehicle_kinds(self) -> tuple[np.ndarray, int]:
+        """Each vehicle's kind and the number of kinds. Empty vehicles of one kind (same
+        start, end, shift start, rests, capacity, bands and vehicle-node costs) offer the same
+        places: an insertion tries one of them."""
         kinds: dict[tuple[object, ...], int] = {}
-        self.kind = np.asarray(
+        vnc, bands = self.vehicle_node_cost, self._band_lists
+        kind = np.asarray(
             [
                 kinds.setdefault(
                     (
@@ -223,20 +235,79 @@ class Insertion:
                         tuple(self.rests[v]),
                         None if self.cap is None else int(self.cap[v]),
                         tuple(bands[v]) if self.ot_per_hour else (),
-                        None if vehicle_node_cost is None else vehicle_node_cost[v].tobytes(),
+                        None if vnc is None else vnc[v].tobytes(),
                     ),
                     len(kinds),
                 )
-                for v in range(n_v)
+                for v in range(self.n_v)
             ],
             dtype=np.int64,
         )
-        self.kinds = len(kinds)
-        # During the ruin and recreate (granular insertion): each order's nearest orders
-        # and the route of every node; an insertion first tries only the routes of the
-        # order's neighbours (and the empty vehicles), then every route if none will do.
-        self.near: np.ndarray | None = None
-        self.route_of: np.ndarray | None = None
+        return kind, len(kinds)
+
+    def set_order(
+        self,
+        j: int,
+        travel_to: np.ndarray,
+        travel_from: np.ndarray,
+        arc_to: np.ndarray,
+        arc_from: np.ndarray,
+        service_s: int,
+        windows: Sequence[tuple[int, int]],
+        visit_s: Sequence[int],
+        deadline_s: int,
+        late_cost_per_s: int,
+        breach_cost: int,
+        drop_penalty: int,
+        allowed: Sequence[int] | None,
+        vehicle_cost: np.ndarray | None,
+    ) -> None:
+        """Give order node ``j``, on no route, new data: its travel and arc costs to and from
+        every node (``[n]``), service, allowed starts (the model's, after the time rewrite),
+        visit length per vehicle (``[vehicles]``), deadline (``NO_DEADLINE`` for none),
+        lateness and breach costs, drop penalty, allowed vehicles (None: all) and cost per
+        vehicle (``[vehicles]`` or None). The arrays this object was built on are written:
+        a caller that shares them shares the change (:mod:`solver.quote` uses one slot node
+        for every order it quotes)."""
+        assert all(j not in r for r in self.routes), "the node must be on no route"
+        self.travel_s[:, j], self.travel_s[j, :] = travel_to, travel_from
+        self.arc_cost[:, j], self.arc_cost[j, :] = arc_to, arc_from
+        self.travel_s[j, j] = self.arc_cost[j, j] = 0
+        self.service_s[j] = service_s
+        self.svc[j] = int(service_s)
+        self.wins_of[j] = sorted(windows) if windows else [(0, self.horizon_s)]
+        self.last_end[j] = max(b for _, b in self.wins_of[j])
+        for v in range(self.n_v):
+            self.visit[v][j] = int(visit_s[v])
+        dl = self.big if deadline_s == NO_DEADLINE else int(deadline_s)
+        self.dl[j] = dl
+        self.dl_list[j] = dl
+        self.late_cost_per_s[j] = late_cost_per_s
+        self.breach[j] = breach_cost
+        self.drop_penalty[j] = drop_penalty
+        self.allowed_vehicles[j] = None if allowed is None else [int(v) for v in allowed]  # type: ignore[index]
+        if vehicle_cost is not None and self.vehicle_node_cost is None and vehicle_cost.any():
+            self.vehicle_node_cost = np.zeros((self.n_v, len(self.svc)), dtype=np.int64)
+        if self.vehicle_node_cost is not None:
+            vnc = self.vehicle_node_cost
+            if self._kinds_but is None or self._kinds_but[0] != j:
+                # The kinds by everything but column j, once: j's column then refines them.
+                column = vnc[:, j].copy()
+                vnc[:, j] = 0
+                self._kinds_but = (j, self._vehicle_kinds()[0])
+                vnc[:, j] = column
+            vnc[:, j] = 0 if vehicle_cost is None else vehicle_cost
+            kinds: dict[tuple[int, int], int] = {}
+            self.kind = np.asarray(
+                [
+                    kinds.setdefault((int(k), int(c)), len(kinds))
+                    for k, c in zip(self._kinds_but[1].tolist(), vnc[:, j].tolist(), strict=True)
+                ],
+                dtype=np.int64,
+            )
+            self.kinds = len(kinds)
+        if self.demand is not None:
+            self.demand[j] = 0
 
     def _positions(self, v: int) -> np.ndarray:
         """Insertion positions of route ``v`` as rows: vehicle, previous node, next node,
@@ -388,6 +459,25 @@ class Insertion:
 
     def insert(self, j: int, strict: bool) -> bool:
         """Insert ``j`` at its cheapest place; ``strict``: only where nothing is late."""
+        best = self.best_place(j, strict)
+        if best is None:
+            return False  # nowhere, or dearer than leaving the order out
+        _, v, pos, new = best
+        self._touch(v)
+        self.routes[v].insert(pos, j)
+        self.times[v][pos:] = new
+        self._table[v] = None
+        self.size[v] += 1
+        if self.route_of is not None:
+            self.route_of[j] = v
+        if self.demand is not None:
+            self.load[v] += int(self.demand[j])
+        return True
+
+    def best_place(self, j: int, strict: bool) -> tuple[int, int, int, list[int]] | None:
+        """Where :meth:`insert` puts ``j`` (nothing changes): its cost, vehicle, position and
+        the new service starts from there on; None where :meth:`insert` leaves it out
+        (nowhere, or dearer than leaving it out). ``strict``: only where nothing is late."""
         allowed = self.allowed_vehicles[j]
         cand = self.all_v if allowed is None else np.asarray(sorted(allowed), dtype=np.int64)
         if self.frozen:
@@ -411,24 +501,15 @@ class Insertion:
         if best is None or best[0] >= int(self.drop_penalty[j]):
             best = self._cheapest(j, cand, strict) if cand.size else None
         if best is None or best[0] >= int(self.drop_penalty[j]):
-            return False  # nowhere, or dearer than leaving the order out
-        _, v, pos, new = best
-        self._touch(v)
-        self.routes[v].insert(pos, j)
-        self.times[v][pos:] = new
-        self._table[v] = None
-        self.size[v] += 1
-        if self.route_of is not None:
-            self.route_of[j] = v
-        if self.demand is not None:
-            self.load[v] += int(self.demand[j])
-        return True
+            return None
+        return best
 
-    def _cheapest(
+    def _bounds(
         self, j: int, cand: np.ndarray, strict: bool
-    ) -> tuple[int, int, int, list[int]] | None:
-        """The cheapest place of ``j`` on the vehicles ``cand``: cost, vehicle, position and
-        the new service starts from there on; None if there is none."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every (vehicle, position) of the vehicles ``cand`` for ``j``: vehicle, previous
+        node, next node, the previous visit's finish, position, and a lower bound on the cost
+        of placing ``j`` there (``big`` where the place is infeasible)."""
         arc, dl, big = self.arc_cost, self.dl, self.big
         # Every (vehicle, position): previous node, next node, previous visit's finish.
         table = np.concatenate([self._positions(v) for v in cand.tolist()], axis=1)
@@ -453,6 +534,34 @@ class Insertion:
         if strict:
             usable &= start <= dl[j]
         bound = np.where(usable, bound, big)
+        return v_a, p_a, n_a, free_a, pos_in_route, bound
+
+    def _exact(
+        self, j: int, v: int, prev: int, nxt: int, t_free: int, new: list[int], extra: int
+    ) -> int:
+        """The cost of ``j`` between ``prev`` and ``nxt`` on vehicle ``v`` (leaving ``prev``
+        at ``t_free``), simulated: starts ``new`` from ``j`` on, the later visits' ``extra``
+        lateness."""
+        arc = self.arc_cost
+        exact = int(arc[prev, j] + arc[j, nxt] - arc[prev, nxt])
+        exact += self.lateness(j, new[0]) + extra
+        if self.vehicle_node_cost is not None:
+            exact += int(self.vehicle_node_cost[v, j])
+        bands = self.bands[v]
+        if bands is not None:  # the order's own overtime (its travel in and its service)
+            s = new[0]
+            arr = pass_breaks(t_free, int(self.travel_s[prev, j]), self.rests[v])
+            ot = bands.within(t_free, min(arr, s)) + bands.within(s, s + self.svc[j])
+            exact += ot * self.ot_per_hour // 3600
+        return exact
+
+    def _cheapest(
+        self, j: int, cand: np.ndarray, strict: bool
+    ) -> tuple[int, int, int, list[int]] | None:
+        """The cheapest place of ``j`` on the vehicles ``cand``: cost, vehicle, position and
+        the new service starts from there on; None if there is none."""
+        big = self.big
+        v_a, p_a, n_a, free_a, pos_in_route, bound = self._bounds(j, cand, strict)
         order = np.argsort(bound, kind="stable")[: self.max_exact]
         best: tuple[int, int, int, list[int]] | None = None
         for k in order.tolist():
@@ -463,19 +572,52 @@ class Insertion:
             if sim is None:
                 continue
             extra, new = sim
-            exact = int(arc[p_a[k], j] + arc[j, n_a[k]] - arc[p_a[k], n_a[k]])
-            exact += self.lateness(j, new[0]) + extra
-            if self.vehicle_node_cost is not None:
-                exact += int(self.vehicle_node_cost[v, j])
-            bands = self.bands[v]
-            if bands is not None:  # the order's own overtime (its travel in and its service)
-                t_free, s = int(free_a[k]), new[0]
-                arr = pass_breaks(t_free, int(self.travel_s[p_a[k], j]), self.rests[v])
-                ot = bands.within(t_free, min(arr, s)) + bands.within(s, s + self.svc[j])
-                exact += ot * self.ot_per_hour // 3600
+            exact = self._exact(j, v, int(p_a[k]), int(n_a[k]), int(free_a[k]), new, extra)
             if best is None or exact < best[0]:
                 best = (exact, v, pos, new)
         return best
+
+    def cheapest_per_vehicle(
+        self, j: int, strict: bool, wanted: int | None = None, skip: Sequence[int] = ()
+    ) -> list[tuple[int, int, int, list[int]]]:
+        """Each vehicle's cheapest place of ``j`` (nothing changes), as :meth:`place_on` finds
+        it, cheapest first (then by vehicle): cost, vehicle, position, new starts; vehicles
+        ``skip`` left out. With ``wanted``, the search stops once no other vehicle can come
+        before the ``wanted`` cheapest found (those are then the first ``wanted`` answers)."""
+        allowed = self.allowed_vehicles[j]
+        cand = self.all_v if allowed is None else np.asarray(sorted(allowed), dtype=np.int64)
+        out_of = set(self.frozen) | {int(v) for v in skip}
+        if out_of:
+            cand = cand[~np.isin(cand, sorted(out_of))]
+        if self.cap is not None and self.demand is not None:
+            cand = cand[self.load[cand] + int(self.demand[j]) <= self.cap[cand]]
+        if not cand.size:
+            return []
+        big = self.big
+        v_a, p_a, n_a, free_a, pos_in_route, bound = self._bounds(j, cand, strict)
+        best: dict[int, tuple[int, int, int, list[int]]] = {}
+        costs: list[int] = []  # the best cost of each vehicle found, sorted
+        for k in np.argsort(bound, kind="stable").tolist():
+            b = int(bound[k])
+            if b >= big:
+                break
+            if wanted is not None and len(costs) >= wanted and b > costs[wanted - 1]:
+                break
+            v, pos = int(v_a[k]), int(pos_in_route[k])
+            if v in best and b >= best[v][0]:
+                continue
+            sim = self.simulate(v, pos, j, strict)
+            if sim is None:
+                continue
+            extra, new = sim
+            exact = self._exact(j, v, int(p_a[k]), int(n_a[k]), int(free_a[k]), new, extra)
+            if v not in best or exact < best[v][0]:
+                if v in best:
+                    costs.remove(best[v][0])
+                best[v] = (exact, v, pos, new)
+                costs.append(exact)
+                costs.sort()
+        return sorted(best.values(), key=lambda x: (x[0], x[1]))
 
     def _touch(self, v: int) -> None:
         """Keep route ``v`` as it was before the first change of the current move."""

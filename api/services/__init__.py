@@ -20,6 +20,7 @@ from api.services.keys import KeyService
 from api.services.orders import OrderService
 from api.services.plans import PlanService
 from api.services.policy import PolicyService
+from api.services.quotes import QuoteService
 from api.services.simulations import SimulationService
 from api.services.webhooks import WebhookService
 from api.settings import Settings
@@ -40,6 +41,7 @@ class Services:
     plans: PlanService
     simulations: SimulationService
     audit: AuditLog
+    quotes: QuoteService
     events: EventFeed
     webhooks: WebhookService
 
@@ -49,6 +51,7 @@ def build_services(
 ) -> Services:
     audit = AuditLog(sessions, clock)
     policy = PolicyService(sessions, clock)
+    plans = PlanService(sessions, clock, policy, audit, settings)
     return Services(
         keys=KeyService(sessions, clock, audit),
         policy=policy,
@@ -61,9 +64,11 @@ def build_services(
             read_sessions=create_read_session_factory(sessions),
         ),
         engineers=EngineerService(sessions, clock),
-        plans=PlanService(sessions, clock, policy, audit, settings),
+        plans=plans,
         simulations=SimulationService(sessions, clock, settings),
         audit=audit,
+        # Quotes answer against the Problem a plan job would snapshot now.
+        quotes=QuoteService(sessions, clock, plans._current_problem),
         events=EventFeed(create_read_session_factory(sessions), clock),
         webhooks=WebhookService(sessions, clock),
     )
