@@ -324,3 +324,39 @@ def test_dispatch_quote_prints_a_table_or_json_and_refuses_bad_input(
     assert len(err) == 1 and "service_minutes" in err[0]
     assert main([*argv[:3], str(tmp_path / "missing.json")]) == 2
     assert main([*argv, "--limit", "21"]) == 2
+
+
+def test_tickets_stored_since_the_plan_was_published_are_fitted_in_first() -> None:
+    """The re-plan's fill tries every order the published routes leave out, by deadline: a
+    ticket stored since publishing that comes first takes its place before the quoted one,
+    in the quote as in the plan."""
+    problem, _ = _small()
+    # X: mechanical, due at 13:00, right where N (due later) would go after B.
+    x = _order("X", 1.0, 0.5, required_skills=frozenset({"mechanical"}),
+               deadline=datetime.fromisoformat("2026-11-23T13:00:00+00:00"))  # fmt: skip
+    problem = replace(problem, orders=(*problem.orders, x))
+    book = QuoteBook(problem)
+    assert book.fixed is not None and len(book.fixed.strict_marks) == 1
+    new = _order("N", 1.0, 0.5, required_skills=frozenset({"mechanical"}))
+    q = book.quote(new)
+    grown = replace(problem, orders=(*problem.orders, new))
+    after = plan_problem(grown, INCREMENTAL)
+    route = next(r for r in after.routes if r.engineer_id == "E1")
+    assert [v.order_id for v in route.visits] == ["A", "B", "X", "N"]
+    assert (q.options[0].engineer_id, q.options[0].eta) == ("E1", route.visits[3].arrival)
+    assert q.options[0].position == 3  # after X, which the fill placed first
+
+
+def test_generated_tickets_quoted_with_others_stored_since_publishing(
+    generated: tuple[Problem, Plan, list[Order]],
+) -> None:
+    problem, _, tickets = generated
+    stored, quoted = tickets[:3], tickets[3:]
+    problem = replace(problem, orders=(*problem.orders, *stored))
+    book = QuoteBook(problem)
+    for order in quoted:
+        q = book.quote(order)
+        after = plan_problem(replace(problem, orders=(*problem.orders, order)), INCREMENTAL)
+        got = [(r.engineer_id, v.arrival) for r in after.routes for v in r.visits
+               if v.order_id == order.id]  # fmt: skip
+        assert [(o.engineer_id, o.eta) for o in q.options[:1]] == got, order.id
