@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                 f"reassigned or dropped with a reason {r['sick_visits_explained']}, "
                 f"other visits reassigned {r['others_reassigned']}"
             )
-    out = Path(args.out) if args.out else default_out_dir("replan")
+    out = Path(args.out) if args.out else default_out_dir() / "replan"
     out.mkdir(parents=True, exist_ok=True)
     (out / "replan.json").write_text(
         json.dumps({"machine": machine_info(), "args": _args(args), "rows": rows}, indent=1)

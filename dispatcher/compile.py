@@ -104,7 +104,7 @@ def _offered_calendar(calendars: list[list[Interval]]) -> list[Interval]:
     return merge_intervals([window for calendar in calendars for window in calendar])
 
 
-def _allowed_starts(
+def allowed_starts(
     clock: WorkClock, site: list[Interval] | None, service: int, horizon_s: int
 ) -> list[Interval] | None:
     """Allowed service-start intervals on the work clock (inclusive), or None if none."""
@@ -229,7 +229,7 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
     for order in problem.orders:
         allowed = [v for v in eligible_engineers(problem, order) if start_s[v] is not None]
         site = site_windows_s(order.site_windows, origin) if order.site_windows else None
-        wins = _allowed_starts(clock, site, order.service_minutes * 60, horizon_s)
+        wins = allowed_starts(clock, site, order.service_minutes * 60, horizon_s)
         if not allowed or wins is None:
             left_out.append(order)
         else:

@@ -50,7 +50,7 @@ def _near_home(loc: Location, home: Location) -> bool:
     return float(geodesic_km(loc.lat, loc.lon, home.lat, home.lon)) <= HOME_RADIUS_KM
 
 
-def _route(c: Compiled, v: int, nodes: list[int]) -> tuple[Route, list[Visit]]:
+def decode_route(c: Compiled, v: int, nodes: list[int]) -> tuple[Route, list[Visit]]:
     problem = c.problem
     origin = problem.planning_start
     e = problem.engineers[v]
@@ -190,7 +190,7 @@ def decode(
     plan_routes: list[Route] = []
     all_visits: list[Visit] = []
     for v, nodes in enumerate(routes):
-        route, visits = _route(c, v, nodes)
+        route, visits = decode_route(c, v, nodes)
         plan_routes.append(route)
         all_visits.extend(visits)
     served = {vis.order_id for vis in all_visits}

@@ -146,7 +146,7 @@ def plan_problem(
     else:
         data, initial = compiled.data, None
         if options.mode == "incremental" and problem.published:
-            data, initial, displaced = _from_published(compiled)
+            data, initial, displaced = from_published(compiled)
             # Nothing displaced: keep the routes, insert the rest. Displaced visits: the ruin
             # and recreate starts from the published routes (not from a construction of its
             # own), so the pinned visits stay and the free ones are placed around them.
@@ -193,7 +193,7 @@ def plan_problem(
     return plan
 
 
-def _from_published(compiled: Compiled) -> tuple[RoutingInput, list[list[int]], bool]:
+def from_published(compiled: Compiled) -> tuple[RoutingInput, list[list[int]], bool]:
     """The published plan as starting routes, the solver input with every published visit
     that stays pinned to its engineer, and whether a visit was displaced.
 

@@ -8,7 +8,7 @@ which published visits it would make late.
 
 The work is split for speed (docs/performance.md, "Quotes"). A :class:`QuoteBook` is built
 once per problem and published plan: the problem compiled (the published plan as starting
-routes, :func:`dispatcher.planner._from_published`), and the routes timed, repaired and made
+routes, :func:`dispatcher.planner.from_published`), and the routes timed, repaired and made
 ready for the fill's insertion (:class:`solver.quote.FixedRoutes`; no OR-Tools model). A quote
 then compiles only the new order (against the same roster), computes its travel to and from
 every node, asks the solver's insertion where it goes, and decodes the few routes it answers
@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from dispatcher.codec import format_datetime
-from dispatcher.compile import Compiled, _allowed_starts, compile_problem, eligible_engineers
-from dispatcher.decode import _route as decode_route
+from dispatcher.compile import Compiled, allowed_starts, compile_problem, eligible_engineers
+from dispatcher.decode import decode_route
 from dispatcher.domain import Order, Problem, Reason, Visit
 from dispatcher.errors import InputError
 from dispatcher.explain import explain_unassigned
-from dispatcher.planner import _from_published
+from dispatcher.planner import from_published
 from dispatcher.timeline import site_windows_s, to_s
 from dispatcher.travel import GeodesicTravelTimes, TravelMatrix, TravelTimes, geodesic_km
 from solver.quote import FixedRoutes, NewOrder, with_slot
@@ -116,7 +116,7 @@ def order_facts(c: Compiled, order: Order) -> OrderFacts | None:
     n_v = len(problem.engineers)
     allowed = [v for v in eligible_engineers(problem, order) if c.start_s[v] is not None]
     site = site_windows_s(order.site_windows, origin) if order.site_windows else None
-    wins = _allowed_starts(c.clock, site, order.service_minutes * 60, horizon_s)
+    wins = allowed_starts(c.clock, site, order.service_minutes * 60, horizon_s)
     if not allowed or wins is None:
         return None
     factor = w.priority_factor[order.priority]
@@ -180,7 +180,7 @@ class QuoteBook:
         self.fixed = None
         if c.data.n_vehicles:
             if self.problem.published:
-                data, routes, _ = _from_published(c)
+                data, routes, _ = from_published(c)
             else:
                 data, routes = c.data, [[] for _ in range(n_v)]
             self.fixed = FixedRoutes(with_slot(data), routes)

@@ -68,7 +68,7 @@ def build_services(
         simulations=SimulationService(sessions, clock, settings),
         audit=audit,
         # Quotes answer against the Problem a plan job would snapshot now.
-        quotes=QuoteService(sessions, clock, plans._current_problem),
+        quotes=QuoteService(sessions, clock, plans.current_problem),
         events=EventFeed(create_read_session_factory(sessions), clock),
         webhooks=WebhookService(sessions, clock),
     )

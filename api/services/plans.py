@@ -137,7 +137,7 @@ class PlanService:
                 published=current_plan_id(session) is not None,
             )
             self.jobs.check_capacity(session, self._retry_after)
-            problem = self._current_problem(session, options.planning_start, options.horizon_hours)
+            problem = self.current_problem(session, options.planning_start, options.horizon_hours)
             job = PlanJobRow(
                 id=job_id,
                 state="queued",
@@ -234,7 +234,7 @@ class PlanService:
         return {"orders_published": published, "orders_reopened": reopened}
 
     def _is_stale(self, session: Session, job: PlanJobRow) -> bool:
-        problem = self._current_problem(session, job.planning_start, job.horizon_hours)
+        problem = self.current_problem(session, job.planning_start, job.horizon_hours)
         return input_hash(problem) != job.input_hash
 
     def _retry_after(self, session: Session) -> int:
@@ -245,7 +245,7 @@ class PlanService:
         ends = job.started_at + timedelta(seconds=float(job.options.get("time_limit_s", 10)))
         return max(1, math.ceil((ends - self._clock()).total_seconds()))
 
-    def _current_problem(
+    def current_problem(
         self, session: Session, planning_start: datetime, horizon_hours: int
     ) -> Problem:
         policy_row = session.get(PolicyRow, POLICY_ROW_ID)

@@ -2,7 +2,7 @@
 
 A quote is answered against the Problem a plan job made now would snapshot (active orders,
 engineers with their absences, the policy, visits under way, the published plan and held
-quote slots: the plan service's ``_current_problem``) with the published plan's
+quote slots: the plan service's ``current_problem``) with the published plan's
 horizon; with nothing published, against empty routes. Nothing is stored.
 
 The :class:`dispatcher.quote.QuoteBook` of that Problem (compiled, the published routes timed:
@@ -57,7 +57,7 @@ class QuoteService:
         The API's clock: the planning start of a book.
     snapshot
         ``(session, planning_start, horizon_hours) -> Problem``: the Problem a plan job would
-        snapshot (the plan service's ``_current_problem``).
+        snapshot (the plan service's ``current_problem``).
     max_age_s
         Oldest book reused (seconds).
     """
