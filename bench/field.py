@@ -100,6 +100,23 @@ def parse_size(text: str) -> tuple[int, int]:
     return orders, engineers
 
 
+def add_generated_problem_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--sizes`` (ORDERSxENGINEERS, comma-separated) and ``--seeds`` of generated problems,
+    as the re-planning and quote benchmarks take them (default: 1000x100, seed 1)."""
+    parser.add_argument(
+        "--sizes",
+        type=lambda t: [parse_size(x) for x in t.split(",")],
+        default=[(1000, 100)],
+        help="problems as ORDERSxENGINEERS, comma-separated (default 1000x100)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=lambda t: [int(x) for x in t.split(",")],
+        default=[1],
+        help="generator seeds, comma-separated (default 1)",
+    )
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process in MiB (``VmHWM``, else ``ru_maxrss``), plus the
     largest finished child's (a portfolio worker, ``--workers 2``): a bound on the two

@@ -28,8 +28,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.field import parse_size
+from bench.field import add_generated_problem_arguments
 from bench.vrptw import bench_subparsers, default_out_dir, machine_info
+from dispatcher.argtypes import positive_int
 
 BAR_P95_MS = 100.0
 BAR_P99_MS = 200.0
@@ -246,36 +247,20 @@ def _args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--sizes",
-        type=lambda t: [parse_size(x) for x in t.split(",")],
-        default=[(1000, 100)],
-        help="problems as ORDERSxENGINEERS, comma-separated (default 1000x100)",
-    )
-    parser.add_argument(
-        "--seeds",
-        type=lambda t: [int(x) for x in t.split(",")],
-        default=[1],
-        help="generator seeds, comma-separated (default 1)",
-    )
+    add_generated_problem_arguments(parser)
     parser.add_argument(
         "--publish-limit", type=float, default=10.0, help="seconds for the published plan"
     )
     parser.add_argument(
-        "--quotes", type=_positive, default=400, help="new tickets quoted (default 400)"
+        "--quotes", type=positive_int, default=400, help="new tickets quoted (default 400)"
     )
     parser.add_argument(
-        "--clients", type=_positive, default=4, help="concurrent clients (default 4)"
+        "--clients", type=positive_int, default=4, help="concurrent clients (default 4)"
     )
-    parser.add_argument("--limit", type=_positive, default=3, help="options per quote (default 3)")
+    parser.add_argument(
+        "--limit", type=positive_int, default=3, help="options per quote (default 3)"
+    )
     parser.add_argument(
         "--api", action="store_true", help="also quote through the HTTP API (POST /v1/quotes)"
     )

@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.field import parse_size
+from bench.field import add_generated_problem_arguments
 from bench.vrptw import bench_subparsers, default_out_dir, machine_info
 
 
@@ -157,18 +157,7 @@ def _args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--sizes",
-        type=lambda t: [parse_size(x) for x in t.split(",")],
-        default=[(1000, 100)],
-        help="problems as ORDERSxENGINEERS, comma-separated (default 1000x100)",
-    )
-    parser.add_argument(
-        "--seeds",
-        type=lambda t: [int(x) for x in t.split(",")],
-        default=[1],
-        help="generator seeds, comma-separated (default 1)",
-    )
+    add_generated_problem_arguments(parser)
     parser.add_argument(
         "--publish-limit", type=float, default=30.0, help="seconds for the published plan"
     )

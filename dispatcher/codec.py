@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dispatcher.domain import (
     COMMITMENT_CLASSES,
     PRIORITIES,
+    WEIGHT_NAMES,
     CurrentPosition,
     Engineer,
     InProgress,
@@ -112,17 +113,6 @@ ORDER_FIELDS = (
 POLICY_FIELDS = ("commitments", "home_country", "travel", "stability", "weights")
 STABILITY_FIELDS = ("tolerance_minutes", "frozen_hours")
 TRAVEL_FIELDS = ("circuity", "max_drive_km", "drive_kmh", "flight_overhead_h", "flight_kmh")
-WEIGHT_NAMES = (
-    "unassigned",
-    "late_per_breach",
-    "late_per_minute",
-    "travel_per_hour",
-    "travel_per_km",
-    "overtime_per_hour",
-    "not_preferred",
-    "reassign",
-    "retime_per_hour",
-)
 WEIGHTS_FIELDS = (*WEIGHT_NAMES, "priority_factor")
 MAX_HORIZON_HOURS = 24 * 60
 MAX_SERVICE_MINUTES = 7 * 24 * 60

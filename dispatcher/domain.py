@@ -16,6 +16,18 @@ from enum import StrEnum
 from dispatcher.errors import InputError
 
 PRIORITIES = ("critical", "high", "normal", "low")
+# The integer weights of Weights (every one but priority_factor), in the contract's order.
+WEIGHT_NAMES = (
+    "unassigned",
+    "late_per_breach",
+    "late_per_minute",
+    "travel_per_hour",
+    "travel_per_km",
+    "overtime_per_hour",
+    "not_preferred",
+    "reassign",
+    "retime_per_hour",
+)
 # How a plan is made (dispatcher.planner.PlanOptions.mode; docs/model.md, "Re-planning").
 PLAN_MODES = ("full", "incremental")
 COMMITMENT_CLASSES = ("domestic", "overseas", "remote")
@@ -235,17 +247,7 @@ class Weights:
     )
 
     def __post_init__(self) -> None:
-        for name in (
-            "unassigned",
-            "late_per_breach",
-            "late_per_minute",
-            "travel_per_hour",
-            "travel_per_km",
-            "overtime_per_hour",
-            "not_preferred",
-            "reassign",
-            "retime_per_hour",
-        ):
+        for name in WEIGHT_NAMES:
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 0):
                 raise InputError(name, f"expected a non-negative integer, got {value!r}")
