@@ -3,8 +3,11 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The board's and the API docs' offline assets (Swagger UI, ReDoc, world outline), pinned by
+# api/board/package-lock.json; npm ci with no install scripts, nothing fetched at run time.
+ASSETS := api/board/node_modules/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean chromium
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,12 +17,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c 'from solver import fastrr; fastrr.warm_up()'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(ASSETS): api/board/package-lock.json
+	@command -v npm >/dev/null || { echo 'npm is needed for the board and docs assets (apt-get install -y npm)'; exit 1; }
+	npm ci --prefix api/board --omit=peer --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(ASSETS)
 
-demo: $(STAMP)
+install: $(STAMP) $(ASSETS)
+
+# The browser tests (tests/e2e) drive Debian's Chromium; install it when missing and apt is there.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; } \
+		|| echo 'chromium could not be installed: the browser tests will be skipped'; fi
+
+demo: $(STAMP) $(ASSETS)
 	$(BIN)/dispatch plan fixtures/demo.json --time-limit 10 --out demo-plan.json
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -28,4 +42,4 @@ lint: $(STAMP)
 	$(BIN)/mypy dispatcher solver api
 
 clean:
-	rm -rf $(VENV) demo-plan.json
+	rm -rf $(VENV) demo-plan.json api/board/node_modules

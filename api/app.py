@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from api.board import mount_assets
 from api.jobs.runner import JobRunner
 from api.jobs.store import recover_interrupted
 from api.middleware import BodyGuardMiddleware
@@ -20,6 +21,7 @@ from api.persistence.db import create_db_engine, create_session_factory
 from api.problems import install_problem_handlers
 from api.routes import (
     admin,
+    board,
     contract,
     engineers,
     events,
@@ -29,6 +31,7 @@ from api.routes import (
     quotes,
     simulations,
     webhooks,
+    whoami,
 )
 from api.services import Clock, build_services, utc_now
 from api.services.webhooks import DeliveryWorker
@@ -143,7 +146,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc: api.routes.board, from local assets
         redoc_url=None,
         openapi_tags=TAGS,
     )
@@ -156,8 +159,10 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     install_openapi(app)
     for module in (
         orders, quotes, engineers, plans, simulations, events, webhooks, admin, ops, contract,
+        whoami, board,
     ):  # fmt: skip
         app.include_router(module.router)
+    mount_assets(app)
     # Outermost last: the request context wraps everything, including body guards.
     app.add_middleware(BodyGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from api.observability import logging_config
 from api.persistence import migrate
@@ -204,6 +205,10 @@ def _print_demo_banner(settings: Settings, path: Path, counts: dict[str, object]
     base = f"http://{settings.host}:{settings.port}"
     start = counts.get("planning_start")
     plan_body = f'{{"planning_start": "{start}", "time_limit_s": 10}}' if start else "{}"
+    # The key rides in the fragment (never sent to the server); the board keeps it per tab.
+    board = f"{base}/board#key={key}" + (
+        f"&planning_start={quote(str(start), safe='')}" if start else ""
+    )
     print(
         f"demo loaded from {path}: {counts['engineers']} engineers, "
         f"{counts['orders_created']} new orders ({counts['orders_already_there']} already there)\n"
@@ -211,6 +216,7 @@ def _print_demo_banner(settings: Settings, path: Path, counts: dict[str, object]
         f"try:  curl -s -H 'Authorization: Bearer {key}' {base}/v1/orders\n"
         f"      curl -s -X POST -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
         f"-d '{plan_body}' {base}/v1/plans\n"
-        f"docs: {base}/docs",
+        f"board: {board}\n"
+        f"docs: {base}/docs  (ReDoc: {base}/redoc)",
         flush=True,
     )
