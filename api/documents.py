@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tomllib
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from dispatcher.codec import (
+    engineer_from_dict,
     format_datetime,
+    order_from_dict,
     problem_from_dict,
     problem_to_dict,
     windows_from_list,
@@ -27,6 +30,8 @@ from dispatcher.errors import InputError
 from dispatcher.reader import join
 from dispatcher.whatif.model import Scenario, with_overrides
 from dispatcher.whatif.scenario_file import scenario_from_dict
+
+log = logging.getLogger("api.documents")
 
 # The members of an absence (``PUT /v1/engineers/{id}/status``): a window and why.
 ABSENCE_FIELDS = ("start", "end", "reason")
@@ -63,6 +68,7 @@ def build_problem(
     orders: list[dict[str, Any]],
     in_progress: list[dict[str, Any]] | None = None,
     published: list[dict[str, Any]] | None = None,
+    skipped: list[dict[str, Any]] | None = None,
 ) -> Problem:
     """The Problem a plan job solves: stored documents, with absences cut out of shifts.
 
@@ -73,9 +79,16 @@ def build_problem(
     exclude an engineer who has since left the roster: such a reference is dropped here (an
     exclusion of nobody excludes nobody) rather than failing the whole plan job — the file
     format rejects it as a likely typo (``dispatcher.codec``).
+
+    A stored order or engineer that no longer validates (stored before a bound was added,
+    or written around the service) is left out with a logged warning and appended to
+    ``skipped`` (``{kind, id, error}``), rather than failing every plan job.
     """
+    horizon_end = planning_start + timedelta(hours=horizon_hours)
+    engineers = [e for e in engineers if _valid_engineer(e, planning_start, horizon_end, skipped)]
     roster = {doc.get("id") for doc, _ in engineers if isinstance(doc, dict)}
     orders = [_known_engineers_only(o, roster) for o in orders]
+    orders = [o for o in orders if _valid_order(o, skipped)]
     open_ids = {o.get("id") for o in orders if isinstance(o, dict)}
     problem = problem_from_dict(
         {
@@ -97,6 +110,39 @@ def build_problem(
         windows = parse_absences(absences, f"engineers[{i}].absences")
         cut.append(replace(engineer, shifts=tuple(subtract_windows(engineer.shifts, windows))))
     return replace(problem, engineers=tuple(cut))
+
+
+def _skip(kind: str, doc: Any, exc: InputError, skipped: list[dict[str, Any]] | None) -> None:
+    record_id = doc.get("id") if isinstance(doc, dict) else None
+    record_id = record_id if isinstance(record_id, str) else None
+    log.warning("stored %s %r left out of the plan: %s", kind, record_id, exc)
+    if skipped is not None:
+        skipped.append({"kind": kind, "id": record_id, "error": str(exc)})
+
+
+def _valid_engineer(
+    engineer: tuple[Any, Any],
+    planning_start: datetime,
+    horizon_end: datetime,
+    skipped: list[dict[str, Any]] | None,
+) -> bool:
+    doc, absences = engineer
+    try:
+        engineer_from_dict(doc, "", planning_start, horizon_end)
+        parse_absences(absences, "absences")
+    except InputError as exc:
+        _skip("engineer", doc, exc, skipped)
+        return False
+    return True
+
+
+def _valid_order(order: Any, skipped: list[dict[str, Any]] | None) -> bool:
+    try:
+        order_from_dict(order)
+    except InputError as exc:
+        _skip("order", order, exc, skipped)
+        return False
+    return True
 
 
 def _known_engineers_only(order: Any, roster: set[Any]) -> Any:
@@ -166,6 +212,27 @@ def plan_positions(plan: Plan) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------- simulations
 
+# A scenario file nests about 5 levels (variants[1].modifications[0].…); deeper nesting is
+# refused before anything recurses over it.
+MAX_SCENARIO_DEPTH = 32
+
+
+def _depth(value: Any) -> int:
+    """How deep lists and tables nest in a parsed document (without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_SCENARIO_DEPTH:
+                stack.extend(
+                    (v, depth) for v in (item.values() if isinstance(item, dict) else item)
+                )
+    return deepest
+
+
 # Keys of a scenario's base that name a file: the API reads no server-side files.
 _FILE_KEYS = (("problem",), ("roster", "file"), ("demand", "history"))
 
@@ -183,6 +250,13 @@ def scenario_from_request(request: dict[str, Any]) -> Scenario:
         data = tomllib.loads(request["scenario"])
     except tomllib.TOMLDecodeError as exc:
         raise InputError("scenario", f"expected a TOML scenario: {exc}") from None
+    except RecursionError:  # the parser recurses per level of nested arrays / inline tables
+        data = None
+    if data is None or _depth(data) > MAX_SCENARIO_DEPTH:
+        raise InputError(
+            "scenario",
+            f"expected a TOML scenario nested at most {MAX_SCENARIO_DEPTH} levels deep",
+        )
     base = data.get("base")
     if isinstance(base, dict):
         for keys in _FILE_KEYS:

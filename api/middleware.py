@@ -4,13 +4,20 @@
 - 413 when the body is larger than ``max_body_bytes`` (declared or streamed);
 - 415 when a request with a body does not declare a JSON media type;
 - 422 when a JSON body holds a NUL character (``\\u0000``): PostgreSQL cannot store it
-  in text or JSONB, and no contract field needs it.
+  in text or JSONB, and no contract field needs it;
+- 422 when a JSON body nests arrays or objects deeper than ``MAX_JSON_DEPTH`` (the JSON
+  parser would recurse that deep: a RecursionError, 500 before).
+
+It also completes the ``Allow`` header of a 405: Starlette names the methods of the first
+route matching the path only, FastAPI makes one route per method.
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import PROBLEM_JSON, problem_bytes
@@ -19,6 +26,10 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 # A JSON ``\u0000`` escape: preceded by an even number of backslashes (an odd number would
 # make it the literal text ``\u0000``). Valid JSON has no backslash outside strings.
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# No contract document nests deeper than about 8 levels; the JSON parser recurses per level.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class BodyGuardMiddleware:
@@ -30,6 +41,7 @@ class BodyGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = _with_full_allow(scope, send)
         if "\x00" in scope.get("path", ""):
             await _reject(send, 404, "not-found", "no resource has a NUL character in its path")
             return
@@ -57,6 +69,10 @@ class BodyGuardMiddleware:
             message = "expected no NUL character (\\u0000) in any string"
             await _reject(send, 422, "invalid-input", message, errors=[("", message)])
             return
+        if too_deep(body):
+            message = f"expected JSON nested at most {MAX_JSON_DEPTH} levels deep"
+            await _reject(send, 422, "invalid-input", message, errors=[("", message)])
+            return
         await self.app(scope, _replay(body, receive), send)
 
     def _too_large(self, size: int | None) -> str:
@@ -78,6 +94,45 @@ class BodyGuardMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks), False
+
+
+def too_deep(body: bytes) -> bool:
+    """Whether the arrays and objects of a JSON text nest deeper than ``MAX_JSON_DEPTH``
+    (brackets inside strings do not count). Without parsing, at C speed: strings are cut
+    out, and the running depth over the remaining brackets is a cumulative sum."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKET)
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return bool(steps.size) and int(np.cumsum(steps).max()) > MAX_JSON_DEPTH
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(scope: Scope) -> list[str]:
+    """Every method some route fully matches at ``scope``'s path (each route, or router
+    of included routes, answers ``matches`` for a method)."""
+    routes = getattr(scope.get("app"), "routes", [])
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+
+
+def _with_full_allow(scope: Scope, send: Send) -> Send:
+    async def send_with_allow(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 405:
+            methods = allowed_methods(scope)
+            if methods:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                headers.append((b"allow", ", ".join(methods).encode()))
+                message = {**message, "headers": headers}
+        await send(message)
+
+    return send_with_allow
 
 
 def _is_json(content_type: bytes) -> bool:

@@ -1,7 +1,8 @@
 """Metrics (Prometheus), JSON logs with a request id, and the request middleware.
 
 Each app has its own :class:`prometheus_client.CollectorRegistry`; gauges that describe
-stored state (jobs by state, orders by status) are read from the database at scrape time.
+stored state (jobs by state, orders by status) are read from the database at scrape time,
+at most once per ``STATE_CACHE_SECONDS`` (frequent or hostile scrapes reuse the counts).
 With several uvicorn workers each worker answers for itself (no multiprocess mode).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,18 +34,34 @@ access_log = logging.getLogger("api.access")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SOLVE_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)
+STATE_CACHE_SECONDS = 5.0
 
 
 class _StateCollector(Collector):
-    """Jobs by state and orders by status, counted in the database when scraped."""
+    """Jobs by state and orders by status, counted in the database when scraped (at most
+    once per ``cache_seconds``)."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], at_risk: Callable[[], int] | None = None
+        self,
+        sessions: sessionmaker[Session],
+        at_risk: Callable[[], int] | None = None,
+        cache_seconds: float = STATE_CACHE_SECONDS,
     ) -> None:
         self._sessions = sessions
         self._at_risk = at_risk
+        self._cache_seconds = cache_seconds
+        self._cached: tuple[float, list[Metric]] | None = None
+        self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
+        with self._lock:  # concurrent scrapes wait for one count
+            now = time.monotonic()
+            if self._cached is None or now - self._cached[0] >= self._cache_seconds:
+                self._cached = (now, list(self._count()))
+            metrics = self._cached[1]
+        yield from metrics
+
+    def _count(self) -> Iterator[Metric]:
         jobs = GaugeMetricFamily("dispatch_jobs", "Plan jobs by state", labels=["state"])
         orders = GaugeMetricFamily("dispatch_orders", "Orders by status", labels=["status"])
         at_risk = GaugeMetricFamily(

@@ -25,7 +25,7 @@ def _error_statuses(method: str, operation: dict[str, Any]) -> set[int]:
     """The problem statuses any operation like this one can answer."""
     statuses: set[int] = set()
     if operation.get("security"):
-        statuses |= {401, 403}
+        statuses |= {401, 403, 429}  # api.deps: the key, its role, its rate limit
     params = operation.get("parameters", [])
     if params or "requestBody" in operation:
         statuses.add(422)

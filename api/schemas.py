@@ -21,6 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.errors import InputErrors
 from api.problems import pydantic_errors
+from dispatcher.codec import (
+    MAX_ENGINEER_REFS,
+    MAX_REQUIRED_SKILLS,
+    MAX_SHIFTS,
+    MAX_SITE_WINDOWS,
+    MAX_SKILLS,
+)
+from dispatcher.reader import ID_PATTERN
 
 DateTime = Annotated[
     str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-23T08:00:00+08:00"])
@@ -124,18 +132,18 @@ class OrderIn(_Strict):
 
     model_config = ConfigDict(json_schema_extra={"examples": [ORDER_EXAMPLE]})
 
-    id: str = Field(min_length=1, max_length=200)
+    id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
     site: SiteIn
     received_at: DateTime
     service_minutes: int = Field(ge=0, le=10080)
     commitment: Literal["domestic", "overseas", "remote"] | None = None
     deadline: DateTime | None = None
     priority: Literal["critical", "high", "normal", "low"] = "normal"
-    required_skills: list[str] = []
-    site_windows: list[WindowIn] = []
+    required_skills: list[str] = Field(default=[], max_length=MAX_REQUIRED_SKILLS)
+    site_windows: list[WindowIn] = Field(default=[], max_length=MAX_SITE_WINDOWS)
     pinned_engineer: str | None = None
-    preferred_engineers: list[str] = []
-    excluded_engineers: list[str] = []
+    preferred_engineers: list[str] = Field(default=[], max_length=MAX_ENGINEER_REFS)
+    excluded_engineers: list[str] = Field(default=[], max_length=MAX_ENGINEER_REFS)
     quote: QuoteHoldIn | None = Field(
         default=None, description="hold a quoted slot (not part of the stored Order document)"
     )
@@ -176,11 +184,11 @@ class OrderPatch(_Strict):
     commitment: Literal["domestic", "overseas", "remote"] | None = None
     deadline: DateTime | None = None
     priority: Literal["critical", "high", "normal", "low"] | None = None
-    required_skills: list[str] | None = None
-    site_windows: list[WindowIn] | None = None
+    required_skills: list[str] | None = Field(default=None, max_length=MAX_REQUIRED_SKILLS)
+    site_windows: list[WindowIn] | None = Field(default=None, max_length=MAX_SITE_WINDOWS)
     pinned_engineer: str | None = None
-    preferred_engineers: list[str] | None = None
-    excluded_engineers: list[str] | None = None
+    preferred_engineers: list[str] | None = Field(default=None, max_length=MAX_ENGINEER_REFS)
+    excluded_engineers: list[str] | None = Field(default=None, max_length=MAX_ENGINEER_REFS)
 
 
 class OrderBatchIn(BaseModel):
@@ -297,12 +305,16 @@ class EngineerIn(_Strict):
 
     model_config = ConfigDict(json_schema_extra={"examples": [ENGINEER_EXAMPLE]})
 
-    id: str | None = Field(default=None, description="optional; must equal the id in the URL")
+    id: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN,
+        description="optional; must equal the id in the URL",
+    )
     name: str | None = None
     home: LocationIn
     timezone: str = "UTC"
-    skills: list[str] = []
-    shifts: list[WindowIn] = []
+    skills: list[str] = Field(default=[], max_length=MAX_SKILLS)
+    shifts: list[WindowIn] = Field(default=[], max_length=MAX_SHIFTS)
     weekly_shifts: dict[str, list[str]] | None = None
     max_overtime_minutes: int = Field(default=0, ge=0, le=1440)
     can_travel_overseas: bool = True
@@ -401,6 +413,12 @@ class PlanChange(_Out):
     new_start: str | None = OutDateTime
 
 
+class SkippedRecord(_Out):
+    kind: Literal["order", "engineer"]
+    id: str | None
+    error: str = Field(description="why the stored document no longer validates")
+
+
 class PlanJobOut(_Out):
     id: str
     state: JobState
@@ -421,6 +439,11 @@ class PlanJobOut(_Out):
         default=None,
         description="once done: what the plan changes against the plan published when the "
         "job was made (unchanged orders are left out)",
+    )
+    skipped: list[SkippedRecord] = Field(
+        default=[],
+        description="stored orders and engineers left out of the job because they no longer "
+        "validate (each also logged as a warning); normally empty",
     )
 
 

@@ -7,6 +7,7 @@ starts the service (``dispatch serve``, the tests) and the result is handed to
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -56,6 +57,17 @@ class Settings:
         Timeout of one webhook POST (connect, read, write each).
     webhook_poll_s
         How often the delivery worker looks for new events when idle.
+    key_recheck_seconds
+        How long a worker trusts a valid API key it has checked before checking it in the
+        database again. 0 (the default): every request checks, so a revoked key is refused
+        by every worker from the first request after the revocation commits; a larger value
+        saves that lookup at the price of honouring a revocation up to this late on other
+        workers. Unknown and revoked keys are never cached.
+    rate_limit_per_s, rate_limit_burst
+        Requests per second each API key may make on each worker, sustained and in a burst
+        (a token bucket); beyond it 429 with ``Retry-After``. 0 turns the limit off.
+    metrics_public
+        Serve ``GET /metrics`` without an API key; by default it needs an admin key.
     """
 
     database_url: str = "sqlite:///dispatch.db"
@@ -76,6 +88,10 @@ class Settings:
     webhook_max_attempts: int = 6
     webhook_timeout_s: float = 10.0
     webhook_poll_s: float = 1.0
+    key_recheck_seconds: float = 0.0
+    rate_limit_per_s: float = 1000.0
+    rate_limit_burst: int = 2000
+    metrics_public: bool = False
 
     def __post_init__(self) -> None:
         for name in (
@@ -100,6 +116,10 @@ class Settings:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0):
                 raise InputError(_env_name(name), f"expected a positive number, got {value!r}")
+        for name in ("key_recheck_seconds", "rate_limit_per_s", "rate_limit_burst"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise InputError(_env_name(name), f"expected a non-negative number, got {value!r}")
         if ":" not in self.planner:
             raise InputError(
                 _env_name("planner"), f"expected module:function, got {self.planner!r}"

@@ -44,7 +44,7 @@ from dispatcher.domain import (
     Window,
 )
 from dispatcher.errors import InputError
-from dispatcher.reader import Node, at, describe, parse_int
+from dispatcher.reader import Node, at, check_derived, check_list, describe, parse_int
 
 T = TypeVar("T")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -117,6 +117,17 @@ WEIGHTS_FIELDS = (*WEIGHT_NAMES, "priority_factor")
 MAX_HORIZON_HOURS = 24 * 60
 MAX_SERVICE_MINUTES = 7 * 24 * 60
 MAX_OVERTIME_MINUTES = 24 * 60
+# Upper bounds of the lists inside one order or engineer (docs/contract.md): a document
+# is read on every plan, every list page and every read of it.
+MAX_SITE_WINDOWS = 500
+MAX_REQUIRED_SKILLS = 50
+MAX_ENGINEER_REFS = 200  # preferred_engineers, excluded_engineers
+MAX_SKILLS = 200
+MAX_SHIFTS = 1000
+MAX_SPANS_PER_DAY = 24  # weekly_shifts: spans per weekday
+# Planning keeps this much after a horizon's end inside the range of datetimes: a visit
+# may end in overtime after the horizon, and the drive home after that.
+PLANNING_MARGIN = timedelta(days=7)
 # Weekly patterns are anchored here when a lone engineer is read without a planning
 # window: any instant works, it only resolves the pattern for validation.
 _ANCHOR = datetime(2026, 1, 5, tzinfo=UTC)
@@ -128,12 +139,14 @@ def _location(obj: Node) -> Location:
 
 
 def windows_from_list(
-    data: Any, path: str, fields: Collection[str] = WINDOW_FIELDS
+    data: Any,
+    path: str,
+    fields: Collection[str] = WINDOW_FIELDS,
+    max_items: int | None = None,
 ) -> list[Window]:
     """A list of ``{start, end}`` windows (site windows, shifts, absences); ``fields``: the
-    members a window may have (an absence also has a ``reason``)."""
-    if not isinstance(data, list):
-        raise InputError(path, f"expected a list, got {describe(data)}")
+    members a window may have (an absence also has a ``reason``); at most ``max_items``."""
+    check_list(data, path, max_items)
     out = []
     for index, item in enumerate(data):
         wpath = f"{path}[{index}]"
@@ -144,8 +157,10 @@ def windows_from_list(
     return out
 
 
-def _windows(obj: Node, key: str) -> list[Window]:
-    return windows_from_list(obj.data[key], obj.sub(key)) if obj.has(key) else []
+def _windows(obj: Node, key: str, max_items: int) -> list[Window]:
+    if not obj.has(key):
+        return []
+    return windows_from_list(obj.data[key], obj.sub(key), max_items=max_items)
 
 
 _SPAN = re.compile(r"\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*", re.ASCII)
@@ -206,7 +221,7 @@ def expand_weekly(pattern: Any, path: str, tz_name: str, start: datetime, end: d
         ) from None
     spans: dict[int, list[tuple[time, time]]] = {}
     for key in pat.data:
-        for ipath, text in pat.items(key):
+        for ipath, text in pat.items(key, MAX_SPANS_PER_DAY):
             spans.setdefault(WEEKDAYS.index(key), []).append(_span(text, ipath))
     out = []
     day: date = (start.astimezone(tz) - timedelta(days=1)).date()
@@ -243,7 +258,7 @@ def engineer_from_dict(
             obj.sub("timezone"),
             f"expected an IANA timezone name such as Asia/Shanghai, got {tz_name!r}",
         ) from None
-    shifts = _windows(obj, "shifts")
+    shifts = _windows(obj, "shifts", MAX_SHIFTS)
     if obj.has("weekly_shifts"):
         shifts += expand_weekly(
             obj.data["weekly_shifts"],
@@ -262,11 +277,11 @@ def engineer_from_dict(
             )
     with at(obj.path):
         return Engineer(
-            id=obj.text("id"),
+            id=obj.ident("id"),
             name=obj.text("name", default=obj.text("id")),
             home=_location(obj.obj("home", LOCATION_FIELDS)),
             timezone=tz_name,
-            skills=frozenset(obj.strings("skills")),
+            skills=frozenset(obj.strings("skills", max_items=MAX_SKILLS)),
             shifts=tuple(shifts),
             max_overtime_minutes=obj.integer(
                 "max_overtime_minutes", default=0, hi=MAX_OVERTIME_MINUTES
@@ -287,6 +302,14 @@ def order_from_dict(data: Any, path: str = "") -> Order:
             name=site.text("name", required=False),
         )
     received_at = obj.instant("received_at")
+    # The policy may later set any commitment up to MAX_COMMITMENT_HOURS.
+    check_derived(
+        received_at,
+        timedelta(hours=MAX_COMMITMENT_HOURS),
+        obj.data["received_at"],
+        obj.sub("received_at"),
+        f"deadline by the longest commitment ({MAX_COMMITMENT_HOURS} hours)",
+    )
     deadline = obj.maybe_instant("deadline")
     if deadline is not None and deadline < received_at:
         raise InputError(
@@ -296,18 +319,24 @@ def order_from_dict(data: Any, path: str = "") -> Order:
         )
     with at(obj.path):
         return Order(
-            id=obj.text("id"),
+            id=obj.ident("id"),
             site=site_value,
             received_at=received_at,
             service_minutes=obj.integer("service_minutes", hi=MAX_SERVICE_MINUTES),
             commitment=obj.text("commitment", required=False),
             deadline=deadline,
             priority=obj.text("priority", default="normal"),
-            required_skills=frozenset(obj.strings("required_skills")),
-            site_windows=tuple(_windows(obj, "site_windows")),
+            required_skills=frozenset(
+                obj.strings("required_skills", max_items=MAX_REQUIRED_SKILLS)
+            ),
+            site_windows=tuple(_windows(obj, "site_windows", MAX_SITE_WINDOWS)),
             pinned_engineer=obj.text("pinned_engineer", required=False),
-            preferred_engineers=tuple(obj.strings("preferred_engineers")),
-            excluded_engineers=tuple(obj.strings("excluded_engineers")),
+            preferred_engineers=tuple(
+                obj.strings("preferred_engineers", max_items=MAX_ENGINEER_REFS)
+            ),
+            excluded_engineers=tuple(
+                obj.strings("excluded_engineers", max_items=MAX_ENGINEER_REFS)
+            ),
         )
 
 
@@ -435,6 +464,13 @@ def problem_from_dict(data: Any) -> Problem:
     planning_start = root.instant("planning_start")
     horizon = root.integer("horizon_hours", default=96, lo=1, hi=MAX_HORIZON_HOURS)
     horizon_end = planning_start + timedelta(hours=horizon)
+    check_derived(
+        planning_start,
+        timedelta(hours=horizon) + PLANNING_MARGIN,
+        root.data["planning_start"],
+        root.sub("planning_start"),
+        f"horizon end plus {PLANNING_MARGIN.days} days",
+    )
     policy = policy_from_dict(root.data.get("policy"), "policy")
     engineers = [
         engineer_from_dict(item, path, planning_start, horizon_end)

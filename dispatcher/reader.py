@@ -23,8 +23,19 @@ from typing import Any
 from dispatcher.errors import InputError
 
 # Years outside this range are refused, so that adding a horizon (at most 60 days) or a
-# commitment (at most 10 years) to a timestamp never leaves the range of datetime.
+# commitment (at most 10 years) to a timestamp never leaves the range of datetime. The
+# bound holds for the UTC instant as well as for the local time written: every instant
+# is stored and handed on in UTC, and must read back. The readers that derive later
+# instants (a deadline from received_at, a horizon's end) check those against
+# END_OF_RANGE with :func:`check_derived`, so that anything accepted can be planned.
 MIN_YEAR, MAX_YEAR = 1970, 9000
+START_OF_RANGE = datetime(MIN_YEAR, 1, 1, tzinfo=UTC)
+END_OF_RANGE = datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC)  # exclusive
+# Ids of orders and engineers (docs/contract.md): they appear in URL paths, so no "/",
+# "?", "#", "%" or spaces; at most 200 characters (the database column).
+ID_PATTERN = r"^[A-Za-z0-9._:~-]{1,200}$"
+_ID = re.compile(ID_PATTERN[1:-1], re.ASCII)
+ID_WANTED = "an id of 1 to 200 letters, digits or . _ : ~ -"
 # Integers longer than this are not converted (Python refuses beyond 4300 digits anyway).
 _MAX_INT_DIGITS = 4000
 
@@ -107,11 +118,26 @@ _LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?", r
 
 
 def _in_range(parsed: datetime, value: Any, path: str) -> datetime:
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+    # The local year first: only then is the conversion to UTC sure not to overflow.
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR or not (START_OF_RANGE <= parsed < END_OF_RANGE):
         raise InputError(
-            path, f"expected a datetime between {MIN_YEAR} and {MAX_YEAR}, got {describe(value)}"
+            path,
+            f"expected a datetime between {MIN_YEAR} and {MAX_YEAR} (in UTC too), "
+            f"got {describe(value)}",
         )
     return parsed
+
+
+def check_derived(instant: datetime, later: timedelta, value: Any, path: str, what: str) -> None:
+    """Refuse ``instant`` (read from ``value`` at ``path``) when ``instant + later``, an
+    instant planning derives from it (``what``), would leave the range of readable
+    datetimes: it could be accepted, but never planned."""
+    if instant + later >= END_OF_RANGE:
+        raise InputError(
+            path,
+            f"expected a datetime whose {what} is before {MAX_YEAR + 1}-01-01T00:00:00Z, "
+            f"got {describe(value)}",
+        )
 
 
 def parse_datetime(value: Any, path: str) -> datetime:
@@ -119,7 +145,7 @@ def parse_datetime(value: Any, path: str) -> datetime:
 
     An aware :class:`datetime` (a TOML or YAML file's own timestamp) is taken as it is.
     Fractions beyond microseconds are truncated. Years outside [``MIN_YEAR``,
-    ``MAX_YEAR``] are refused.
+    ``MAX_YEAR``] are refused, in the local time written and in UTC.
     """
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -307,13 +333,20 @@ class Node:
     def maybe_instant(self, key: str) -> datetime | None:
         return parse_datetime(self.data[key], self.sub(key)) if self.has(key) else None
 
-    def items(self, key: str) -> list[tuple[str, Any]]:
-        """The members of a list, each with its path; ``[]`` if absent."""
+    def ident(self, key: str) -> str:
+        """An order or engineer id: :data:`ID_PATTERN`."""
+        value = self.text(key)
+        if not _ID.fullmatch(value):
+            raise InputError(self.sub(key), f"expected {ID_WANTED}, got {describe(value)}")
+        return value
+
+    def items(self, key: str, max_items: int | None = None) -> list[tuple[str, Any]]:
+        """The members of a list, each with its path; ``[]`` if absent; at most
+        ``max_items`` of them."""
         if not self.has(key):
             return []
         value = self.data[key]
-        if not isinstance(value, list):
-            raise InputError(self.sub(key), f"expected a list, got {describe(value)}")
+        check_list(value, self.sub(key), max_items)
         return [(f"{self.sub(key)}[{i}]", item) for i, item in enumerate(value)]
 
     def req_items(self, key: str) -> list[tuple[str, Any]]:
@@ -323,7 +356,11 @@ class Node:
         return self.items(key)
 
     def strings(
-        self, key: str, options: Collection[str] | None = None, lone: bool = False
+        self,
+        key: str,
+        options: Collection[str] | None = None,
+        lone: bool = False,
+        max_items: int | None = None,
     ) -> tuple[str, ...]:
         """A list of non-empty strings (from ``options`` if given); ``lone`` also takes a
         single string for a list of one."""
@@ -331,7 +368,7 @@ class Node:
         if lone and isinstance(value, str):
             items = [(f"{self.sub(key)}[0]", value)]
         else:
-            items = self.items(key)
+            items = self.items(key, max_items)
         out = []
         for path, item in items:
             if not isinstance(item, str) or not item:
@@ -350,16 +387,32 @@ class Node:
         return Node(self.req(key), self.sub(key), allowed, noun=self.noun)
 
 
+def check_list(value: Any, path: str, max_items: int | None = None) -> None:
+    """``value`` must be a list of at most ``max_items`` members."""
+    if not isinstance(value, list):
+        raise InputError(path, f"expected a list, got {describe(value)}")
+    if max_items is not None and len(value) > max_items:
+        raise InputError(
+            path, f"expected a list of at most {max_items} items, got {len(value)} items"
+        )
+
+
 def _article(noun: str) -> str:
     return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
 
 
 __all__ = [
+    "END_OF_RANGE",
+    "ID_PATTERN",
+    "ID_WANTED",
     "MAX_YEAR",
     "MIN_YEAR",
+    "START_OF_RANGE",
     "HugeInteger",
     "Node",
     "at",
+    "check_derived",
+    "check_list",
     "describe",
     "join",
     "parse_datetime",

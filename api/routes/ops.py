@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import authorize, bearer
 from api.errors import ServiceUnavailable
 from api.persistence import migrate
 from api.problems import PROBLEM_TYPES, problem_type_uri
@@ -46,10 +50,20 @@ async def readyz(request: Request) -> dict[str, str]:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
+        401: {"description": "no admin API key (unless DISPATCH_METRICS_PUBLIC=1)"},
+        403: {"description": "the key is not an admin key"},
+    },
 )
-async def metrics(request: Request) -> Response:
-    """Prometheus text format."""
+async def metrics(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Response:
+    """Prometheus text format. Needs an admin API key unless the service runs with
+    ``DISPATCH_METRICS_PUBLIC=1``; counts read from the database are at most 5 s old."""
+    if not request.app.state.settings.metrics_public:
+        await authorize(request, credentials, "admin")
     registry = request.app.state.metrics.registry
     body = await run_in_threadpool(generate_latest, registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

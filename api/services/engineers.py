@@ -55,7 +55,8 @@ class EngineerService:
         with self._sessions() as session:
             query = sa.select(EngineerRow).order_by(EngineerRow.id).limit(limit + 1)
             if cursor:
-                if "\x00" in cursor:  # PostgreSQL cannot compare text with NUL characters
+                # PostgreSQL cannot compare text with NUL characters; an id has at most 200.
+                if "\x00" in cursor or len(cursor) > 200:
                     raise InputError("query.cursor", "expected the next_cursor of a previous page")
                 query = query.where(EngineerRow.id > cursor)
             rows = list(session.scalars(query))

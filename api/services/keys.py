@@ -1,4 +1,11 @@
-"""API keys: random 32-byte secrets, stored as SHA-256 digests, each with one role."""
+"""API keys: random 32-byte secrets, stored as SHA-256 digests, each with one role.
+
+Each worker keeps the valid keys it has checked in a bounded LRU cache (``CACHE_SIZE``);
+unknown and revoked keys are never cached, so presenting random keys costs a lookup each
+but evicts nothing. A cached key is trusted for ``key_recheck_seconds`` (a setting, 0 by
+default: every request checks the key's row, so a revocation holds on every worker from
+the next request after it commits).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +30,8 @@ from dispatcher.errors import InputError
 ROLES = ("ticketing", "coordinator", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 KEY_PREFIX = "dsp"
-CACHE_SECONDS = 10.0
-UNCACHED: Any = object()  # KeyService.cached: the key is not in the cache
+CACHE_SIZE = 10_000  # valid keys per worker; the least recently used one goes first
+UNCACHED: Any = object()  # KeyService.cached: the key is not in the cache (or too old)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +75,8 @@ class KeyService:
         self._sessions = sessions
         self._clock = clock
         self._audit = audit
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # digest -> (when last checked in the database, monotonic; the principal)
+        self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._lock = threading.Lock()
 
     def create(
@@ -107,30 +116,35 @@ class KeyService:
             self._cache.clear()
         return True
 
-    def cached(self, key: str) -> Principal | None:
-        """The cached principal of ``key`` (None: unknown or revoked), or ``UNCACHED``;
-        never touches the database, so the event loop may call it."""
-        with self._lock:
-            hit = self._cache.get(hash_key(key))
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        return UNCACHED
-
-    def authenticate(self, key: str) -> Principal | None:
-        """The principal of a presented key, or None; answers are cached for a few seconds."""
+    def cached(self, key: str, max_age_s: float) -> Principal:
+        """The principal of ``key`` if it was found valid less than ``max_age_s`` seconds
+        ago, else ``UNCACHED``; never touches the database, so the event loop may call it."""
+        if max_age_s <= 0:
+            return UNCACHED
         digest = hash_key(key)
-        now = time.monotonic()
         with self._lock:
             hit = self._cache.get(digest)
-            if hit is not None and hit[0] > now:
-                return hit[1]
+            if hit is None or time.monotonic() - hit[0] >= max_age_s:
+                return UNCACHED
+            self._cache.move_to_end(digest)
+            return hit[1]
+
+    def authenticate(self, key: str) -> Principal | None:
+        """The principal of a presented key, or None (unknown or revoked), read from the
+        database; a valid key is remembered for :meth:`cached`."""
+        digest = hash_key(key)
+        now = time.monotonic()
         with self._sessions() as session:
             row = session.scalar(sa.select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
             principal = (
                 Principal(row.id, row.role) if row is not None and row.revoked_at is None else None
             )
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now + CACHE_SECONDS, principal)
+            if principal is None:
+                self._cache.pop(digest, None)
+            else:
+                self._cache[digest] = (now, principal)
+                self._cache.move_to_end(digest)
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
         return principal

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import builtins
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,15 +72,24 @@ def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"o:{seq}".encode()).decode().rstrip("=")
 
 
+# ``orders.seq`` is an INTEGER column: PostgreSQL refuses to compare it with a larger
+# value (500 before), SQLite with one beyond 64 bits.
+MAX_SEQ = 2**31 - 1
+_CURSOR_TEXT = re.compile(r"o:(0|[1-9][0-9]{0,9})", re.ASCII)
+
+
 def decode_cursor(cursor: str | None) -> int:
+    """The intake sequence number of a cursor; anything but one handed out is a 422."""
     if not cursor:
         return 0
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = text.partition(":")
-        if kind != "o":
-            raise ValueError(kind)
-        return int(value)
+        if len(cursor) > 40 or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
+            raise ValueError(cursor)
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        match = _CURSOR_TEXT.fullmatch(text)
+        if match is None or int(match.group(1)) > MAX_SEQ:
+            raise ValueError(text)
+        return int(match.group(1))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InputError("query.cursor", "expected a cursor returned by a previous page") from None
 

@@ -137,14 +137,20 @@ class PlanService:
                 published=current_plan_id(session) is not None,
             )
             self.jobs.check_capacity(session, self._retry_after)
-            problem = self.current_problem(session, options.planning_start, options.horizon_hours)
+            skipped: list[dict[str, Any]] = []
+            problem = self.current_problem(
+                session, options.planning_start, options.horizon_hours, skipped
+            )
+            document = problem_to_dict(problem)
+            if skipped:  # a top-level "_" member is a note the Problem reader ignores
+                document["_skipped"] = skipped
             job = PlanJobRow(
                 id=job_id,
                 state="queued",
                 options=options.to_dict(),
                 planning_start=options.planning_start,
                 horizon_hours=options.horizon_hours,
-                problem=problem_to_dict(problem),
+                problem=document,
                 input_hash=input_hash(problem),
                 created_by=actor,
                 created_at=self._clock(),
@@ -246,7 +252,11 @@ class PlanService:
         return max(1, math.ceil((ends - self._clock()).total_seconds()))
 
     def current_problem(
-        self, session: Session, planning_start: datetime, horizon_hours: int
+        self,
+        session: Session,
+        planning_start: datetime,
+        horizon_hours: int,
+        skipped: list[dict[str, Any]] | None = None,
     ) -> Problem:
         policy_row = session.get(PolicyRow, POLICY_ROW_ID)
         engineers = [
@@ -268,6 +278,7 @@ class PlanService:
             [row.document for row in rows if row.status in ACTIVE],
             [_under_way(row) for row in rows if row.status == "in_progress" and row.engineer_id],
             _published(session, [row for row in rows if row.status in ACTIVE]),
+            skipped,
         )
 
     def _view(self, session: Session, job: PlanJobRow, include_plan: bool = True) -> dict[str, Any]:
@@ -289,6 +300,7 @@ class PlanService:
             "published_by": plan.published_by if plan else None,
             "plan": plan.document if plan is not None and include_plan else None,
             "changes": plan.changes if plan is not None and include_plan else None,
+            "skipped": job.problem.get("_skipped", []),
         }
 
     # ----------------------------------------------------------------- runner side

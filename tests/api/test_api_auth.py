@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from api_harness import Keys, Server
@@ -78,11 +76,8 @@ def test_keys_are_listed_and_revoked_from_the_command_line(
     with server.client(created["key"]) as client:
         assert client.get("/v1/orders").status_code == 200
         assert f"key {created['id']} revoked" in server.cli("keys", "revoke", created["id"])
-        # The running server caches a key's answer for a few seconds (keys.CACHE_SECONDS).
-        deadline = time.monotonic() + 60
-        while client.get("/v1/orders").status_code != 401:
-            assert time.monotonic() < deadline, "a revoked key still works after 60 s"
-            time.sleep(0.5)
+        # Every request checks the key (key_recheck_seconds is 0): refused at once.
+        assert client.get("/v1/orders").status_code == 401
     row = next(
         line for line in server.cli("keys", "list").splitlines() if line.startswith(created["id"])
     )
@@ -95,5 +90,6 @@ def test_keys_are_listed_and_revoked_from_the_command_line(
 
 
 def test_ops_endpoints_need_no_key(server: Server) -> None:
-    for path in ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"):
+    # /metrics needs an admin key unless DISPATCH_METRICS_PUBLIC=1 (test_probe_findings.py).
+    for path in ("/healthz", "/readyz", "/docs", "/openapi.json"):
         assert httpx.get(server.base_url + path).status_code == 200, path

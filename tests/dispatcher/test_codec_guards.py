@@ -136,13 +136,15 @@ def test_bounds_are_inclusive_and_the_defaults_are_inside_them() -> None:
     }
     p = problem_from_dict({**BASE, "policy": policy, "planning_start": "9000-01-01T00:00:00Z"})
     assert p.policy.weights.unassigned * p.policy.weights.priority_factor["critical"] == 10**12
-    # The latest deadline: received at the end of year 9000 plus 10 years is still a datetime.
-    late = _with("orders[0].received_at", "9000-12-31T23:59:59+00:00")
+    # The latest deadline: received 10 years (87,660 hours) before the end of year 9000,
+    # so that the deadline a plan shows reads back (tests/dispatcher/test_reader_bounds.py).
+    late = _with("orders[0].received_at", "8990-12-31T11:59:59+00:00")
     late["policy"] = policy
     q = problem_from_dict(late)
-    assert q.policy.deadline(q.orders[0]) == datetime(9000, 12, 31, 23, 59, 59, tzinfo=UTC) + (
+    assert q.policy.deadline(q.orders[0]) == datetime(8990, 12, 31, 11, 59, 59, tzinfo=UTC) + (
         timedelta(hours=87_660)
     )
+    assert q.policy.deadline(q.orders[0]) < datetime(9001, 1, 1, tzinfo=UTC)
 
 
 def test_weekly_pattern_before_1970_is_rejected_not_overflowing_in_expansion() -> None:
