@@ -9,6 +9,7 @@ fetched at run time. :func:`mount_assets` serves both under ``/board/``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -34,6 +35,19 @@ REQUIRED = (
     VENDOR["world-atlas"] / "countries-110m.json",
     VENDOR["topojson-client"] / "topojson-client.min.js",
 )
+
+
+# ReDoc's bundle shows the Redocly logo from a CDN; the board serves it a local image instead.
+REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+LOCAL_LOGO = b"/board/static/favicon.svg"
+
+
+@lru_cache(maxsize=1)
+def redoc_bundle() -> bytes:
+    """``redoc.standalone.js`` with its one run-time outside URL (the logo) made local."""
+    return (
+        (VENDOR["redoc"] / "redoc.standalone.js").read_bytes().replace(REDOC_CDN_LOGO, LOCAL_LOGO)
+    )
 
 
 def missing_assets() -> list[str]:

@@ -235,9 +235,10 @@ function renderPlanViews(idx) {
   const homes = engs.filter((e) => e.home).map((e) => ({ id: e.id, lat: e.home.lat, lon: e.home.lon }));
   const routes = [];
   for (const r of idx.routes.values()) {
-    const pts = [[r.start.location.lat, r.start.location.lon]];
-    for (const v of r.visits) { const s = siteOf(v.order_id); if (s) pts.push([s.lat, s.lon]); }
     const home = engs.find((e) => e.id === r.engineer_id);
+    const from = (r.start && r.start.location) || (home && home.home);
+    const pts = from ? [[from.lat, from.lon]] : [];
+    for (const v of r.visits) { const s = siteOf(v.order_id); if (s) pts.push([s.lat, s.lon]); }
     if (r.return && home && home.home) pts.push([home.home.lat, home.home.lon]);
     routes.push({ engineer: r.engineer_id, points: pts });
   }
