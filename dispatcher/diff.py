@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatcher.codec import format_datetime
-from dispatcher.domain import Plan, Problem, PublishedVisit, eligible_engineers
+from dispatcher.domain import Order, Plan, Problem, PublishedVisit, eligible_engineers
 
 KINDS = ("added", "reassigned", "retimed", "dropped")
 
@@ -70,7 +70,7 @@ def plan_changes(problem: Problem, plan: Plan) -> list[Change]:
             reason = reasons.get(order.id, "capacity")
             out.append(Change(order.id, "dropped", reason, pub.engineer_id, None, pub.start))
         elif now[0] != pub.engineer_id:
-            can = _can_serve(problem, order.id, pub.engineer_id)
+            can = _can_serve(problem, order, pub.engineer_id)
             why = "reoptimised" if can else "engineer_unavailable"
             out.append(
                 Change(order.id, "reassigned", why, pub.engineer_id, now[0], pub.start, now[1])
@@ -91,10 +91,9 @@ def published_visits(plan: Plan) -> tuple[PublishedVisit, ...]:
     )
 
 
-def _can_serve(problem: Problem, order_id: str, engineer_id: str) -> bool:
-    """Whether ``engineer_id`` is still in the roster, allowed to serve the order, and has
+def _can_serve(problem: Problem, order: Order, engineer_id: str) -> bool:
+    """Whether ``engineer_id`` is still in the roster, allowed to serve ``order``, and has
     some work time left in the horizon."""
-    order = next(o for o in problem.orders if o.id == order_id)
     index = {e.id: v for v, e in enumerate(problem.engineers)}
     v = index.get(engineer_id)
     if v is None or v not in eligible_engineers(problem, order):
