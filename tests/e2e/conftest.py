@@ -42,10 +42,9 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
+def chromium() -> str:
+    """The Chromium executable; the test is skipped, with the reason, without one."""
+    if importlib.util.find_spec("playwright") is None:
         pytest.skip("playwright is not installed (the dev extra: make install)")
     path = chromium_path()
     if path is None:
@@ -53,6 +52,14 @@ def browser() -> Iterator[Any]:
             "no Chromium at /usr/bin/chromium (make chromium: apt-get install -y chromium); "
             "browser tests skipped"
         )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    path = chromium
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"]
