@@ -22,7 +22,27 @@ $(ASSETS): api/board/package-lock.json
 	npm ci --prefix api/board --omit=peer --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(ASSETS)
 
-install: $(STAMP) $(ASSETS)
+# A local OSRM for the road-travel tests (docs/travel.md): the programs of PyPI's osrm-bindings
+# wheel (they need only libc/libstdc++) and Monaco's extract from its source package. Once;
+# offline it says so and the OSRM end-to-end tests are skipped.
+OSRM := $(VENV)/osrm
+OSRM_VERSION := 26.10.0
+OSRM_STAMP := $(OSRM)/.ready
+
+$(OSRM_STAMP): | $(STAMP)
+	@mkdir -p $(OSRM)
+	@echo 'osrm: downloading osrm-bindings $(OSRM_VERSION) (programs, car profile, Monaco extract)'
+	@if $(BIN)/pip install -q --retries 1 --timeout 30 --upgrade --no-deps --only-binary :all: \
+	        --python-version 3.12 --platform manylinux_2_28_x86_64 --target $(OSRM)/wheel \
+	        osrm-bindings==$(OSRM_VERSION) \
+	    && $(BIN)/pip download -q --retries 1 --timeout 30 --no-deps --no-binary osrm-bindings \
+	        -d $(OSRM)/sdist osrm-bindings==$(OSRM_VERSION) \
+	    && tar -xzf $(OSRM)/sdist/osrm_bindings-$(OSRM_VERSION).tar.gz -C $(OSRM) \
+	        --strip-components=3 osrm_bindings-$(OSRM_VERSION)/test/data/monaco.osm.pbf; \
+	then rm -rf $(OSRM)/sdist && touch $@; \
+	else echo 'osrm: could not download osrm-bindings (offline?): OSRM tests will be skipped'; fi
+
+install: $(STAMP) $(ASSETS) $(OSRM_STAMP)
 
 # The browser tests (tests/e2e) drive Debian's Chromium; install it when missing and apt is there.
 chromium:
@@ -33,7 +53,7 @@ chromium:
 demo: $(STAMP) $(ASSETS)
 	$(BIN)/dispatch plan fixtures/demo.json --time-limit 10 --out demo-plan.json
 
-test: $(STAMP) $(ASSETS)
+test: $(STAMP) $(ASSETS) $(OSRM_STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

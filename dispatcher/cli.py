@@ -206,11 +206,12 @@ def format_quote(answer: Any, tz: Any = None) -> str:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from dispatcher.check import check_plan, format_violations
+    from dispatcher.check import format_violations
+    from dispatcher.check_travel import verify_plan
 
     problem = load_problem(args.problem)
     plan = load_plan(args.plan)
-    violations = check_plan(problem, plan)
+    violations = verify_plan(problem, plan)  # travel against the problem's own provider
     hard = [v for v in violations if v.hard]
     if violations:
         print(format_violations(violations))

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dispatcher.domain import (
     COMMITMENT_CLASSES,
     PRIORITIES,
+    TRAVEL_PROVIDERS,
+    UNROUTABLE,
     WEIGHT_NAMES,
     CurrentPosition,
     Engineer,
@@ -112,7 +114,11 @@ ORDER_FIELDS = (
 )
 POLICY_FIELDS = ("commitments", "home_country", "travel", "stability", "weights")
 STABILITY_FIELDS = ("tolerance_minutes", "frozen_hours")
-TRAVEL_FIELDS = ("circuity", "max_drive_km", "drive_kmh", "flight_overhead_h", "flight_kmh")
+TRAVEL_PROVIDER_FIELDS = ("provider", "url", "unroutable", "max_table_size")
+TRAVEL_FIELDS = (
+    *("circuity", "max_drive_km", "drive_kmh", "flight_overhead_h", "flight_kmh"),
+    *TRAVEL_PROVIDER_FIELDS,
+)
 WEIGHTS_FIELDS = (*WEIGHT_NAMES, "priority_factor")
 MAX_HORIZON_HOURS = 24 * 60
 MAX_SERVICE_MINUTES = 7 * 24 * 60
@@ -363,6 +369,10 @@ def policy_from_dict(data: Any, path: str = "policy") -> Policy:
                     "flight_overhead_h", travel.flight_overhead_h, lo=0, hi=240
                 ),
                 flight_kmh=t.num("flight_kmh", travel.flight_kmh, lo=0.1, hi=5_000),
+                provider=t.choice("provider", TRAVEL_PROVIDERS, travel.provider),
+                url=t.text("url", required=False),
+                unroutable=t.choice("unroutable", UNROUTABLE, travel.unroutable),
+                max_table_size=t.integer("max_table_size", travel.max_table_size, 1, 100_000),
             )
     weights = Weights()
     if obj.has("weights"):
@@ -554,6 +564,11 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
                 "drive_kmh": pol.travel.drive_kmh,
                 "flight_overhead_h": pol.travel.flight_overhead_h,
                 "flight_kmh": pol.travel.flight_kmh,
+                **{  # the provider members when not the defaults (older hashes stay)
+                    k: getattr(pol.travel, k)
+                    for k in TRAVEL_PROVIDER_FIELDS
+                    if getattr(pol.travel, k) != getattr(TravelParams(), k)
+                },
             },
             "weights": {
                 "unassigned": pol.weights.unassigned,

@@ -188,6 +188,10 @@ class Order:
         )
 
 
+TRAVEL_PROVIDERS = ("geodesic", "osrm")
+UNROUTABLE = ("fallback", "error")
+
+
 @dataclass(frozen=True, slots=True)
 class TravelParams:
     """Door-to-door travel model (docs/travel.md)."""
@@ -197,8 +201,23 @@ class TravelParams:
     drive_kmh: float = 65.0
     flight_overhead_h: float = 3.5
     flight_kmh: float = 750.0
+    # Road legs from an OSRM server instead of geodesic km x circuity (docs/travel.md).
+    provider: str = "geodesic"  # one of TRAVEL_PROVIDERS
+    url: str | None = None  # the OSRM server, e.g. http://osrm.example.com:5000
+    unroutable: str = "fallback"  # one of UNROUTABLE: a pair OSRM cannot route
+    max_table_size: int = 100  # the server's --max-table-size
 
     def __post_init__(self) -> None:
+        if self.provider not in TRAVEL_PROVIDERS:
+            raise InputError("provider", f"expected one of {', '.join(TRAVEL_PROVIDERS)}")
+        if self.provider == "osrm" and not self.url:
+            raise InputError("url", "expected the OSRM server's URL for provider osrm")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise InputError("url", f"expected an http:// or https:// URL, got {self.url!r}")
+        if self.unroutable not in UNROUTABLE:
+            raise InputError("unroutable", f"expected one of {', '.join(UNROUTABLE)}")
+        if not (isinstance(self.max_table_size, int) and self.max_table_size >= 1):
+            raise InputError("max_table_size", "expected a positive integer")
         for name in ("circuity", "max_drive_km", "drive_kmh", "flight_kmh"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):

@@ -12,7 +12,8 @@ from dispatcher.compile import Compiled, compile_problem
 from dispatcher.decode import decode
 from dispatcher.domain import PLAN_MODES, Plan, Problem
 from dispatcher.errors import InputError
-from dispatcher.travel import TravelTimes
+from dispatcher.osrm import describe, travel_times
+from dispatcher.travel import TravelTimes, matrix_legs_digest, plan_leg_ends
 from solver.routing import (
     SOLVER_VERSION,
     ParamError,
@@ -122,6 +123,7 @@ def plan_problem(
     """
     options = options or PlanOptions()
     t0 = time.perf_counter()
+    travel = travel or travel_times(problem.policy.travel)
     compiled = compile_problem(problem, travel)
     compile_s = time.perf_counter() - t0
 
@@ -189,8 +191,22 @@ def plan_problem(
     untried = frozenset(compiled.node_order[j].id for j in result.unplanned)
     meta["orders_not_planned_in_time"] = len(untried)
     plan = decode(compiled, result.routes, result.status, meta, untried)
+    travel_meta = _travel_meta(compiled, travel, plan)
+    meta["travel"] = travel_meta
+    # Pairs the road provider could not route, priced by the geodesic model instead.
+    meta["travel_fallback_pairs"] = travel_meta.get("fallback_pairs", 0)
     meta["decode_seconds"] = round(time.perf_counter() - t1, 3)
     return plan
+
+
+def _travel_meta(compiled: Compiled, travel: TravelTimes, plan: Plan) -> dict[str, object]:
+    """The provider, its cost, and the digest of the matrix entries the plan's legs use
+    (what ``dispatch check`` compares a re-queried matrix with; docs/travel.md)."""
+    problem = compiled.problem
+    points = [e.start_location for e in problem.engineers] + [e.home for e in problem.engineers]
+    points += [compiled.node_order[j].site.location for j in sorted(compiled.node_order)]
+    digest = matrix_legs_digest(points, compiled.travel, plan_leg_ends(problem, plan))
+    return {**describe(travel), "matrix_digest": digest}
 
 
 def from_published(compiled: Compiled) -> tuple[RoutingInput, list[list[int]], bool]:

@@ -30,6 +30,7 @@ from dispatcher.decode import decode_route
 from dispatcher.domain import Order, Problem, Reason, Visit
 from dispatcher.errors import InputError
 from dispatcher.explain import explain_unassigned
+from dispatcher.osrm import travel_times
 from dispatcher.planner import from_published
 from dispatcher.timeline import site_windows_s, to_s
 from dispatcher.travel import GeodesicTravelTimes, TravelMatrix, TravelTimes, geodesic_km
@@ -173,7 +174,7 @@ class QuoteBook:
     _open: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
-        self.travel = self.travel or GeodesicTravelTimes(self.problem.policy.travel)
+        self.travel = self.travel or travel_times(self.problem.policy.travel)
         self.compiled = compile_problem(self.problem, self.travel)
         c = self.compiled
         n_v = len(self.problem.engineers)

@@ -37,7 +37,14 @@ from dispatcher.codec import (
     WEEKDAYS,
     WEIGHT_NAMES,
 )
-from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES, Policy, Reason
+from dispatcher.domain import (
+    COMMITMENT_CLASSES,
+    PRIORITIES,
+    TRAVEL_PROVIDERS,
+    UNROUTABLE,
+    Policy,
+    Reason,
+)
 from dispatcher.errors import NotFound
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -287,6 +294,26 @@ def _definitions() -> dict[str, Schema]:
                                 travel.flight_overhead_h,
                             ),
                             "flight_kmh": _optional(_num("km/h", 0.1, 5_000), travel.flight_kmh),
+                            "provider": {
+                                "enum": [*TRAVEL_PROVIDERS, None],
+                                "default": travel.provider,
+                                "description": "road legs from: the model above or OSRM",
+                            },
+                            "url": _optional(
+                                {
+                                    **_text("the OSRM server (provider osrm)"),
+                                    "pattern": "^https?://",
+                                }
+                            ),
+                            "unroutable": {
+                                "enum": [*UNROUTABLE, None],
+                                "default": travel.unroutable,
+                                "description": "a pair OSRM cannot route: geodesic model or error",
+                            },
+                            "max_table_size": _optional(
+                                _int("the OSRM server's --max-table-size", 1, 100_000),
+                                travel.max_table_size,
+                            ),
                         },
                         closed=True,
                     )

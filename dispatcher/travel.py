@@ -7,14 +7,15 @@ at continental distances), then road circuity and a drive/flight switch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from dispatcher.domain import Location, TravelParams
+from dispatcher.domain import Location, Plan, Problem, TravelParams
 
 WGS84_A_KM = 6378.137
 WGS84_F = 1 / 298.257223563
@@ -75,6 +76,9 @@ class GeodesicTravelTimes:
     def __init__(self, params: TravelParams) -> None:
         self.params = params
 
+    def describe(self) -> dict[str, object]:
+        return {"provider": "geodesic"}
+
     def matrix(self, points: Sequence[Location]) -> TravelMatrix:
         lat = np.fromiter((p.lat for p in points), dtype=np.float64, count=len(points))
         lon = np.fromiter((p.lon for p in points), dtype=np.float64, count=len(points))
@@ -87,3 +91,46 @@ class GeodesicTravelTimes:
         hours = np.where(flight, p.flight_overhead_h + geo / p.flight_kmh, road / p.drive_kmh)
         seconds = np.rint(hours * 3600.0).astype(np.int64)
         return TravelMatrix(seconds=seconds, km=km, flight=flight)
+
+
+def plan_leg_ends(problem: Problem, plan: Plan) -> list[tuple[Location, Location]]:
+    """(from, to) of every leg of ``plan``, route by route: its visits, then the way home."""
+    orders = {o.id: o for o in problem.orders}
+    out = []
+    for route in plan.routes:
+        engineer = problem.engineer(route.engineer_id)
+        here = route.start_location or (engineer.start_location if engineer else None)
+        for v in route.visits:
+            order = orders.get(v.order_id)
+            if order is not None and here is not None:
+                out.append((here, order.site.location))
+            here = order.site.location if order else None
+        if route.return_leg is not None and here is not None and engineer is not None:
+            out.append((here, engineer.home))
+    return out
+
+
+def legs_digest(legs: Iterable[tuple[Location, Location, int, float, bool]]) -> str:
+    """SHA-256 of the travel matrix entries a plan uses: per leg its ends, whole seconds,
+    km to the metre and mode (``meta.travel.matrix_digest``; the checker recomputes it from
+    the provider's answers, docs/travel.md)."""
+    h = hashlib.sha256()
+    for a, b, seconds, km, flight in legs:
+        line = f"{a.lat:.6f},{a.lon:.6f};{b.lat:.6f},{b.lon:.6f};{seconds};{km:.3f};{int(flight)}"
+        h.update(line.encode() + b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+def matrix_legs_digest(
+    points: Sequence[Location], tm: TravelMatrix, legs: Iterable[tuple[Location, Location]]
+) -> str:
+    """:func:`legs_digest` of ``legs`` looked up in ``tm`` (the matrix over ``points``)."""
+    index = {(p.lat, p.lon): i for i, p in enumerate(points)}
+    rows = []
+    for a, b in legs:
+        i, j = index.get((a.lat, a.lon)), index.get((b.lat, b.lon))
+        if i is None or j is None:
+            rows.append((a, b, -1, -1.0, False))  # not in the matrix: cannot match
+        else:
+            rows.append((a, b, int(tm.seconds[i, j]), float(tm.km[i, j]), bool(tm.flight[i, j])))
+    return legs_digest(rows)

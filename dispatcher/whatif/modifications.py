@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import accumulate
 from random import Random
-from typing import Protocol
+from typing import Any, Protocol
 
 from dispatcher.codec import expand_weekly
 from dispatcher.domain import Engineer, Location, Order, Problem, Window
@@ -370,5 +370,5 @@ class Travel(_ProblemOnly):
     def apply_problem(self, problem: Problem) -> Problem:
         pol = problem.policy
         return replace(
-            problem, policy=replace(pol, travel=replace(pol.travel, **dict(self.changes)))
+            problem, policy=replace(pol, travel=replace(pol.travel, **dict[str, Any](self.changes)))
         )
