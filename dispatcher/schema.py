@@ -29,10 +29,16 @@ from typing import Any
 
 from dispatcher.codec import (
     MAX_COMMITMENT_HOURS,
+    MAX_ENGINEER_REFS,
     MAX_HORIZON_HOURS,
     MAX_OVERTIME_MINUTES,
     MAX_PRIORITY_FACTOR,
+    MAX_REQUIRED_SKILLS,
     MAX_SERVICE_MINUTES,
+    MAX_SHIFTS,
+    MAX_SITE_WINDOWS,
+    MAX_SKILLS,
+    MAX_SPANS_PER_DAY,
     MAX_WEIGHT,
     WEEKDAYS,
     WEIGHT_NAMES,
@@ -46,6 +52,7 @@ from dispatcher.domain import (
     Reason,
 )
 from dispatcher.errors import NotFound
+from dispatcher.reader import ID_PATTERN
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 Schema = dict[str, Any]
@@ -119,6 +126,16 @@ def _int(description: str, lo: int = 0, hi: int | None = None) -> Schema:
     return out
 
 
+def _most(schema: Schema, n: int) -> Schema:
+    """A list ``schema`` of at most ``n`` items (the codec's bound)."""
+    return {**schema, "maxItems": n}
+
+
+def _id(description: str) -> Schema:
+    """An order or engineer id: the reader's safe character set."""
+    return {"type": "string", "pattern": ID_PATTERN, "description": description}
+
+
 def _text(description: str) -> Schema:
     return {"type": "string", "minLength": 1, "description": description}
 
@@ -135,7 +152,7 @@ def _definitions() -> dict[str, Schema]:
     policy = Policy()
     travel, weights, stability = policy.travel, policy.weights, policy.stability
     reasons = [r.value for r in Reason]
-    ids = _list(_text("an engineer id"))
+    ids = _most(_list(_id("an engineer id")), MAX_ENGINEER_REFS)
     return {
         "DateTime": {
             "type": "string",
@@ -170,7 +187,12 @@ def _definitions() -> dict[str, Schema]:
             "description": "a weekly pattern of shifts in the engineer's timezone, expanded "
             "over the horizon; an end at or before the start runs past midnight",
             "properties": {
-                day: _optional(_list({"type": "string", "pattern": _SPAN_PATTERN}, '"HH:MM-HH:MM"'))
+                day: _optional(
+                    _most(
+                        _list({"type": "string", "pattern": _SPAN_PATTERN}, '"HH:MM-HH:MM"'),
+                        MAX_SPANS_PER_DAY,
+                    )
+                )
                 for day in WEEKDAYS
             },
             "additionalProperties": False,
@@ -178,15 +200,17 @@ def _definitions() -> dict[str, Schema]:
         "Engineer": _obj(
             "a field engineer",
             {
-                "id": _text("unique among the engineers"),
+                "id": _id("unique among the engineers"),
                 "name": _optional(_text("display name; defaults to the id")),
                 "home": _ref("Location"),
                 "timezone": _optional(
                     _text("IANA timezone name, e.g. Asia/Shanghai (work and nights)"), "UTC"
                 ),
-                "skills": _optional(_list(_text("a skill"))),
+                "skills": _optional(_most(_list(_text("a skill")), MAX_SKILLS)),
                 "shifts": _optional(
-                    _list(_ref("Window"), "absolute work windows, not overlapping")
+                    _most(
+                        _list(_ref("Window"), "absolute work windows, not overlapping"), MAX_SHIFTS
+                    )
                 ),
                 "weekly_shifts": _optional(_ref("WeeklyShifts")),
                 "max_overtime_minutes": _optional(
@@ -216,7 +240,7 @@ def _definitions() -> dict[str, Schema]:
         "Order": _obj(
             "a service order (a ticket)",
             {
-                "id": _text("the ticket id; unique, the idempotency key"),
+                "id": _id("the ticket id; unique, the idempotency key"),
                 "site": _ref("Site"),
                 "received_at": _ref("DateTime"),
                 "service_minutes": _int("time on site, minutes", 0, MAX_SERVICE_MINUTES),
@@ -237,9 +261,14 @@ def _definitions() -> dict[str, Schema]:
                     "default": "normal",
                     "description": "scales every penalty by policy.weights.priority_factor",
                 },
-                "required_skills": _optional(_list(_text("a skill"), "all of them are needed")),
+                "required_skills": _optional(
+                    _most(_list(_text("a skill"), "all of them are needed"), MAX_REQUIRED_SKILLS)
+                ),
                 "site_windows": _optional(
-                    _list(_ref("Window"), "when the site is open; empty: always")
+                    _most(
+                        _list(_ref("Window"), "when the site is open; empty: always"),
+                        MAX_SITE_WINDOWS,
+                    )
                 ),
                 "pinned_engineer": _optional(
                     _text("hard: only this engineer (absent: pinned_engineer_unavailable)")

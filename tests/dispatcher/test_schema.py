@@ -142,6 +142,13 @@ BAD_PROBLEMS = [
     (_set(["policy", "travel", "speed"], 80), "policy.travel.speed"),
     (_set(["policy", "weight"], {}), "policy.weight"),
     (_set(["horizon"], 48), "horizon"),
+    # The id character set and the list bounds (issue 22).
+    (_set(["orders", 0, "id"], "T/1"), "orders[0].id"),
+    (_set(["engineers", 0, "id"], "E 1"), "engineers[0].id"),
+    (
+        _set(["orders", 0, "required_skills"], [f"s{i}" for i in range(51)]),
+        "orders[0].required_skills",
+    ),
 ]
 
 
