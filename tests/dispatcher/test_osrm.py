@@ -35,6 +35,7 @@ from dispatcher.domain import Location, Plan, Problem, TravelParams
 from dispatcher.errors import TravelTimeError
 from dispatcher.osrm import OsrmClient, OsrmTravelTimes, clear_cache
 from dispatcher.planner import PlanOptions, plan_problem
+from dispatcher.quote import QuoteBook
 from dispatcher.travel import GeodesicTravelTimes
 
 SITES = {
@@ -186,6 +187,19 @@ def test_a_re_plan_of_the_same_problem_queries_nothing(router: osrm_local.Router
     assert third.meta["travel"]["queried_pairs"] == 2 * 9 - 1  # type: ignore[index]
 
 
+def test_a_quote_asks_only_for_the_new_sites_row_and_column(router: osrm_local.Router) -> None:
+    problem = problem_from_dict(_problem_doc(router.url, SITES))
+    plan = plan_problem(problem, OPTIONS)
+    assert plan.meta["travel"]["requests"] > 0  # type: ignore[index]
+    new = problem_from_dict(_problem_doc(router.url, {"extra": (43.7420, 7.4300)})).orders[0]
+    book = QuoteBook(problem)  # the problem's own provider, sharing the planner's cache
+    assert isinstance(book.travel, OsrmTravelTimes)
+    assert book.travel.stats.queried_pairs == 0  # the book's matrix: all cached
+    answer = book.quote(new)
+    assert answer.options
+    assert book.travel.stats.queried_pairs == 2 * 9 - 1  # 8 distinct points and the new one
+
+
 def test_chunks_of_the_max_table_size_give_the_one_request_matrix(
     router: osrm_local.Router,
 ) -> None:
@@ -249,6 +263,32 @@ def test_a_stopped_router_is_exit_3_and_check_says_travel_was_not_verified(
 
 
 # ----------------------------------------------------------------- stub server (fast)
+
+
+@pytest.mark.parametrize(
+    "travel,path",
+    [
+        ({"provider": "valhalla"}, "policy.travel.provider"),
+        ({"provider": "osrm"}, "policy.travel.url"),
+        ({"provider": "osrm", "url": "osrm.local:5000"}, "policy.travel.url"),
+        (
+            {"provider": "osrm", "url": "http://x", "unroutable": "ignore"},
+            "policy.travel.unroutable",
+        ),
+        (
+            {"provider": "osrm", "url": "http://x", "max_table_size": 0},
+            "policy.travel.max_table_size",
+        ),
+    ],
+)
+def test_the_reader_refuses_a_bad_provider_naming_the_member(travel: dict, path: str) -> None:
+    from dispatcher.errors import InputError
+
+    doc = _problem_doc("http://unused", SITES)
+    doc["policy"]["travel"] = travel
+    with pytest.raises(InputError) as exc:
+        problem_from_dict(doc)
+    assert str(exc.value).startswith(path)
 
 
 class _Stub(http.server.BaseHTTPRequestHandler):
