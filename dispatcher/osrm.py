@@ -17,7 +17,9 @@ queries nothing; a new point costs its own row and column. docs/travel.md.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -25,6 +27,7 @@ import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +37,8 @@ from dispatcher.errors import TravelTimeError
 from dispatcher.travel import GeodesicTravelTimes, TravelMatrix, TravelTimes, geodesic_km
 
 MAX_SNAP_M = 1000.0  # an end further than this from the road network is unroutable
+# A directory for the cache's files (one per server): processes and runs then share answers.
+CACHE_DIR_ENV = "DISPATCH_OSRM_CACHE_DIR"
 MAX_CACHED_POINTS = 2000  # per server: 2 x 2000² float64 = 64 MB; beyond it the cache restarts
 Key = tuple[float, float]  # (lat, lon) rounded to 1e-6 degrees (0.1 m)
 
@@ -144,13 +149,17 @@ class OsrmClient:
 
 
 class _Store:
-    """One server's answers for every pair of the points asked for so far."""
+    """One server's answers for every pair of the points asked for so far; kept in
+    ``path`` too when :data:`CACHE_DIR_ENV` names a directory (shared by processes)."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
+    def __init__(self, path: Path | None = None) -> None:
+        self.lock = threading.RLock()
+        self.path = path
+        self.mtime: float | None = None
         self.reset()
 
     def reset(self) -> None:
+        self.mtime = None
         self.index: dict[Key, int] = {}
         self.keys: list[Key] = []
         self.dur = np.empty((0, 0))
@@ -169,6 +178,35 @@ class _Store:
             self.index[k] = len(self.keys)
             self.keys.append(k)
 
+    def load(self) -> None:
+        """Take the file's answers when another process (or an earlier run) wrote newer ones."""
+        if self.path is None:
+            return
+        try:
+            mtime = self.path.stat().st_mtime
+            if mtime == self.mtime:
+                return
+            with np.load(self.path) as f:
+                keys = [(float(a), float(b)) for a, b in f["keys"]]
+                dur, dist, snap = f["dur"], f["dist"], f["snap"]
+                version = str(f["version"]) or None
+        except (OSError, KeyError, ValueError):
+            return  # no file yet, or one being replaced: ask the router
+        self.reset()
+        self.keys, self.index = keys, {k: i for i, k in enumerate(keys)}
+        self.dur, self.dist, self.snap, self.version = dur, dist, snap, version
+        self.mtime = mtime
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{self.path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+        np.savez(tmp, keys=np.array(self.keys, dtype=np.float64).reshape(-1, 2), dur=self.dur,
+                 dist=self.dist, snap=self.snap, version=np.array(self.version or ""))  # fmt: skip
+        os.replace(tmp, self.path)
+        self.mtime = self.path.stat().st_mtime
+
 
 _STORES: dict[str, _Store] = {}
 _STORES_LOCK = threading.Lock()
@@ -181,8 +219,13 @@ def clear_cache() -> None:
 
 
 def _store(url: str) -> _Store:
+    url = url.rstrip("/")
     with _STORES_LOCK:
-        return _STORES.setdefault(url.rstrip("/"), _Store())
+        if url not in _STORES:
+            folder = os.environ.get(CACHE_DIR_ENV)
+            name = f"osrm-{hashlib.sha256(url.encode()).hexdigest()[:16]}.npz"
+            _STORES[url] = _Store(Path(folder) / name if folder else None)
+        return _STORES[url]
 
 
 @dataclass
@@ -231,37 +274,49 @@ class OsrmTravelTimes:
             return t.duration_s[ix], t.distance_m[ix], t.snap_src_m[pos]
         store = _store(self.client.url)
         with store.lock:
-            new = [k for k in unique if k not in store.index]
-            if len(store.keys) + len(new) > MAX_CACHED_POINTS:
-                store.reset()
-                new = unique
-            requests = queried = 0
-            version = store.version
-            if new:
-                old = list(store.keys)
-                store.grow(new)
-                n0 = len(old)
-                rows = self.client.table(new, store.keys)  # new -> everything
-                store.dur[n0:, :] = rows.duration_s
-                store.dist[n0:, :] = rows.distance_m
-                store.snap[n0:] = rows.snap_src_m
-                requests, queried = rows.requests, len(new) * len(store.keys)
-                version = rows.data_version
-                if old:
-                    cols = self.client.table(old, new)  # everything else -> new
-                    store.dur[:n0, n0:] = cols.duration_s
-                    store.dist[:n0, n0:] = cols.distance_m
-                    requests += cols.requests
-                    queried += n0 * len(new)
-                    if store.version != version:  # the server's data changed: start again
-                        store.reset()
-                        return self._raw(keys)
-                store.version = version
-            pos = [store.index[k] for k in keys]
-            n = len(unique)
-            self.stats = Stats(requests, queried, n * n - min(queried, n * n), 0, version)
-            ix = np.ix_(pos, pos)
-            return store.dur[ix].copy(), store.dist[ix].copy(), store.snap[pos].copy()
+            store.load()
+            try:
+                return self._cached(store, keys, unique)
+            except BaseException:
+                store.reset()  # half-filled answers must not pass for cached ones
+                raise
+
+    def _cached(
+        self, store: _Store, keys: list[Key], unique: list[Key]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`_raw` from ``store`` (locked), asking the router for new points only."""
+        new = [k for k in unique if k not in store.index]
+        if len(store.keys) + len(new) > MAX_CACHED_POINTS:
+            store.reset()
+            new = unique
+        requests = queried = 0
+        version = store.version
+        if new:
+            old = list(store.keys)
+            store.grow(new)
+            n0 = len(old)
+            rows = self.client.table(new, store.keys)  # new -> everything
+            store.dur[n0:, :] = rows.duration_s
+            store.dist[n0:, :] = rows.distance_m
+            store.snap[n0:] = rows.snap_src_m
+            requests, queried = rows.requests, len(new) * len(store.keys)
+            version = rows.data_version
+            if old:
+                cols = self.client.table(old, new)  # everything else -> new
+                store.dur[:n0, n0:] = cols.duration_s
+                store.dist[:n0, n0:] = cols.distance_m
+                requests += cols.requests
+                queried += n0 * len(new)
+                if store.version != version:  # the server's data changed: start again
+                    store.reset()
+                    return self._cached(store, keys, unique)
+            store.version = version
+            store.save()
+        pos = [store.index[k] for k in keys]
+        n = len(unique)
+        self.stats = Stats(requests, queried, n * n - min(queried, n * n), 0, version)
+        ix = np.ix_(pos, pos)
+        return store.dur[ix].copy(), store.dist[ix].copy(), store.snap[pos].copy()
 
     def matrix(self, points: Sequence[Location]) -> TravelMatrix:
         keys = [_key(p) for p in points]

@@ -33,7 +33,7 @@ from dispatcher.codec import (
 )
 from dispatcher.domain import Location, Plan, Problem, TravelParams
 from dispatcher.errors import TravelTimeError
-from dispatcher.osrm import OsrmClient, OsrmTravelTimes, clear_cache
+from dispatcher.osrm import CACHE_DIR_ENV, OsrmClient, OsrmTravelTimes, clear_cache
 from dispatcher.planner import PlanOptions, plan_problem
 from dispatcher.quote import QuoteBook
 from dispatcher.travel import GeodesicTravelTimes
@@ -185,6 +185,20 @@ def test_a_re_plan_of_the_same_problem_queries_nothing(router: osrm_local.Router
     more = problem_from_dict(_problem_doc(router.url, {**SITES, "extra": (43.7420, 7.4300)}))
     third = plan_problem(more, OPTIONS)
     assert third.meta["travel"]["queried_pairs"] == 2 * 9 - 1  # type: ignore[index]
+
+
+def test_with_a_cache_directory_another_process_re_plans_without_asking(
+    router: osrm_local.Router, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))
+    problem = problem_from_dict(_problem_doc(router.url, SITES))
+    first = plan_problem(problem, OPTIONS)
+    assert first.meta["travel"]["queried_pairs"] == (2 + len(SITES)) ** 2  # type: ignore[index]
+    assert len(list(tmp_path.glob("osrm-*.npz"))) == 1
+    clear_cache()  # what a new process starts with
+    again = plan_problem(problem, OPTIONS)
+    assert again.meta["travel"]["requests"] == 0  # type: ignore[index]
+    assert again.meta["travel"]["matrix_digest"] == first.meta["travel"]["matrix_digest"]  # type: ignore[index]
 
 
 def test_a_quote_asks_only_for_the_new_sites_row_and_column(router: osrm_local.Router) -> None:
@@ -353,3 +367,19 @@ def test_a_router_that_keeps_failing_is_a_travel_time_error(stub: str) -> None:
     client = OsrmClient(stub, retries=2)
     with pytest.raises(TravelTimeError, match="failed after 3 attempt"):
         client.table([(43.73, 7.42)], [(43.73, 7.42)])
+
+
+def test_answers_of_a_failed_query_are_not_kept_as_cached(stub: str) -> None:
+    a, b, c = Location(43.73, 7.42), Location(43.74, 7.43), Location(43.745, 7.435)
+    provider = OsrmTravelTimes(TravelParams(provider="osrm", url=stub), retries=0)
+    _Stub.answers = [_ok([[0, 60.0], [60.0, 0]], [[0, 900.0], [900.0, 0]])]
+    provider.matrix([a, b])
+    # c's row comes, its column fails: nothing of it may stay in the cache.
+    _Stub.answers = [_ok([[60.0, 60.0, 0]], [[900.0, 900.0, 0]]), (500, {})]
+    with pytest.raises(TravelTimeError):
+        provider.matrix([a, b, c])
+    seen = len(_Stub.seen)
+    _Stub.answers = [_ok([[0, 60.0], [60.0, 0]], [[0, 900.0], [900.0, 0]])]
+    m = provider.matrix([a, b])
+    assert len(_Stub.seen) == seen + 1 and provider.stats.fallback_pairs == 0
+    assert m.seconds[0, 1] == 60
