@@ -19,7 +19,7 @@ from typing import Any
 
 from dispatcher.argtypes import bounded_int, fraction, positive_float, positive_int
 from dispatcher.codec import load_plan, load_problem, plan_to_dict
-from dispatcher.domain import Plan, Problem
+from dispatcher.domain import Fix, Plan, Problem
 from dispatcher.errors import DispatchError, InputError
 from dispatcher.generate import (
     DEFAULT_HORIZON_HOURS,
@@ -43,6 +43,13 @@ def _progress_printer(total: int, stream: Any) -> Any:
         stream.flush()
 
     return show
+
+
+def _fix_lines(fix: Fix | None, note: str | None) -> list[str]:
+    """The fix line under a late or unassigned order (none when fixes were not looked for)."""
+    if fix is not None:
+        return [f"        fix ({fix.lever}): {fix.sentence}"]
+    return [f"        no fix: {note}"] if note else []
 
 
 def format_summary(problem: Problem, plan: Plan) -> str:
@@ -86,12 +93,14 @@ def format_summary(problem: Problem, plan: Plan) -> str:
             lines.append(
                 f"  LATE  {x.order_id:<12} {x.minutes_late:7.0f} min  {x.reason.value}: {x.detail}"
             )
+            lines += _fix_lines(x.fix, x.fix_note)
         for eng, v in at_risk:
             lines.append(f"  risk  {v.order_id:<12} {v.slack_minutes:7.0f} min slack  ({eng})")
     if plan.unassigned:
         lines += ["", "Unassigned:"]
         for u in plan.unassigned:
             lines.append(f"  {u.order_id:<12} {u.reason.value}: {u.detail}")
+            lines += _fix_lines(u.fix, u.fix_note)
     meta = plan.meta
     first = meta.get("first_solution_seconds")
     found = (

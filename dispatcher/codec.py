@@ -18,12 +18,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dispatcher.domain import (
     COMMITMENT_CLASSES,
+    FIX_LEVERS,
+    FIX_RULES,
     PRIORITIES,
     TRAVEL_PROVIDERS,
     UNROUTABLE,
     WEIGHT_NAMES,
     CurrentPosition,
     Engineer,
+    Fix,
     InProgress,
     Kpis,
     LateOrder,
@@ -728,15 +731,63 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "minutes_late": _minutes(x.minutes_late),
                 "reason": x.reason.value,
                 "detail": x.detail,
+                **_fix_members(x.fix, x.fix_note),
             }
             for x in plan.late
         ],
         "unassigned": [
-            {"order_id": x.order_id, "reason": x.reason.value, "detail": x.detail}
+            {
+                "order_id": x.order_id,
+                "reason": x.reason.value,
+                "detail": x.detail,
+                **_fix_members(x.fix, x.fix_note),
+            }
             for x in plan.unassigned
         ],
         "meta": dict(plan.meta),
     }
+
+
+FIX_TEXT = ("engineer_id", "order_id", "moved_to", "day", "skill", "station")
+
+
+def fix_to_dict(fix: Fix) -> dict[str, Any]:
+    """A fix as the plan document gives it (members that do not apply left out)."""
+    out: dict[str, Any] = {"lever": fix.lever}
+    for key in FIX_TEXT:
+        if getattr(fix, key) is not None:
+            out[key] = getattr(fix, key)
+    if fix.rule is not None:
+        out["rule"] = fix.rule
+    if fix.minutes is not None:
+        out["minutes"] = fix.minutes
+    if fix.slack_minutes is not None:
+        out["slack_minutes"] = _minutes(fix.slack_minutes)
+    if fix.location is not None:
+        out["location"] = _loc(fix.location)
+    out["cost"] = fix.cost
+    out["sentence"] = fix.sentence
+    return out
+
+
+def _fix_members(fix: Fix | None, note: str | None) -> dict[str, Any]:
+    """``fix`` (and ``fix_note`` when there is none) where fixes were looked for."""
+    if fix is None and note is None:
+        return {}
+    return {"fix": None if fix is None else fix_to_dict(fix), "fix_note": note}
+
+
+def _fix(o: Node) -> Fix:
+    return Fix(
+        lever=o.choice("lever", FIX_LEVERS),
+        sentence=o.text("sentence"),
+        cost=o.integer("cost", lo=-(10**18)),
+        **{key: o.text(key, required=False) for key in FIX_TEXT},
+        rule=o.choice("rule", FIX_RULES) if o.has("rule") else None,
+        minutes=o.integer("minutes") if o.has("minutes") else None,
+        slack_minutes=o.num("slack_minutes") if o.has("slack_minutes") else None,
+        location=_location(o.obj("location")) if o.has("location") else None,
+    )
 
 
 def _reason(obj: Node, key: str) -> Reason:
@@ -841,6 +892,8 @@ def plan_from_dict(data: Any) -> Plan:
                 minutes_late=o.num("minutes_late", lo=0),
                 reason=_reason(o, "reason"),
                 detail=o.text("detail", default=""),
+                fix=_opt(o, "fix", _fix),
+                fix_note=o.text("fix_note", required=False),
             )
         )
     unassigned = []
@@ -851,6 +904,8 @@ def plan_from_dict(data: Any) -> Plan:
                 order_id=o.text("order_id"),
                 reason=_reason(o, "reason"),
                 detail=o.text("detail", default=""),
+                fix=_opt(o, "fix", _fix),
+                fix_note=o.text("fix_note", required=False),
             )
         )
     status = root.text("status")

@@ -528,12 +528,59 @@ class Route:
     start_time: datetime | None = None
 
 
+# The levers a fix may pull, in the order a fix is chosen (docs/reasons.md, "Fixes").
+FIX_LEVERS = ("insert", "overtime", "swap", "other_engineer", "deadline", "add_engineer")
+# The rule an other_engineer fix waives.
+FIX_RULES = ("skill", "excluded", "overseas", "pin")
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """The cheapest single change that makes a late or unassigned order on time
+    (:mod:`dispatcher.fixes`, docs/reasons.md "Fixes").
+
+    ``engineer_id`` serves the order after the change (for ``add_engineer``: none yet);
+    ``order_id``/``moved_to``/``slack_minutes``: a swap's other order, the engineer it goes
+    to and its slack there; ``minutes``: overtime or deadline minutes; ``day``: the local
+    date of the shift worked longer; ``skill``/``rule``: what an other engineer lacks or
+    which rule they break; ``station``/``location``: where one more engineer would be based.
+    ``cost``: the change's extra cost in the objective's units (travel, overtime).
+    ``routes``: the engineers' routes (order ids) the change gives, where they differ from
+    the plan's (not in the document; what a test re-checks).
+    """
+
+    lever: str
+    sentence: str
+    cost: int = 0
+    engineer_id: str | None = None
+    order_id: str | None = None
+    moved_to: str | None = None
+    slack_minutes: float | None = None
+    minutes: int | None = None
+    day: str | None = None
+    skill: str | None = None
+    rule: str | None = None
+    station: str | None = None
+    location: Location | None = None
+    routes: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.lever not in FIX_LEVERS:
+            raise InputError(
+                "lever", f"expected one of {', '.join(FIX_LEVERS)}, got {self.lever!r}"
+            )
+        if self.rule is not None and self.rule not in FIX_RULES:
+            raise InputError("rule", f"expected one of {', '.join(FIX_RULES)}, got {self.rule!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class LateOrder:
     order_id: str
     minutes_late: float
     reason: Reason
     detail: str
+    fix: Fix | None = None
+    fix_note: str | None = None  # why ``fix`` is None, when fixes were looked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,6 +588,8 @@ class UnassignedOrder:
     order_id: str
     reason: Reason
     detail: str
+    fix: Fix | None = None
+    fix_note: str | None = None  # why ``fix`` is None, when fixes were looked for
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from dispatcher.compile import Compiled, compile_problem
 from dispatcher.decode import decode
 from dispatcher.domain import PLAN_MODES, Plan, Problem
 from dispatcher.errors import InputError
+from dispatcher.fixes import with_fixes
 from dispatcher.osrm import describe, travel_times
 from dispatcher.travel import TravelTimes, matrix_legs_digest, plan_leg_ends
 from solver.routing import (
@@ -67,8 +68,15 @@ class PlanOptions:
     # published visit with its engineer unless that engineer can no longer serve it, and
     # fit the rest in (docs/model.md, "Re-planning").
     mode: str = "full"
+    # Seconds for the fixes of late and unassigned orders after the solve (dispatcher/fixes.py,
+    # docs/reasons.md "Fixes"); 0: none looked for.
+    fix_budget_s: float = 2.0
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.fix_budget_s, int | float) and 0 <= self.fix_budget_s <= 3600):
+            raise InputError(
+                "fix_budget_s", f"expected seconds in [0, 3600], got {self.fix_budget_s!r}"
+            )
         if not (isinstance(self.time_limit_s, int | float) and 0 < self.time_limit_s <= 24 * 3600):
             raise InputError(
                 "time_limit_s", f"expected seconds in (0, 86400], got {self.time_limit_s!r}"
@@ -196,6 +204,10 @@ def plan_problem(
     # Pairs the road provider could not route, priced by the geodesic model instead.
     meta["travel_fallback_pairs"] = travel_meta.get("fallback_pairs", 0)
     meta["decode_seconds"] = round(time.perf_counter() - t1, 3)
+    if options.fix_budget_s > 0:
+        t2 = time.perf_counter()
+        plan = with_fixes(compiled, plan, travel, options.fix_budget_s)
+        meta["fix_seconds"] = round(time.perf_counter() - t2, 3)
     return plan
 
 

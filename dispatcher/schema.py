@@ -45,6 +45,8 @@ from dispatcher.codec import (
 )
 from dispatcher.domain import (
     COMMITMENT_CLASSES,
+    FIX_LEVERS,
+    FIX_RULES,
     PRIORITIES,
     TRAVEL_PROVIDERS,
     UNROUTABLE,
@@ -535,6 +537,10 @@ def _definitions() -> dict[str, Schema]:
                 "minutes_late": _num("minutes", 0),
                 "reason": _ref("Reason"),
                 "detail": {"type": "string", "description": "the binding fact"},
+                "fix": _nullable(_ref("Fix")),
+                "fix_note": _optional(
+                    _text("why fix is null (e.g. not computed within the budget)")
+                ),
             },
             ("order_id", "minutes_late", "reason", "detail"),
         ),
@@ -544,8 +550,38 @@ def _definitions() -> dict[str, Schema]:
                 "order_id": _text("the order"),
                 "reason": _ref("Reason"),
                 "detail": {"type": "string", "description": "the binding fact"},
+                "fix": _nullable(_ref("Fix")),
+                "fix_note": _optional(
+                    _text("why fix is null (e.g. not computed within the budget)")
+                ),
             },
             ("order_id", "reason", "detail"),
+        ),
+        "Fix": _obj(
+            "the cheapest single change that makes the order on time (docs/reasons.md, Fixes)",
+            {
+                "lever": {
+                    "enum": list(FIX_LEVERS),
+                    "description": "closed set, tried in this order",
+                },
+                "engineer_id": _text("the engineer who serves the order after the change"),
+                "order_id": _text("swap: the order that moves"),
+                "moved_to": _text("swap: the engineer the moved order goes to"),
+                "slack_minutes": _num("swap: the moved order's slack there, minutes"),
+                "minutes": _int("overtime: minutes more on `day`; deadline: minutes later", 1),
+                "day": _text("overtime: the engineer's local date of the shift worked longer"),
+                "skill": _text("other_engineer: the skills missing; add_engineer: the skills"),
+                "rule": {"enum": list(FIX_RULES), "description": "other_engineer: the rule waived"},
+                "station": _text("add_engineer: where one more engineer would be based"),
+                "location": _ref("Location"),
+                "cost": {
+                    "type": "integer",
+                    "description": "extra travel (and overtime) cost in the objective's units",
+                },
+                "sentence": _text("the fix in words"),
+            },
+            ("lever", "cost", "sentence"),
+            closed=True,
         ),
         "Kpis": _obj(
             "totals of the plan",
