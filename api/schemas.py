@@ -232,6 +232,15 @@ class UnderWay(_Out):
     started_at: str = OutDateTime
     expected_end: str = OutDateTime
 
+    detail: str | None = Field(
+        default=None, description="late or unassigned: the reason's sentence (docs/reasons.md)"
+    )
+    fix: dict[str, Any] | None = Field(
+        default=None,
+        description="late or unassigned: the cheapest single change that makes it on time, as in "
+        "the plan document (the plan schema's Fix; docs/reasons.md, Fixes); null: none found, "
+        "or fixes not computed",
+    )
 
 class Hold(_Out):
     engineer_id: str

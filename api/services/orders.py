@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, aliased, object_session, sessionmaker
 
 import api.services.events as events
 from api.documents import canonical_hash, order_document
@@ -149,6 +149,9 @@ class OrderService:
         self._audit = audit
         self._margin = timedelta(hours=at_risk_hours)
 
+        # The sentence and fix of each late or unassigned order of the last plan asked about:
+        # (plan id, {order id: (detail, fix)}), read from the plan document once per plan.
+        self._why: tuple[str, dict[str, tuple[Any, Any]]] | None = None
     # ------------------------------------------------------------------ intake
 
     def create(self, document: dict[str, Any], actor: str | None) -> tuple[dict[str, Any], bool]:
@@ -344,7 +347,9 @@ class OrderService:
             "commitment_class": row.commitment_class,
             "priority": row.priority,
             "at_risk": self._is_at_risk(row, pos),
-            "assignment": _assignment(pos, plan_id) if row.status not in FINAL else None,
+            "assignment": self._explained(row, _assignment(pos, plan_id))
+            if row.status not in FINAL
+            else None,
             "order": row.document,
             "under_way": _under_way_view(row) if row.status == "in_progress" else None,
             "hold": None
@@ -357,6 +362,30 @@ class OrderService:
 
     @staticmethod
     def _history(session: Session, order_id: str) -> builtins.list[dict[str, Any]]:
+    def _explained(self, row: OrderRow, view: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``view`` with the sentence (``detail``) and the ``fix`` of a late or unassigned order,
+        from the published plan's document (plan_visits keeps the reason code only)."""
+        if view is None:
+            return None
+        view["detail"] = view["fix"] = None
+        plan_id = view["plan_id"]
+        if view["reason"] is None or plan_id is None:
+            return view
+        why = self._why
+        if why is None or why[0] != plan_id:
+            session = object_session(row)
+            query = sa.select(PlanRow.document).where(PlanRow.job_id == plan_id)
+            if session is not None:
+                doc = session.scalar(query)
+            else:
+                with self._reads() as own:
+                    doc = own.scalar(query)
+            entries = [*(doc or {}).get("late", []), *(doc or {}).get("unassigned", [])]
+            table = {x["order_id"]: (x.get("detail"), x.get("fix")) for x in entries}
+            why = self._why = (plan_id, table)
+        view["detail"], view["fix"] = why[1].get(row.id, (None, None))
+        return view
+
         rows = session.scalars(
             sa.select(OrderStatusRow)
             .where(OrderStatusRow.order_id == order_id)
