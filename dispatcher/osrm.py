@@ -122,7 +122,7 @@ class OsrmClient:
         def one(job: tuple[int, int]) -> None:
             i, j = job
             src, dst = sources[i : i + b], destinations[j : j + b]
-            if same and i == j:
+            if same and i == j and len(src) > 1:  # OSRM wants two coordinates at least
                 body = self._get(src, range(len(src)), range(len(src)))
             else:
                 coords = [*src, *dst]

@@ -237,6 +237,13 @@ def test_chunks_of_the_max_table_size_give_the_one_request_matrix(
         too_big.matrix(pts)  # 150 x 150 to a server of 100
 
 
+def test_one_point_and_none_are_matrices_too(router: osrm_local.Router) -> None:
+    for cache in (False, True):
+        provider = OsrmTravelTimes(TravelParams(provider="osrm", url=router.url), cache=cache)
+        assert provider.matrix([]).seconds.shape == (0, 0)
+        assert provider.matrix([Location(43.73, 7.42)]).seconds.tolist() == [[0]]
+
+
 def test_the_provider_is_in_the_input_hash_and_survives_the_codec(
     router: osrm_local.Router,
 ) -> None:
