@@ -561,7 +561,11 @@ def _fix_order(book: _Book, order: Order, until: float) -> tuple[Fix | None, str
     barred = [(v, rb) for v in working if v not in elig and (rb := _rule_broken(p, order, engs[v]))]
     other: tuple[_Place, str, str | None] | None = None
     rules = dict(barred)
-    for v in book.near([v for v, _ in barred], j, SHORTLIST):
+    tried = book.near([v for v, _ in barred], j, SHORTLIST)
+    pinned = next((v for v, e in enumerate(engs) if e.id == order.pinned_engineer), None)
+    if pinned in rules and pinned not in tried:
+        tried = [pinned, *tried]  # the pinned engineer, barred by one rule, is always tried
+    for v in tried:
         pl = book.insert(
             v, book.routes[v], c.work[v], c.start_s[v] or 0, j, base_times=book.times[v]
         )
