@@ -660,11 +660,20 @@ def _fix_order(book: _Book, order: Order, until: float) -> tuple[Fix | None, str
                 cost=cost, skill=skills, station=name, location=loc,
                 routes=((nid, (order.id,)), *extra),
             ), None  # fmt: skip
-    return None, (
-        "no single change makes it on time: no place on time with up to "
-        f"{MAX_OVERTIME_MIN} min of overtime, a swap, one rule waived, a later deadline or one "
-        f"more engineer at the {SHORTLIST} stations nearest the site"
-    )
+    missing = [
+        f"none of the {len(shortlist)} nearest eligible engineers has an on-time place with up "
+        f"to {MAX_OVERTIME_MIN} min of overtime or a swap, or any place in the horizon"
+        if elig
+        else "nobody may serve it as the rules stand",
+        f"none of the {len(tried)} nearest engineers barred by one rule only has an on-time place"
+        if tried
+        else "no engineer is barred by one rule only",
+        f"it is pinned to {order.pinned_engineer}, so one more engineer would not do"
+        if order.pinned_engineer is not None
+        else f"one more engineer at the {SHORTLIST} stations nearest the site would not be "
+        "there on time in the horizon",
+    ]
+    return None, "no single change makes it on time: " + "; ".join(missing)
 
 
 def with_fixes(c: Compiled, plan: Plan, travel: TravelTimes | None, budget_s: float) -> Plan:
