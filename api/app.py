@@ -17,7 +17,11 @@ from api.middleware import BodyGuardMiddleware
 from api.observability import Metrics, RequestContextMiddleware, logging_config
 from api.openapi import install_openapi
 from api.persistence import migrate
-from api.persistence.db import create_db_engine, create_session_factory
+from api.persistence.db import (
+    create_db_engine,
+    create_read_session_factory,
+    create_session_factory,
+)
 from api.problems import install_problem_handlers
 from api.routes import (
     admin,
@@ -25,6 +29,7 @@ from api.routes import (
     contract,
     engineers,
     events,
+    kpis,
     ops,
     orders,
     plans,
@@ -34,6 +39,7 @@ from api.routes import (
     whoami,
 )
 from api.services import Clock, build_services, utc_now
+from api.services.kpis import KpiService, region_table_from_env
 from api.services.webhooks import DeliveryWorker
 from api.settings import Settings
 
@@ -82,6 +88,13 @@ TAGS: list[dict[str, str]] = [
         "name": "simulations",
         "description": "What-if simulations of a scenario (docs/simulation.md) as jobs: submit, "
         "follow the replications, read the results. Role `coordinator` or higher.",
+    },
+    {
+        "name": "kpis",
+        "description": "Commitment compliance from what actually happened: on-time arrival with "
+        "its interval, lateness, overdue and cancelled orders, ETA error, per commitment, "
+        "region, priority, engineer, station or week; the orders as the ticket-history CSV a "
+        "what-if replays. Role `coordinator` or higher.",
     },
     {
         "name": "events",
@@ -155,11 +168,14 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     app.state.services = services
     app.state.metrics = metrics
     app.state.runner = runner
+    app.state.kpis = KpiService(
+        create_read_session_factory(sessions), clock, region_table_from_env()
+    )
     install_problem_handlers(app)
     install_openapi(app)
     for module in (
-        orders, quotes, engineers, plans, simulations, events, webhooks, admin, ops, contract,
-        whoami, board,
+        orders, quotes, engineers, plans, simulations, kpis, events, webhooks, admin, ops,
+        contract, whoami, board,
     ):  # fmt: skip
         app.include_router(module.router)
     mount_assets(app)

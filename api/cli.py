@@ -1,4 +1,5 @@
-"""``dispatch serve``, ``dispatch db upgrade`` and ``dispatch keys create|list|revoke``.
+"""``dispatch serve``, ``dispatch db upgrade``, ``dispatch keys create|list|revoke`` and
+``dispatch kpis``.
 
 Plugged into the ``dispatch`` command through the ``dispatch.commands`` entry point
 (``api = "api.cli:register"``); ``python -m api`` runs the same commands on their own.
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_serve(subparsers)
     _add_db(subparsers)
     _add_keys(subparsers)
+    _add_kpis(subparsers)
 
 
 def _add_database_url(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +95,21 @@ def _add_keys(subparsers: argparse._SubParsersAction) -> None:
     revoke.set_defaults(func=keys_revoke)
 
 
+def _add_kpis(subparsers: argparse._SubParsersAction) -> None:
+    from api.services.kpis import GROUPS
+
+    p = subparsers.add_parser(
+        "kpis",
+        help="commitment compliance of the orders received in a window (as GET /v1/kpis)",
+    )
+    p.add_argument("--from", dest="start", help="RFC 3339 or a date (default: 30 days before --to)")
+    p.add_argument("--to", dest="end", help="RFC 3339 or a date, exclusive (default: now)")
+    p.add_argument("--group-by", choices=GROUPS, help="one line per group, then the total")
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="default csv")
+    _add_database_url(p)
+    p.set_defaults(func=kpis_report)
+
+
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     return Settings.from_env(database_url=getattr(args, "database_url", None), **overrides)
 
@@ -146,6 +163,27 @@ def keys_revoke(args: argparse.Namespace) -> int:
         if not keys.revoke(args.key_id, actor="cli"):
             raise NotFound(f"key {args.key_id!r}: no such active key")
     print(f"key {args.key_id} revoked")
+    return 0
+
+
+def kpis_report(args: argparse.Namespace) -> int:
+    """The figures of ``GET /v1/kpis`` from the database (the same function computes them)."""
+    import json
+
+    from api.services import utc_now
+    from api.services.kpis import KpiService, kpis_csv, region_table_from_env
+
+    settings = _settings(args)
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+        service = KpiService(create_session_factory(engine), utc_now, region_table_from_env())
+        report = service.report(args.start, args.end, args.group_by, prefix="--")
+    finally:
+        engine.dispose()
+    print(json.dumps(report, indent=2) if args.format == "json" else kpis_csv(report), end="")
+    if args.format == "json":
+        print()
     return 0
 
 

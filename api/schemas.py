@@ -169,8 +169,15 @@ class OrderPatch(_Strict):
         description="with status in_progress: who is on site (default: the published plan's "
         "engineer)",
     )
-    started_at: DateTime | None = Field(
-        default=None, description="with status in_progress: when the visit began (default: now)"
+    arrived_at: DateTime | None = Field(
+        default=None,
+        description="with status in_progress (or done, when not recorded yet): when the engineer "
+        "actually arrived on site (default: now; not before received_at)",
+    )
+    finished_at: DateTime | None = Field(
+        default=None,
+        description="with status done: when the visit actually ended (default: now; not before "
+        "the arrival)",
     )
     expected_end: DateTime | None = Field(
         default=None,
@@ -225,13 +232,6 @@ class Assignment(_Out):
     on_time: bool
     slack_minutes: float | None
     reason: str | None
-
-
-class UnderWay(_Out):
-    engineer_id: str
-    started_at: str = OutDateTime
-    expected_end: str = OutDateTime
-
     detail: str | None = Field(
         default=None, description="late or unassigned: the reason's sentence (docs/reasons.md)"
     )
@@ -241,6 +241,13 @@ class UnderWay(_Out):
         "the plan document (the plan schema's Fix; docs/reasons.md, Fixes); null: none found, "
         "or fixes not computed",
     )
+
+
+class UnderWay(_Out):
+    engineer_id: str
+    arrived_at: str = OutDateTime
+    expected_end: str = OutDateTime
+
 
 class Hold(_Out):
     engineer_id: str
@@ -723,3 +730,53 @@ class QuoteOut(_Out):
         description="the moment the quote's routes start from (the book's build time)",
         json_schema_extra={"format": "date-time"},
     )
+
+
+# ------------------------------------------------------------------ KPIs (GET /v1/kpis)
+
+
+class RateOut(_Out):
+    share: float | None = Field(description="on_time / trials (null without trials)")
+    low: float | None
+    high: float | None
+    trials: int = Field(description="on_time + late + overdue")
+    level: float
+    method: Literal["wilson"]
+
+
+class PercentilesOut(_Out):
+    n: int
+    p50: float | None
+    p90: float | None
+
+
+class KpiFigures(_Out):
+    orders: int = Field(description="orders received in the window")
+    on_time: int = Field(description="arrived at or before the deadline")
+    late: int = Field(description="arrived after the deadline")
+    overdue: int = Field(description="not arrived, not done nor cancelled, deadline past")
+    pending: int = Field(description="not arrived, deadline still ahead")
+    unrecorded: int = Field(description="done without a recorded arrival")
+    cancelled: int
+    on_time_rate: RateOut
+    minutes_late: PercentilesOut = Field(description="arrival minus deadline of the late ones")
+    mean_minutes_to_arrival: float | None = Field(description="receipt to arrival, mean")
+    eta_error_minutes: PercentilesOut = Field(
+        description="|arrival - the ETA of the plan in force at the arrival|"
+    )
+
+
+class KpiGroup(KpiFigures):
+    key: str | None = Field(description="the group's value (null: none, e.g. no engineer)")
+
+
+class KpiReport(_Out):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: str = Field(alias="from", json_schema_extra={"format": "date-time"})
+    to: str = OutDateTime
+    as_of: str = OutDateTime
+    group_by: Literal["commitment", "region", "priority", "engineer", "station", "week"] | None
+    home_country: str
+    total: KpiFigures
+    groups: list[KpiGroup]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import anytime, field, osrm_matrix, quote, replan, vrptw
+from bench import anytime, field, kpis, osrm_matrix, quote, replan, vrptw
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -28,5 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     anytime.register(subparsers)
     replan.register(subparsers)
     quote.register(subparsers)
+    kpis.register(subparsers)
     osrm_matrix.register(subparsers)
     return nested

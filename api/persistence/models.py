@@ -62,8 +62,18 @@ class EngineerRow(Base):
     updated_at: Mapped[datetime]
 
 
+# What GET /v1/kpis reads of an order, after the window's received_at (api.services.kpis).
+KPI_COLUMNS = ("status", "deadline", "arrived_at", "published_eta", "commitment_class",
+               "priority", "engineer_id", "country", "station")  # fmt: skip
+
+
 class OrderRow(Base):
     __tablename__ = "orders"
+    # Covering: the KPI figures of a window are an index-only scan on PostgreSQL (INCLUDE);
+    # migration 0006 makes the columns index keys on SQLite, which covers alike.
+    __table_args__ = (
+        sa.Index("ix_orders_received_kpi", "received_at", postgresql_include=list(KPI_COLUMNS)),
+    )
 
     seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(sa.String(200), unique=True)
@@ -79,8 +89,15 @@ class OrderRow(Base):
     version: Mapped[int] = mapped_column(default=1)
     # Under way (status in_progress): who is on site, since when, the reported end.
     engineer_id: Mapped[str | None] = mapped_column(sa.String(200), default=None)
-    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    arrived_at: Mapped[datetime | None] = mapped_column(default=None)
     expected_end: Mapped[datetime | None] = mapped_column(default=None)
+    # What actually happened (migration 0006): the visit's end, and the ETA the plan in force
+    # when the engineer arrived had given (its plan_visits row), for the KPIs.
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    published_eta: Mapped[datetime | None] = mapped_column(default=None)
+    # Where the site is, for KPI groups: its country and the nearest service station.
+    country: Mapped[str | None] = mapped_column(sa.String(2), default=None)
+    station: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     # A quoted slot held for the ticket until the next published plan.
     hold_engineer_id: Mapped[str | None] = mapped_column(sa.String(200), default=None)
     hold_start: Mapped[datetime | None] = mapped_column(default=None)

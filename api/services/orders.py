@@ -30,6 +30,7 @@ from api.errors import ConflictWith
 from api.persistence.db import transaction
 from api.persistence.models import OrderRow, OrderStatusRow, PlanRow, PlanVisitRow
 from api.services.audit import AuditLog
+from api.services.kpis import published_eta_at, site_place
 from api.services.policy import PolicyService
 from dispatcher.codec import format_datetime, order_from_dict
 from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES, Order, Policy
@@ -148,10 +149,10 @@ class OrderService:
         self._policy = policy
         self._audit = audit
         self._margin = timedelta(hours=at_risk_hours)
-
         # The sentence and fix of each late or unassigned order of the last plan asked about:
         # (plan id, {order id: (detail, fix)}), read from the plan document once per plan.
         self._why: tuple[str, dict[str, tuple[Any, Any]]] | None = None
+
     # ------------------------------------------------------------------ intake
 
     def create(self, document: dict[str, Any], actor: str | None) -> tuple[dict[str, Any], bool]:
@@ -204,6 +205,7 @@ class OrderService:
             updated_at=now,
             version=1,
         )
+        row.country, row.station = site_place(canonical["site"])
         session.add(row)
         events.order_created(session, row, actor)
         session.add(
@@ -360,8 +362,6 @@ class OrderService:
             "updated_at": format_datetime(row.updated_at),
         }
 
-    @staticmethod
-    def _history(session: Session, order_id: str) -> builtins.list[dict[str, Any]]:
     def _explained(self, row: OrderRow, view: dict[str, Any] | None) -> dict[str, Any] | None:
         """``view`` with the sentence (``detail``) and the ``fix`` of a late or unassigned order,
         from the published plan's document (plan_visits keeps the reason code only)."""
@@ -386,6 +386,8 @@ class OrderService:
         view["detail"], view["fix"] = why[1].get(row.id, (None, None))
         return view
 
+    @staticmethod
+    def _history(session: Session, order_id: str) -> builtins.list[dict[str, Any]]:
         rows = session.scalars(
             sa.select(OrderStatusRow)
             .where(OrderStatusRow.order_id == order_id)
@@ -414,21 +416,27 @@ class OrderService:
         status = changes.pop("status", None)
         note = changes.pop("reason", None)
         visit: dict[str, Any] = {
-            k: changes.pop(k) for k in ("engineer_id", "started_at", "expected_end") if k in changes
+            k: changes.pop(k) for k in ("engineer_id", "arrived_at", "expected_end") if k in changes
         }
+        finished_at = changes.pop("finished_at", None)
         if "id" in changes and changes["id"] != order_id:
             raise InputError("id", f"expected the order's own id {order_id!r} or nothing")
         changes.pop("id", None)
-        if status is None and not changes and not visit:
+        if status is None and not changes and not visit and finished_at is None:
             raise InputError("", "expected a status or at least one field to correct")
         with transaction(self._sessions) as session:
             row = self._require(session, order_id, lock=True)
             if changes:
                 self._correct(session, row, changes)
             starting = status == "in_progress" and row.status != "in_progress"
+            finishing = status == "done" and row.status != "done"
             if status is not None and status != row.status:
                 self._transition(session, row, status, actor, note)
-            if visit or starting:
+            if finishing:
+                self._finish(session, row, visit, finished_at)
+            elif finished_at is not None:
+                raise InputError("finished_at", "expected only with the change to done")
+            elif visit or starting:
                 self._under_way(session, row, visit, starting)
             view = self._view(session, row)
         view["status_history"] = self.get(order_id)["status_history"]
@@ -440,7 +448,7 @@ class OrderService:
         """Record who is on site and until when (a visit under way is fixed in every plan).
 
         On the change to ``in_progress`` the engineer defaults to the published plan's and
-        the start to now; later, ``expected_end`` alone reports a new estimate of the end.
+        the arrival to now; later, ``expected_end`` alone reports a new estimate of the end.
         """
         if row.status != "in_progress":
             field = next(iter(visit))
@@ -449,28 +457,67 @@ class OrderService:
             # Unknown (in no published plan, none given): the order leaves planning but fixes
             # nobody's position; a later PATCH cannot add the engineer (``engineer_id`` is
             # for the change to in_progress only), so clients that know it send it then.
-            row.engineer_id = visit.get("engineer_id") or self._published_engineer(session, row.id)
-            row.started_at = (
-                parse_datetime(visit["started_at"], "started_at")
-                if visit.get("started_at")
-                else self._clock()
-            )
+            self._arrive(session, row, visit)
             row.hold_engineer_id = row.hold_start = None
-        elif "engineer_id" in visit or "started_at" in visit:
+        elif "engineer_id" in visit or "arrived_at" in visit:
             raise InputError(
-                next(k for k in ("engineer_id", "started_at") if k in visit),
-                "expected only with the change to in_progress",
+                next(k for k in ("engineer_id", "arrived_at") if k in visit),
+                "expected only with the change to in_progress (or to done)",
             )
         if visit.get("expected_end"):
             end = parse_datetime(visit["expected_end"], "expected_end")
-            assert row.started_at is not None
-            if end < row.started_at:
+            assert row.arrived_at is not None
+            if end < row.arrived_at:
                 raise InputError(
                     "expected_end",
                     f"expected a datetime at or after the visit's start "
-                    f"({format_datetime(row.started_at)}), got {visit['expected_end']!r}",
+                    f"({format_datetime(row.arrived_at)}), got {visit['expected_end']!r}",
                 )
             row.expected_end = end
+        row.updated_at = self._clock()
+
+    def _arrive(self, session: Session, row: OrderRow, visit: dict[str, Any]) -> None:
+        """Record the actual arrival (default: now; never before the order was received), its
+        engineer (default: the published plan's) and the ETA the plan in force then gave."""
+        arrived = (
+            parse_datetime(visit["arrived_at"], "arrived_at")
+            if visit.get("arrived_at")
+            else self._clock()
+        )
+        if arrived < row.received_at:
+            raise InputError(
+                "arrived_at",
+                f"expected a datetime at or after the order's received_at "
+                f"({format_datetime(row.received_at)}), got {format_datetime(arrived)}",
+            )
+        row.engineer_id = visit.get("engineer_id") or self._published_engineer(session, row.id)
+        row.arrived_at = arrived
+        row.published_eta = published_eta_at(session, row.id, arrived)
+
+    def _finish(
+        self, session: Session, row: OrderRow, visit: dict[str, Any], finished_at: Any
+    ) -> None:
+        """Record the end of the visit (default: now; never before the arrival). An order
+        done without a recorded arrival may bring it (``arrived_at``, ``engineer_id``)."""
+        if "expected_end" in visit:
+            raise InputError("expected_end", "expected only while the order is in_progress")
+        if "arrived_at" in visit or "engineer_id" in visit:
+            if row.arrived_at is not None:
+                field = next(k for k in ("arrived_at", "engineer_id") if k in visit)
+                raise InputError(
+                    field,
+                    f"expected nothing: the arrival is recorded already "
+                    f"({format_datetime(row.arrived_at)})",
+                )
+            self._arrive(session, row, visit)
+        finished = parse_datetime(finished_at, "finished_at") if finished_at else self._clock()
+        if row.arrived_at is not None and finished < row.arrived_at:
+            raise InputError(
+                "finished_at",
+                f"expected a datetime at or after the arrival "
+                f"({format_datetime(row.arrived_at)}), got {format_datetime(finished)}",
+            )
+        row.finished_at = finished
         row.updated_at = self._clock()
 
     @staticmethod
@@ -502,6 +549,7 @@ class OrderService:
         row.commitment_class = policy.commitment_class(order)
         row.deadline = policy.deadline(order)
         row.received_at = order.received_at
+        row.country, row.station = site_place(canonical["site"])
         row.updated_at = self._clock()
         row.version += 1
 
@@ -550,14 +598,14 @@ def _hold(quote: Any) -> tuple[str, datetime] | None:
 
 
 def _under_way_view(row: OrderRow) -> dict[str, Any] | None:
-    if row.engineer_id is None or row.started_at is None:
+    if row.engineer_id is None or row.arrived_at is None:
         return None
-    end = row.expected_end or row.started_at + timedelta(
+    end = row.expected_end or row.arrived_at + timedelta(
         minutes=int(row.document.get("service_minutes", 0))
     )
     return {
         "engineer_id": row.engineer_id,
-        "started_at": format_datetime(row.started_at),
+        "arrived_at": format_datetime(row.arrived_at),
         "expected_end": format_datetime(end),
     }
 

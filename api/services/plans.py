@@ -346,8 +346,8 @@ class PlanService:
 def _under_way(row: OrderRow) -> dict[str, Any]:
     """The in-progress visit of an order under way (a contract document): until the
     reported end, else its start plus its service minutes."""
-    assert row.started_at is not None
-    end = row.expected_end or row.started_at + timedelta(
+    assert row.arrived_at is not None
+    end = row.expected_end or row.arrived_at + timedelta(
         minutes=int(row.document.get("service_minutes", 0))
     )
     site = row.document["site"]
@@ -355,8 +355,9 @@ def _under_way(row: OrderRow) -> dict[str, Any]:
         "order_id": row.id,
         "engineer_id": row.engineer_id,
         "location": {"lat": site["lat"], "lon": site["lon"]},
-        "started_at": format_datetime(row.started_at),
-        "expected_end": format_datetime(max(end, row.started_at)),
+        # The contract's InProgress names the arrival ``started_at`` (docs/contract.md).
+        "started_at": format_datetime(row.arrived_at),
+        "expected_end": format_datetime(max(end, row.arrived_at)),
     }
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 
 def _betacf(a: float, b: float, x: float) -> float:
@@ -250,15 +251,28 @@ def proportion_ci(successes: Sequence[int], trials: Sequence[int], level: float 
         / total**2
     )
     deff = max(1.0, between_var / binomial_var) if binomial_var > 0 else 1.0
-    n_eff = total / deff
-    z = t_quantile((1.0 + level) / 2.0, r - 1)
-    z2n = z * z / n_eff
-    centre = (share + z2n / 2.0) / (1.0 + z2n)
-    half = z / (1.0 + z2n) * math.sqrt(share * (1.0 - share) / n_eff + z2n / (4.0 * n_eff))
-    # Wilson's ends lie in [0, 1] and around ``share`` exactly; min/max only absorb rounding.
-    low = max(0.0, min(share, centre - half))
-    high = min(1.0, max(share, centre + half))
+    low, high = wilson_bounds(share, total / deff, t_quantile((1.0 + level) / 2.0, r - 1))
     return Interval(share, low, high, r, sd, level, "wilson")
+
+
+def wilson_bounds(share: float, n: float, z: float) -> tuple[float, float]:
+    """Wilson's score interval of a share observed on ``n`` (effective) trials, quantile ``z``."""
+    z2n = z * z / n
+    centre = (share + z2n / 2.0) / (1.0 + z2n)
+    half = z / (1.0 + z2n) * math.sqrt(share * (1.0 - share) / n + z2n / (4.0 * n))
+    # Wilson's ends lie in [0, 1] and around ``share`` exactly; min/max only absorb rounding.
+    return max(0.0, min(share, centre - half)), min(1.0, max(share, centre + half))
+
+
+def wilson_ci(successes: int, trials: int, level: float = 0.95) -> Interval:
+    """One sample of independent trials (e.g. recorded orders): the share with Wilson's
+    score interval on the normal quantile; unknown (``nan``) ends without trials."""
+    if trials <= 0:
+        return Interval(math.nan, math.nan, math.nan, 0, math.nan, level, "wilson")
+    share = successes / trials
+    z = NormalDist().inv_cdf((1.0 + level) / 2.0)
+    low, high = wilson_bounds(share, float(trials), z)
+    return Interval(share, low, high, trials, math.nan, level, "wilson")
 
 
 def count_ci(values: Sequence[float], level: float = 0.95) -> Interval:

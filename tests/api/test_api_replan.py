@@ -66,7 +66,7 @@ def test_a_replan_keeps_the_present_and_moves_only_what_must_move(
             f"/v1/orders/{on_site['order_id']}",
             json={
                 "status": "in_progress",
-                "started_at": format_datetime(started),
+                "arrived_at": format_datetime(started),
                 "expected_end": format_datetime(end),
             },
         )
