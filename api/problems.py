@@ -2,16 +2,20 @@
 
 Every error response of the service goes through :func:`problem_response`: errors of
 the product's tree (:mod:`dispatcher.errors`, :mod:`api.errors`), FastAPI's request
-validation errors, Starlette's 404/405, and anything unexpected (500, no details leaked).
-``type`` is a stable relative URI, ``/problems/<slug>``, which the service also serves.
+validation errors, Starlette's 404/405, the database being unreachable or busy (503 with
+``Retry-After``, a warning in the log, no traceback) and anything unexpected (500, no
+details leaked). ``type`` is a stable relative URI, ``/problems/<slug>``, which the service
+also serves.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any, get_args
 
+import sqlalchemy.exc as sa_exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
@@ -39,15 +43,37 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
         "Invalid input",
         "A value is not acceptable; `errors` lists each with its JSON path.",
     ),
-    "too-many-requests": (429, "Too many requests", "The job queue is full; see Retry-After."),
+    "too-many-requests": (
+        429,
+        "Too many requests",
+        "The job queue or the stateless solver capacity is full, or the API key's rate "
+        "limit is reached; see Retry-After.",
+    ),
     "internal-error": (500, "Internal error", "An unexpected error; the request id is logged."),
     "travel-time-unavailable": (
         502,
         "Travel times unavailable",
         "The travel-time provider failed to answer.",
     ),
-    "service-unavailable": (503, "Service unavailable", "The service is not ready."),
+    "service-unavailable": (
+        503,
+        "Service unavailable",
+        "The service is not ready, its database is unreachable or busy, or the solver "
+        "failed; retry after Retry-After when given.",
+    ),
 }
+
+# A request that failed because the database could not be reached (or was too busy) is
+# worth retrying: 503 with this Retry-After.
+DATABASE_RETRY_AFTER_S = 2
+# sqlite3.OperationalError also covers SQL mistakes ("no such column", syntax errors):
+# only these messages say the database file is busy or cannot be used right now.
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database file",
+    "disk i/o error",
+)
 
 _STATUS_SLUGS = {status: slug for slug, (status, _, _) in PROBLEM_TYPES.items()}
 
@@ -214,7 +240,62 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, slug, detail, headers=headers)
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or used right now (a restart, a
+    dropped or refused connection, an exhausted pool, a locked SQLite file), as opposed to
+    a mistake in a statement: the request may succeed when retried."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return _driver_unavailable(exc.orig)
+    if isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        return True  # TimeoutError: no pooled connection came free in time
+    return _driver_unavailable(exc)
+
+
+def _driver_unavailable(exc: BaseException | None) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        message = str(exc).lower()
+        return any(text in message for text in _SQLITE_UNAVAILABLE)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    # Refused or lost connections, admin shutdown, too many clients, cancelled statements,
+    # deadlocks and serialization failures: all operational, all worth a retry.
+    return isinstance(exc, psycopg.OperationalError)
+
+
+def database_unavailable_response(request: Request, exc: BaseException) -> JSONResponse:
+    """503 ``service-unavailable`` with ``Retry-After``; one warning line, no traceback."""
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0][:300]
+    log.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(cause).__name__,
+        first_line,
+    )
+    return problem_response(
+        503,
+        "service-unavailable",
+        "The database is unavailable; retry later.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        return database_unavailable_response(request, exc)
+    return await _on_unexpected(request, exc)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Reached for errors raised outside the routes (middleware); Starlette re-raises them
+    # after this answer, so the server logs those once more.
+    if database_unavailable(exc):
+        return database_unavailable_response(request, exc)
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "internal-error", "An unexpected error occurred.")
 
@@ -223,4 +304,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DispatchError, _on_dispatch_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    # Database errors are mapped where the routes' errors are (not by the outermost
+    # handler, which re-raises): a lost connection is a 503 and a warning, not a traceback.
+    for database_error in (sa_exc.SQLAlchemyError, sqlite3.Error, *_driver_errors()):
+        app.add_exception_handler(database_error, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return ()
+    return (psycopg.Error,)

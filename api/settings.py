@@ -34,6 +34,10 @@ class Settings:
         Solver processes per API worker (the process pool size).
     job_queue_limit
         Plan jobs queued or running (all API workers together) before new ones get 429.
+    solve_workers
+        Solver processes per API worker for ``POST /v1/solve`` alone (a pool of their own,
+        apart from the job pool): a stateless solve never waits behind a plan or simulation
+        job; when all are busy it gets 429 with ``Retry-After`` at once.
     max_solve_seconds
         Upper bound on any plan job's ``time_limit_s``.
     stateless_solve_seconds
@@ -77,6 +81,7 @@ class Settings:
     max_body_bytes: int = 5_000_000
     job_workers: int = 1
     job_queue_limit: int = 8
+    solve_workers: int = 1
     max_solve_seconds: float = 300.0
     stateless_solve_seconds: float = 30.0
     planner: str = "dispatcher.planner:plan_problem"
@@ -100,6 +105,7 @@ class Settings:
             "max_body_bytes",
             "job_workers",
             "job_queue_limit",
+            "solve_workers",
             "webhook_max_attempts",
         ):
             value = getattr(self, name)

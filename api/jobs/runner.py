@@ -5,30 +5,49 @@ claim them in the database (queued → running, so a cancelled job never starts)
 solve in the process pool, then store the plan or the failure. Progress reports arrive
 from the workers through a multiprocessing queue, drained by one thread into the database.
 Nothing solves on the event loop.
+
+Stateless solves (``POST /v1/solve``) have a pool of their own, ``solve_workers``
+processes, so they never wait behind a long plan or simulation job; when all of them are
+busy the request is refused at once (429 with ``Retry-After``), never queued.
+
+A finished job's result (or failure) is stored even across a database restart: the write
+is retried while the database is unavailable, for up to ``BOOKKEEPING_RETRY_S``.
+
+Every pool process dies with this process (:func:`api.jobs.worker.die_with_parent`); an API
+process that is itself a child of a supervisor (``uvicorn --workers N``) dies with the
+supervisor the same way, so that a SIGKILL of the server leaves no solver behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import multiprocessing
+import os
 import queue
 import threading
-from concurrent.futures import ProcessPoolExecutor
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import TooBusy
 from api.jobs import worker
 from api.observability import Metrics
+from api.problems import database_unavailable
 from api.services.plans import PlanService
 from api.services.simulations import SimulationService
 from api.settings import Settings
 
 log = logging.getLogger("api.jobs")
 _STOP = "__stop__"
+BOOKKEEPING_RETRY_S = 300.0
+T = TypeVar("T")
 
 
 class JobRunner:
@@ -46,12 +65,14 @@ class JobRunner:
         self._context = multiprocessing.get_context("spawn")
         self._progress: Any = self._context.Queue()
         self._pool: ProcessPoolExecutor | None = None
+        self._solve_pool: ProcessPoolExecutor | None = None  # stateless solves only
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (kind, job id)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[str] = set()
         self._running_simulations: set[str] = set()
-        self._stateless = 0
+        self._stateless: dict[int, float] = {}  # solve → when its time limit ends (monotonic)
+        self._stateless_ids = 0
         self._drainer: threading.Thread | None = None
 
     @property
@@ -61,8 +82,12 @@ class JobRunner:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        if multiprocessing.parent_process() is not None:
+            # A uvicorn worker process (``--workers N``): die with the supervisor.
+            worker.die_with_parent(os.getppid())
         self._loop = asyncio.get_running_loop()
         self._pool = self._new_pool()
+        self._solve_pool = self._new_solve_pool()
         self._drainer = threading.Thread(
             target=self._drain_progress, name="job-progress", daemon=True
         )
@@ -78,16 +103,19 @@ class JobRunner:
                 self._queue.put_nowait(("simulation", job_id))
 
     async def stop(self) -> None:
+        # Taken before the tasks are cancelled: each one forgets its job as it unwinds.
+        running, simulations = sorted(self._running), sorted(self._running_simulations)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._running:
-            await run_in_threadpool(self._plans.jobs.recover, sorted(self._running))
-        if self._running_simulations and self._simulations is not None:
-            await run_in_threadpool(
-                self._simulations.jobs.recover, sorted(self._running_simulations)
-            )
-        self._shutdown_pool()
+        if running:
+            await run_in_threadpool(self._plans.jobs.recover, running)
+        if simulations and self._simulations is not None:
+            await run_in_threadpool(self._simulations.jobs.recover, simulations)
+        pools = (self._pool, self._solve_pool)
+        self._pool = self._solve_pool = None
+        for pool in pools:
+            self._shutdown_pool(pool)
         self._progress.put(_STOP)
         if self._drainer is not None:
             await run_in_threadpool(self._drainer.join, 5)
@@ -99,15 +127,30 @@ class JobRunner:
             max_workers=self._settings.job_workers,
             mp_context=self._context,
             initializer=worker.init_worker,
-            initargs=(self._settings.planner, self._progress, self._settings.database_url),
+            initargs=(
+                self._settings.planner,
+                self._progress,
+                self._settings.database_url,
+                os.getpid(),
+            ),
         )
 
-    def _shutdown_pool(self) -> None:
-        pool, self._pool = self._pool, None
+    def _new_solve_pool(self) -> ProcessPoolExecutor:
+        # No progress queue and no database: a stateless solve reports and stores nothing.
+        return ProcessPoolExecutor(
+            max_workers=self._settings.solve_workers,
+            mp_context=self._context,
+            initializer=worker.init_worker,
+            initargs=(self._settings.planner, None, None, os.getpid()),
+        )
+
+    @staticmethod
+    def _shutdown_pool(pool: ProcessPoolExecutor | None) -> None:
+        """Stop ``pool`` without waiting for its solves."""
         if pool is None:
             return
         # A solve may run for minutes; stopping the service must not wait for it.
-        processes = list(getattr(pool, "_processes", {}).values())
+        processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
@@ -147,14 +190,16 @@ class JobRunner:
             result = await self._solve(job_id, problem, options)
         except worker.SolveFailed as exc:
             log.warning("job %s: failed: %s", job_id, exc, extra={"job_id": job_id})
-            await run_in_threadpool(self._plans.jobs.fail, job_id, str(exc))
+            await self._bookkeep(job_id, self._plans.jobs.fail, job_id, str(exc))
         except BrokenProcessPool:
             log.error("job %s: solver process died", job_id, extra={"job_id": job_id})
-            await run_in_threadpool(self._plans.jobs.fail, job_id, "the solver process died")
+            await self._bookkeep(job_id, self._plans.jobs.fail, job_id, "the solver process died")
         else:
             self._metrics.solve_seconds.observe(result["solve_seconds"])
             progress = {"elapsed_s": round(result["solve_seconds"], 3), "final": True}
-            kept = await run_in_threadpool(self._plans.finish, job_id, result["plan"], progress)
+            kept = await self._bookkeep(
+                job_id, self._plans.finish, job_id, result["plan"], progress
+            )
             log.info("job %s: %s", job_id, "done" if kept else "result dropped (cancelled)")
         finally:
             self._running.discard(job_id)
@@ -179,17 +224,41 @@ class JobRunner:
                 raise
         except worker.SolveFailed as exc:
             log.warning("simulation %s: failed: %s", job_id, exc, extra={"job_id": job_id})
-            await run_in_threadpool(simulations.jobs.fail, job_id, str(exc))
+            await self._bookkeep(job_id, simulations.jobs.fail, job_id, str(exc))
         except BrokenProcessPool:
             log.error("simulation %s: process died", job_id, extra={"job_id": job_id})
-            await run_in_threadpool(simulations.jobs.fail, job_id, "the simulation process died")
+            await self._bookkeep(
+                job_id, simulations.jobs.fail, job_id, "the simulation process died"
+            )
         else:
-            await run_in_threadpool(
-                simulations.finish, job_id, result["results"], result["progress"]
+            await self._bookkeep(
+                job_id, simulations.finish, job_id, result["results"], result["progress"]
             )
             log.info("simulation %s: done", job_id, extra={"job_id": job_id})
         finally:
             self._running_simulations.discard(job_id)
+
+    async def _bookkeep(self, job_id: str, write: Callable[..., T], *args: Any) -> T:
+        """``write(*args)`` in the thread pool, retried while the database is unavailable
+        (a restart, a failover) for up to ``BOOKKEEPING_RETRY_S``: a finished solve's result
+        must not be lost to it, nor its job left ``running`` for ever."""
+        delay = 0.5
+        deadline = time.monotonic() + BOOKKEEPING_RETRY_S
+        while True:
+            try:
+                return await run_in_threadpool(write, *args)
+            except Exception as exc:
+                if not database_unavailable(exc) or time.monotonic() >= deadline:
+                    raise
+                log.warning(
+                    "job %s: database unavailable (%s); storing the outcome again in %g s",
+                    job_id,
+                    type(exc).__name__,
+                    delay,
+                    extra={"job_id": job_id},
+                )
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 10.0)
 
     async def _solve(
         self, job_id: str | None, problem: dict[str, Any], options: dict[str, Any]
@@ -204,17 +273,55 @@ class JobRunner:
             raise
 
     async def solve_now(self, problem: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-        """A stateless solve through the same pool; 429 when the pool is saturated."""
-        busy = len(self._running) + self._stateless
-        if busy >= self._settings.job_queue_limit:
-            raise TooBusy(f"{busy} solves in progress; try again later", retry_after_s=5)
-        self._stateless += 1
+        """A stateless solve in the stateless pool; 429 (:class:`TooBusy`) when each of its
+        ``solve_workers`` processes is busy.
+
+        A slot is held until the solve's process is free again, not until the request
+        ends: a client that gives up does not let the next solve queue behind its own.
+        """
+        capacity = self._settings.solve_workers
+        if len(self._stateless) >= capacity:
+            raise TooBusy(
+                f"the {capacity} stateless solver process(es) of this server are busy; "
+                "try again later",
+                retry_after_s=self._stateless_retry_after(),
+            )
+        pool = self._solve_pool
+        if pool is None:
+            raise worker.SolveFailed("the job runner is stopped")
+        self._stateless_ids += 1
+        slot = self._stateless_ids
+        self._stateless[slot] = time.monotonic() + float(options["time_limit_s"])
         try:
-            result = await self._solve(None, problem, options)
-        finally:
-            self._stateless -= 1
+            future = pool.submit(worker.solve, None, problem, options)
+        except BrokenProcessPool:
+            del self._stateless[slot]
+            self._replace_solve_pool(pool)
+            raise worker.SolveFailed("the solver process died") from None
+        loop = asyncio.get_running_loop()
+
+        def release(_done: Future[Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the service stopped
+                loop.call_soon_threadsafe(self._stateless.pop, slot, None)
+
+        future.add_done_callback(release)
+        try:
+            result: dict[str, Any] = await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            self._replace_solve_pool(pool)
+            raise worker.SolveFailed("the solver process died") from None
         self._metrics.solve_seconds.observe(result["solve_seconds"])
         return result
+
+    def _stateless_retry_after(self) -> int:
+        """Whole seconds until the first busy stateless solve reaches its time limit (≥ 1)."""
+        now = time.monotonic()
+        return max(1, math.ceil(min(self._stateless.values(), default=now) - now))
+
+    def _replace_solve_pool(self, broken: ProcessPoolExecutor) -> None:
+        if self._solve_pool is broken:
+            self._solve_pool = self._new_solve_pool()
+            self._shutdown_pool(broken)
 
     # ------------------------------------------------------------------ progress
 
@@ -235,5 +342,8 @@ class JobRunner:
                     self._plans.jobs.record_progress(job_id, progress)
                 elif self._simulations is not None:
                     self._simulations.jobs.record_progress(job_id, progress)
-            except Exception:  # noqa: BLE001 - progress is best effort
-                log.exception("job %s: could not record progress", job_id)
+            except Exception as exc:  # noqa: BLE001 - progress is best effort
+                if database_unavailable(exc):
+                    log.warning("job %s: progress not recorded: database unavailable", job_id)
+                else:
+                    log.exception("job %s: could not record progress", job_id)

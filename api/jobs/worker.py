@@ -3,12 +3,22 @@
 Each process of the pool is initialised once with the planner's import path and a queue
 for progress reports. Only plain data crosses the process boundary: a Problem document in,
 a Plan document out, and errors as strings (domain exceptions are not all picklable).
+
+Every pool process dies with the API process that started it (:func:`die_with_parent`):
+a SIGKILLed server must not leave solvers burning CPU to their time limits.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib
 import inspect
+import logging
+import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.queues import Queue
@@ -17,6 +27,10 @@ from typing import Any
 from dispatcher.codec import plan_to_dict, problem_from_dict
 
 PROGRESS_EVERY_S = 0.5
+PARENT_CHECK_EVERY_S = 1.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+log = logging.getLogger("api.jobs")
 
 
 class SolveFailed(Exception):
@@ -35,10 +49,53 @@ class _WorkerState:
     engine: Any = None
 
 
-def init_worker(planner_path: str, progress: Queue | None, database_url: str | None = None) -> None:
+def init_worker(
+    planner_path: str,
+    progress: Queue | None,
+    database_url: str | None = None,
+    parent_pid: int | None = None,
+) -> None:
+    """The pool's initializer: remember the planner, the progress queue and the database,
+    and die with ``parent_pid`` (the API process that made the pool)."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     _WorkerState.planner_path = planner_path
     _WorkerState.progress = progress
     _WorkerState.database_url = database_url
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process as soon as ``parent_pid``, its parent, is gone, however it went.
+
+    On Linux the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``):
+    it works even while the solver holds the GIL in native code. Everywhere, a daemon
+    thread also checks ``os.getppid()`` every second and exits when the process has been
+    re-parented. A parent that died before this call is noticed at once.
+    """
+    if sys.platform.startswith("linux"):
+        _set_pdeathsig(signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True
+    ).start()
+
+
+def _set_pdeathsig(signum: int) -> bool:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0:
+            return True
+        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    except (OSError, AttributeError) as exc:
+        log.warning("prctl(PR_SET_PDEATHSIG) unavailable: %s", exc)
+    return False
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_EVERY_S)
+    os._exit(1)
 
 
 def _cancel_watch(job_id: str | None) -> Callable[[], bool] | None:
@@ -66,8 +123,11 @@ def _cancel_watch(job_id: str | None) -> Callable[[], bool] | None:
         if stopped[0] or now - last[0] < CANCEL_CHECK_EVERY_S:
             return stopped[0]
         last[0] = now
-        with engine.connect() as conn:
-            stopped[0] = conn.execute(query).scalar_one_or_none() == "cancelled"
+        try:
+            with engine.connect() as conn:
+                stopped[0] = conn.execute(query).scalar_one_or_none() == "cancelled"
+        except sa.exc.SQLAlchemyError as exc:  # the database is away: keep solving, ask later
+            log.warning("job %s: cannot read the cancel flag: %s", job_id, type(exc).__name__)
         return stopped[0]
 
     return should_stop

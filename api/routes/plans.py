@@ -120,7 +120,13 @@ def publish_plan(
 @router.post(
     "/solve",
     response_model=dict[str, Any],
-    responses={503: {"description": "the solver failed"}},
+    responses={
+        429: {
+            "description": "every stateless solver process is busy (DISPATCH_SOLVE_WORKERS); "
+            "see Retry-After (problem+json)"
+        },
+        503: {"description": "the solver failed"},
+    },
 )
 async def solve(
     _principal: Coordinator,
@@ -131,7 +137,9 @@ async def solve(
 ) -> JSONResponse:
     """Solve a whole Problem document now and return the Plan (nothing is stored).
 
-    The time limit is capped by the service's ``stateless_solve_seconds``.
+    The time limit is capped by the service's ``stateless_solve_seconds``. Stateless solves
+    have solver processes of their own (``solve_workers``), so they never wait behind plan
+    jobs; when those are all busy the answer is 429 with ``Retry-After``, at once.
     """
     cap = runner.stateless_cap_s
     if time_limit_s > cap:

@@ -4,6 +4,7 @@ processes. Fixtures live in ``conftest.py``; tests import the types and helpers 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -66,6 +67,31 @@ class Databases:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+ORPHAN_TAG = "API_HARNESS_SERVER"
+
+
+def tagged_processes(marker: bytes) -> list[int]:
+    """The pids whose environment holds ``marker`` (``NAME=value``; Linux ``/proc``)."""
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if marker in environ.split(b"\0"):
+            pids.append(int(entry.name))
+    return pids
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (orphans are reaped by init, if at all)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2 :].split()[0] not in ("Z", "X")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -83,6 +109,7 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     admin_key: str = ""
     _logs: list[Any] = field(default_factory=list)
+    _tag: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def base_url(self) -> str:
@@ -95,6 +122,8 @@ class Server:
                 "DISPATCH_DATABASE_URL": self.database_url,
                 "DISPATCH_LOG_LEVEL": "WARNING",
                 "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),
+                # Inherited by every process the server starts: _kill_orphans finds them.
+                ORPHAN_TAG: self._tag,
             }
         )
         env.update(self.env)
@@ -172,9 +201,19 @@ class Server:
         self._logs.clear()
 
     def _kill_orphans(self) -> None:
-        # Solver processes of a SIGKILLed server notice their parent is gone and exit;
-        # nothing to do here beyond waiting for our own child.
-        return
+        """SIGKILL every process this server started that is still there (solver pools,
+        uvicorn workers, the resource tracker), found by the tag in their environment, and
+        wait until they are gone. They should die with the server on their own
+        (``api.jobs.worker.die_with_parent``; tests/api/test_isolation.py checks it); this
+        keeps a regression from leaking CPU-bound processes into the rest of the suite."""
+        marker = f"{ORPHAN_TAG}={self._tag}".encode()
+        orphans = [pid for pid in tagged_processes(marker) if pid != os.getpid()]
+        for pid in orphans:
+            with contextlib.suppress(OSError):  # gone meanwhile
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while any(process_alive(pid) for pid in orphans) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
