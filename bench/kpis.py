@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -189,6 +190,7 @@ def measure(base: str, key: str, requests: int, warmup: int) -> list[dict[str, A
 def run(args: argparse.Namespace) -> int:
     from bench.api_load import _database, _drop, create_key, serve
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         if args.database_url:  # loaded by an earlier run with --keep: measure only
             url, pg_name = args.database_url, None
@@ -214,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
         "rows": rows,
         "p95_ms": worst,
         "bar_ms": BAR_MS,
+        "load_avg_before": load_before,
+        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"loaded {load['orders']} orders in {load['load_s']:.1f} s ({args.backend})")
     print("| group_by | groups | orders | requests | p50 ms | p95 ms | max ms |")
@@ -225,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
         )
     verdict = "within" if worst <= BAR_MS else "OVER"
     print(f"worst p95 {worst} ms: {verdict} the bar of {BAR_MS:g} ms ({args.backend})")
+    print(f"load average before {doc['load_avg_before']}, after {doc['load_avg_after']}")
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -167,7 +167,8 @@ def region_table_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, 
 
 def _minutes(dialect: str, later: Any, earlier: Any) -> Any:
     if dialect == "postgresql":
-        return sa.extract("epoch", later - earlier) / 60.0
+        # date_part: double precision (extract() answers numeric since PostgreSQL 14, slower)
+        return sa.func.date_part("epoch", later - earlier) / 60.0
     return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 1440.0
 
 
