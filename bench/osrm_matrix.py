@@ -13,7 +13,6 @@ runs); writes osrm_matrix.json under ``--out``. Numbers: docs/performance.md, "O
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import osrm_local
-from bench.vrptw import bench_subparsers, default_out_dir, machine_info
+from bench.vrptw import bench_subparsers, write_results
 
 
 def sample_points(n: int, seed: int) -> list[Any]:
@@ -90,13 +89,11 @@ def run(args: argparse.Namespace) -> int:
         f"median {median:.3f} s (bar {args.bar} s), warm re-run queried "
         f"{warm['queried_pairs']} pairs: {'OK' if ok else 'FAILS THE BAR'}"
     )
-    out = Path(args.out) if args.out else default_out_dir()
-    out.mkdir(parents=True, exist_ok=True)
     settings = {k: getattr(args, k) for k in ("points", "seed", "algorithm", "max_table_size",
                                               "workers", "server_threads", "repeats", "bar", "url")}  # fmt: skip
-    doc = {"machine": machine_info(), "args": settings, "median_s": median, "ok": ok, "rows": rows}
-    (out / "osrm_matrix.json").write_text(json.dumps(doc, indent=1))
-    print(f"results: {out / 'osrm_matrix.json'}")
+    doc = {"args": settings, "median_s": median, "ok": ok, "rows": rows}
+    path = write_results(args.out, "osrm_matrix", doc)
+    print(f"results: {path}")
     return 0
 
 

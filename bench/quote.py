@@ -19,17 +19,15 @@ docs/performance.md, "Quotes".
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from bench.field import add_generated_problem_arguments
-from bench.vrptw import bench_subparsers, default_out_dir, machine_info
+from bench.vrptw import bench_subparsers, write_results
 from dispatcher.argtypes import positive_int
 
 BAR_P95_MS = 100.0
@@ -227,11 +225,8 @@ def run(args: argparse.Namespace) -> int:
             f"-> {'meets' if ok else 'MISSES'} the bar (p95 <= {BAR_P95_MS:.0f}, "
             f"p99 <= {BAR_P99_MS:.0f})"
         )
-    out = Path(args.out) if args.out else default_out_dir() / "quote"
-    out.mkdir(parents=True, exist_ok=True)
-    doc = {"machine": machine_info(), "args": _args(args), "rows": rows}
-    (out / "quote.json").write_text(json.dumps(doc, indent=1))
-    print(f"results: {out / 'quote.json'}")
+    path = write_results(args.out, "quote", {"args": _args(args), "rows": rows})
+    print(f"results: {path}")
     return 0
 
 

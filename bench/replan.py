@@ -21,14 +21,12 @@ single-threaded; ``workers=1``). Results: a markdown table on stdout and JSON un
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from bench.field import add_generated_problem_arguments
-from bench.vrptw import bench_subparsers, default_out_dir, machine_info
+from bench.vrptw import bench_subparsers, write_results
 
 
 def _event_row(
@@ -136,12 +134,8 @@ def run(args: argparse.Namespace) -> int:
                 f"reassigned or dropped with a reason {r['sick_visits_explained']}, "
                 f"other visits reassigned {r['others_reassigned']}"
             )
-    out = Path(args.out) if args.out else default_out_dir() / "replan"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "replan.json").write_text(
-        json.dumps({"machine": machine_info(), "args": _args(args), "rows": rows}, indent=1)
-    )
-    print(f"results: {out / 'replan.json'}")
+    path = write_results(args.out, "replan", {"args": _args(args), "rows": rows})
+    print(f"results: {path}")
     return 0
 
 

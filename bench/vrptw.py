@@ -540,6 +540,16 @@ def default_out_dir() -> Path:
     return Path(__file__).resolve().parent / "results"
 
 
+def write_results(out: str | None, name: str, doc: dict[str, Any]) -> Path:
+    """``doc`` with this machine's description, as ``<out>/<name>.json`` (default folder
+    ``bench/results/<name>``); the path written."""
+    folder = Path(out) if out else default_out_dir() / name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine_info(), **doc}, indent=1))
+    return path
+
+
 def _natural_key(path: Path) -> list[object]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.stem.upper())]
 
