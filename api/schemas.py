@@ -547,6 +547,10 @@ class SimulationJobOut(_Out):
     )
 
 
+class SimulationPage(_Out):
+    items: list[SimulationJobOut] = Field(description="newest first; `results` left out")
+
+
 # ----------------------------------------------------------------------- admin
 
 

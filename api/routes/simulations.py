@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import get_runner, get_services, require
 from api.jobs.runner import JobRunner
 from api.routes import operation_id
-from api.schemas import SimulationJobOut, SimulationRequest
+from api.schemas import SimulationJobOut, SimulationPage, SimulationRequest
 from api.services import Services
 from api.services.keys import Principal
 
@@ -35,6 +35,16 @@ def create_simulation(
     return JSONResponse(
         view, status_code=202, headers={"Location": f"/v1/simulations/{view['id']}"}
     )
+
+
+@router.get("/simulations", response_model=SimulationPage)
+def list_simulations(
+    _principal: Coordinator,
+    services: Svc,
+    limit: Annotated[int, Query(ge=1, le=100, description="at most this many, newest first")] = 20,
+) -> JSONResponse:
+    """The newest simulations (state, scenario, progress; results via each one's id)."""
+    return JSONResponse(services.simulations.list(limit))
 
 
 @router.get("/simulations/{simulation_id}", response_model=SimulationJobOut)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.documents import scenario_from_request
@@ -64,6 +65,17 @@ class SimulationService:
     def get(self, job_id: str) -> dict[str, Any]:
         with self._sessions() as session:
             return _view(self.jobs.require(session, job_id))
+
+    def list(self, limit: int) -> dict[str, Any]:
+        """The newest ``limit`` simulations, newest first, without their results (each
+        one's ``GET /v1/simulations/{id}`` has them)."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                sa.select(SimulationJobRow)
+                .order_by(SimulationJobRow.created_at.desc(), SimulationJobRow.id)
+                .limit(limit)
+            )
+            return {"items": [{**_view(row), "results": None} for row in rows]}
 
     # ----------------------------------------------------------------- runner side
 

@@ -172,3 +172,21 @@ def test_simulations_interrupted_by_a_crash_are_failed_on_restart(
                 assert r.status_code == 202, r.text
     finally:
         server.stop()
+
+
+def test_the_simulations_list_shows_the_newest_first_without_results(
+    ticketing: httpx.Client, coordinator: httpx.Client
+) -> None:
+    first = coordinator.post("/v1/simulations", json={"scenario": TINY_SCENARIO})
+    second = coordinator.post("/v1/simulations", json={"scenario": TINY_SCENARIO})
+    assert first.status_code == 202 and second.status_code == 202, (first.text, second.text)
+    r = coordinator.get("/v1/simulations", params={"limit": 100})
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    ids = [item["id"] for item in items]
+    assert ids.index(second.json()["id"]) < ids.index(first.json()["id"])
+    assert all(item["results"] is None for item in items)
+    assert {item["scenario"] for item in items if item["id"] == first.json()["id"]} == {"tiny"}
+    assert len(coordinator.get("/v1/simulations", params={"limit": 1}).json()["items"]) == 1
+    assert coordinator.get("/v1/simulations", params={"limit": 0}).status_code == 422
+    assert ticketing.get("/v1/simulations").status_code == 403

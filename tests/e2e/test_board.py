@@ -227,6 +227,41 @@ def test_quote_and_create_the_order(page: Any, world: World) -> None:
     assert _outside(world) == []
 
 
+SIMULATION = """\
+name = "board list"
+seed = 3
+[base]
+start = 2026-11-23T00:00:00+08:00
+[base.roster]
+engineers = 3
+[base.demand]
+tickets_per_day = 2
+[simulation]
+days = 1
+drain_days = 0.5
+[simulation.solver]
+time_limit_s = 1
+solution_limit = 2
+"""
+
+
+def test_simulations_are_listed_and_open_their_report(page: Any, world: World) -> None:
+    with httpx.Client(base_url=world.base_url, timeout=30) as c:
+        r = c.post(
+            "/v1/simulations",
+            json={"scenario": SIMULATION},
+            headers={"Authorization": f"Bearer {world.coordinator}"},
+        )
+        assert r.status_code == 202, r.text
+        sim_id = r.json()["id"]
+    _open_board(page, world, world.coordinator)
+    item = page.locator(f"#sim-list li[data-sim-item='{sim_id}']")
+    item.wait_for()
+    assert "board list" in item.inner_text()
+    item.locator("a").click()
+    page.wait_for_selector("#sim-report h3:has-text('board list')")
+
+
 def test_ticketing_key_sees_no_publish_and_is_refused(page: Any, world: World) -> None:
     _open_board(page, world, world.ticketing)
     assert page.locator("body").get_attribute("data-role") == "ticketing"

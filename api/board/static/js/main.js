@@ -467,18 +467,17 @@ async function openSimulation(e) {
   const r = await S.api.get(`/v1/simulations/${encodeURIComponent(id)}`);
   const el = $("sim-report");
   if (!r.ok) { el.innerHTML = `<p class="error">${esc(problemText(r))}</p>`; return; }
-  const recent = JSON.parse(sessionStorage.getItem("dispatch.sims") || "[]").filter((x) => x !== id);
-  recent.unshift(id);
-  sessionStorage.setItem("dispatch.sims", JSON.stringify(recent.slice(0, 10)));
   renderSimList();
   const s = r.data;
   const comp = s.results && s.results.comparison;
   el.innerHTML = `<h3>${esc(s.scenario)} <span class="muted">${esc(s.state)}, ${s.replications} replications</span></h3>${s.error ? `<p class="error">${esc(s.error)}</p>` : ""}${comp ? `<pre style="max-height:40vh;overflow:auto">${esc(JSON.stringify(comp, null, 1))}</pre>` : '<p class="muted">No results yet.</p>'}`;
 }
 
-function renderSimList() {
-  const list = JSON.parse(sessionStorage.getItem("dispatch.sims") || "[]");
-  $("sim-list").innerHTML = list.map((id) => `<li><a href="#" data-sim="${esc(id)}">${esc(id)}</a></li>`).join("");
+// The newest simulations from the service (GET /v1/simulations), each a link to its report.
+async function renderSimList() {
+  const r = await S.api.get("/v1/simulations?limit=20");
+  const items = r.ok ? r.data.items : [];
+  $("sim-list").innerHTML = items.map((x) => `<li data-sim-item="${esc(x.id)}"><a href="#" data-sim="${esc(x.id)}">${esc(x.scenario)}</a> <span class="muted">${esc(x.state)}, ${esc(S.clock.fmtIso(x.created_at))}</span></li>`).join("");
 }
 
 // ------------------------------------------------------------------ wiring
