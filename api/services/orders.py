@@ -597,16 +597,22 @@ def _hold(quote: Any) -> tuple[str, datetime] | None:
     return quote["engineer_id"], parse_datetime(start, "quote.eta")
 
 
+def visit_end(row: OrderRow) -> datetime:
+    """When the visit of an order under way ends: the reported end, else its arrival plus
+    its service minutes."""
+    assert row.arrived_at is not None
+    return row.expected_end or row.arrived_at + timedelta(
+        minutes=int(row.document.get("service_minutes", 0))
+    )
+
+
 def _under_way_view(row: OrderRow) -> dict[str, Any] | None:
     if row.engineer_id is None or row.arrived_at is None:
         return None
-    end = row.expected_end or row.arrived_at + timedelta(
-        minutes=int(row.document.get("service_minutes", 0))
-    )
     return {
         "engineer_id": row.engineer_id,
         "arrived_at": format_datetime(row.arrived_at),
-        "expected_end": format_datetime(end),
+        "expected_end": format_datetime(visit_end(row)),
     }
 
 

@@ -32,7 +32,7 @@ from api.persistence.models import (
     PolicyRow,
 )
 from api.services.audit import AuditLog
-from api.services.orders import ACTIVE, current_plan_id, record_status
+from api.services.orders import ACTIVE, current_plan_id, record_status, visit_end
 from api.services.policy import POLICY_ROW_ID, PolicyService
 from api.settings import Settings
 from dispatcher.codec import (
@@ -347,9 +347,7 @@ def _under_way(row: OrderRow) -> dict[str, Any]:
     """The in-progress visit of an order under way (a contract document): until the
     reported end, else its start plus its service minutes."""
     assert row.arrived_at is not None
-    end = row.expected_end or row.arrived_at + timedelta(
-        minutes=int(row.document.get("service_minutes", 0))
-    )
+    end = visit_end(row)
     site = row.document["site"]
     return {
         "order_id": row.id,
