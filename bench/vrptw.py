@@ -31,7 +31,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +45,11 @@ if TYPE_CHECKING:  # optional peers, imported where used
     import pyvrp
 
 SETS: dict[str, str] = {"solomon": "solomon", "gh200": "homberger/200", "gh1000": "homberger/1000"}
-SOLVERS: tuple[str, ...] = ("ours", "pyvrp", "vroom")
-PEERS: tuple[str, ...] = ("pyvrp", "vroom")
+SOLVERS: tuple[str, ...] = ("ours", "ours2", "pyvrp", "vroom")
+PEERS: tuple[str, ...] = ("pyvrp", "vroom", "ours2")
+# The cores each solver uses (every table and result file names them): the peers run one
+# thread each, and so does "ours"; "ours2" is our two-process mode.
+SOLVER_CORES: dict[str, int] = {"ours": 1, "ours2": 2, "pyvrp": 1, "vroom": 1}
 CSV_COLUMNS: tuple[str, ...] = (
     "instance",
     "class",
@@ -679,10 +682,16 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def label(solver: str) -> str:
+    """A solver's name with the cores it used, as every table shows it: ``ours[1c]``."""
+    return f"{solver}[{SOLVER_CORES.get(solver, 1)}c]"
+
+
 def format_table(rows: Sequence[Row], solvers: Sequence[str], summary: dict) -> str:
-    """A compact text table: per instance cost/gap for each solver, then per-class averages."""
+    """A compact text table: per instance cost/gap for each solver (named with the cores it
+    used), then per-class averages."""
     header = f"{'instance':<10}{'bks':>10}" + "".join(
-        f"{s + ' cost':>13}{'gap%':>8}" for s in solvers
+        f"{label(s) + ' cost':>16}{'gap%':>8}" for s in solvers
     )
     lines = [header, "-" * len(header)]
     for name in dict.fromkeys(r.instance for r in rows):
@@ -692,17 +701,17 @@ def format_table(rows: Sequence[Row], solvers: Sequence[str], summary: dict) -> 
         for s in solvers:
             r = mine.get(s)
             cost = _fmt(r.cost if r else None, ".1f") + ("" if r is None or r.feasible else "!")
-            line += f"{cost:>13}{_fmt(r.gap_pct if r else None, '.2f'):>8}"
+            line += f"{cost:>16}{_fmt(r.gap_pct if r else None, '.2f'):>8}"
         lines.append(line)
     lines.append("")
-    head2 = f"{'class':<10}{'n':>4}" + "".join(f"{s + ' gap%':>13}" for s in solvers)
+    head2 = f"{'class':<10}{'n':>4}" + "".join(f"{label(s) + ' gap%':>16}" for s in solvers)
     ratio_cols = [s for s in solvers if s != "ours"] if "ours" in solvers else []
-    head2 += "".join(f"{'ours/' + p:>13}" for p in ratio_cols)
+    head2 += "".join(f"{label('ours') + '/' + label(p):>22}" for p in ratio_cols)
     lines += [head2, "-" * len(head2)]
     for group, entry in summary.items():
         line = f"{group:<10}{entry['instances']:>4}"
-        line += "".join(f"{_fmt(entry.get(f'{s}_avg_gap_pct'), '.3f'):>13}" for s in solvers)
-        line += "".join(f"{_fmt(entry.get(f'ours_over_{p}'), '.4f'):>13}" for p in ratio_cols)
+        line += "".join(f"{_fmt(entry.get(f'{s}_avg_gap_pct'), '.3f'):>16}" for s in solvers)
+        line += "".join(f"{_fmt(entry.get(f'ours_over_{p}'), '.4f'):>22}" for p in ratio_cols)
         lines.append(line)
     lines.append("('!' = infeasible after verification; gaps average feasible rows only)")
     return "\n".join(lines)
@@ -721,7 +730,7 @@ def plot_gaps(summary: dict, solvers: Sequence[str], path: Path, title: str) -> 
     for k, s in enumerate(solvers):
         vals = [summary[g].get(f"{s}_avg_gap_pct") for g in groups]
         xs = [i + (k - (len(solvers) - 1) / 2) * width for i in range(len(groups))]
-        bars = ax.bar(xs, [math.nan if v is None else v for v in vals], width, label=s)
+        bars = ax.bar(xs, [math.nan if v is None else v for v in vals], width, label=label(s))
         ax.bar_label(bars, labels=["-" if v is None else f"{v:.2f}" for v in vals], fontsize=7)
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel("average gap to BKS (%)")
@@ -755,14 +764,18 @@ def run(args: argparse.Namespace) -> int:
         first_solution=args.first_solution,
         metaheuristic=args.metaheuristic,
         gls_lambda=args.gls_lambda,
-        parts=getattr(args, "parts", 0),
-        # Both cores below the decomposition's size as well: a portfolio of OR-Tools' own
-        # start and the insertion construction with ruin and recreate (solver/portfolio.py).
-        workers=2 if getattr(args, "parts", 0) == 0 else 1,
+        parts=getattr(args, "parts", 1),
+        workers=1,
         polish_share=getattr(args, "polish_share", SearchParams.polish_share),
     )
+    # "ours2": the same search on both cores — a portfolio of OR-Tools' own start and the
+    # insertion construction with ruin and recreate (solver/portfolio.py), split from 5,000
+    # customers (solver/decompose.py). Its own column, never the default: the peers run one
+    # thread each.
+    params2 = replace(params, parts=0, workers=2)
     runners: dict[str, Callable[[Instance, np.ndarray], RunOutcome]] = {
         "ours": lambda i, m: run_ours(i, m, args.time_limit, params),
+        "ours2": lambda i, m: run_ours(i, m, args.time_limit, params2),
         "pyvrp": lambda i, m: run_pyvrp(i, m, args.time_limit, args.seed),
         "vroom": lambda i, m: run_vroom(i, m, args.time_limit),
     }
@@ -805,7 +818,8 @@ def run(args: argparse.Namespace) -> int:
         "bench_dir": str(bench_dir),
         "time_limit_s": args.time_limit,
         "solvers": solvers,
-        "seeds": {"pyvrp": args.seed, "ours": None, "vroom": None},
+        "seeds": {"pyvrp": args.seed, "ours": None, "ours2": None, "vroom": None},
+        "cores": {s: SOLVER_CORES[s] for s in solvers},
         "ours_search": asdict(params),
         "vroom": {"exploration_level": VROOM_EXPLORATION_LEVEL, "nb_threads": 1},
         "convention": "dimacs: arc cost = travel time = floor(10*euclid); costs shown /10",
@@ -896,11 +910,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--parts",
         type=parts_arg,
-        default=0,
+        default=1,
         metavar="N",
-        help="decomposition of our solves (solver/decompose.py): 0 = automatic (a "
-        "two-worker portfolio; split from 5,000 customers), 1 = none (one thread, like the "
-        "peers), N = N parts (default %(default)s)",
+        help="decomposition of our solves (solver/decompose.py): 1 = none (one thread, like "
+        "the peers; default), N = N parts; the two-core mode is its own column: --peers "
+        "ours2",
     )
     parser.add_argument(
         "--polish-share",
@@ -939,7 +953,7 @@ def _command_line(args: argparse.Namespace) -> str:
         parts.append(f"--metaheuristic {args.metaheuristic}")
     if args.gls_lambda is not None:
         parts.append(f"--gls-lambda {args.gls_lambda:g}")
-    if getattr(args, "parts", 0) != 0:
+    if getattr(args, "parts", 1) != 1:
         parts.append(f"--parts {args.parts}")
     return " ".join(parts)
 

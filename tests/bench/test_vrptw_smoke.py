@@ -104,3 +104,22 @@ def test_main_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert set(doc["summary"]) == {"C1", "all"}
     assert doc["summary"]["all"]["ours_avg_gap_pct"] is not None
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Equal resources by default: ours is one process like the peers, and says so.
+    assert doc["meta"]["ours_search"]["workers"] == 1
+    assert doc["meta"]["ours_search"]["parts"] == 1
+    assert doc["meta"]["cores"] == {"ours": 1, "pyvrp": 1, "vroom": 1}
+
+
+def test_two_core_mode_is_its_own_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--instances", "C101", "--time-limit", "0.5", "--peers", "ours2", "--quiet"]
+    code = vrptw.main([*args, "--out", str(tmp_path), "--bench-dir", str(BENCH_DIR)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "ours[1c] cost" in out and "ours2[2c] cost" in out
+    assert "ours[1c]/ours2[2c]" in out
+    doc = json.loads(next(tmp_path.glob("vrptw-solomon-*.json")).read_text())
+    assert [r["solver"] for r in doc["rows"]] == ["ours", "ours2"]
+    assert doc["meta"]["cores"] == {"ours": 1, "ours2": 2}
+    assert all(r["feasible"] for r in doc["rows"])
