@@ -60,6 +60,7 @@ CSV_COLUMNS = (
     "orders",
     "engineers",
     "solver",
+    "cores",
     "time_limit_s",
     "compile_s",
     "build_s",
@@ -421,11 +422,22 @@ def plot_curves(rows: Sequence[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def cores(solver: str) -> int:
+    """The cores a solver's plan used: VROOM one thread; ours one process unless
+    ``--workers`` or a decomposition (``--parts`` other than 1: its parts run in two
+    processes) asks for more."""
+    if solver != "ours":
+        return 1
+    parts = PLAN_OPTIONS.get("parts", 1)
+    return max(int(PLAN_OPTIONS.get("workers", 1)), 1 if parts == 1 else 2)
+
+
 def format_table(rows: Sequence[dict]) -> str:
     """Text table of the main columns."""
     cols = [
         ("size", 10),
         ("solver", 6),
+        ("cores", 5),
         ("compile_s", 9),
         ("build_s", 8),
         ("first_feasible_s", 9),
@@ -439,7 +451,7 @@ def format_table(rows: Sequence[dict]) -> str:
         ("travel_km", 10),
         ("hard_violations", 5),
     ]
-    heads = ["size", "solver", "compile", "build", "first", "overrun", "rss MB", "modelled",
+    heads = ["size", "solver", "cores", "compile", "build", "first", "overrun", "rss MB", "modelled",
              "on time", "crit/high/norm/low", "late", "unas.", "travel km", "hard"]  # fmt: skip
     lines = ["".join(f"{h:>{w}} " for h, (_, w) in zip(heads, cols, strict=True))]
     for r in rows:
@@ -494,6 +506,7 @@ def run(args: argparse.Namespace) -> int:
                 if not args.quiet:
                     print(f"  {orders}x{engineers} {s} ...", file=sys.stderr, flush=True)
                 by_solver[s] = run_in_subprocess(orders, engineers, args.seed, s, args.time_limit)
+                by_solver[s]["cores"] = cores(s)
             if "vroom" in by_solver:
                 by_solver["ours"]["vroom_on_time"] = by_solver["vroom"]["on_time"]
             rows += list(by_solver.values())

@@ -38,7 +38,7 @@ def test_run_one_measures_every_phase() -> None:
     assert out["first_feasible_s"] is not None and out["build_s"] is not None
     assert out["assigned"] + out["unassigned"] <= 20
     assert out["peak_rss_mb"] > 0
-    assert 0.9 < out["overrun"] < 1.5
+    assert out["overrun"] > 0  # measured, not bounded: no elapsed-time bar in the suite
 
 
 def test_main_writes_results_with_a_vroom_row(tmp_path: Path) -> None:
@@ -48,6 +48,7 @@ def test_main_writes_results_with_a_vroom_row(tmp_path: Path) -> None:
     with csv_path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["solver"] for r in rows] == ["ours", "vroom"]
+    assert [r["cores"] for r in rows] == ["1", "1"]  # equal resources by default
     doc = json.loads(next(tmp_path.glob("field-*.json")).read_text())
     assert doc["meta"]["machine"]["versions"]["ortools"]
     assert doc["rows"][0]["curve"], "no anytime curve"
