@@ -130,11 +130,12 @@ def _cross(t, travel, bounds):  # type: ignore[no-untyped-def]
 
 
 @njit
-def _arrive(v, t, travel, P):  # type: ignore[no-untyped-def]
-    rptr = P.rptr
+def _arrive(v, t, travel, rptr, rs, rd, bounds):  # type: ignore[no-untyped-def]
     if rptr[v + 1] > rptr[v]:
-        return _pass_breaks(t, travel, v, rptr, P.rs, P.rd)
-    return _cross(t, travel, P.bounds)
+        return _pass_breaks(t, travel, v, rptr, rs, rd)
+    if bounds.size == 0:
+        return t + travel
+    return _cross(t, travel, bounds)
 
 
 @njit
@@ -147,13 +148,13 @@ def _earliest(arr, node, wptr, wa, wb):  # type: ignore[no-untyped-def]
 
 
 @njit
-def _start(v, arr, node, P):  # type: ignore[no-untyped-def]
+def _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon):  # type: ignore[no-untyped-def]
     """Earliest service start of ``node`` on ``v`` from arrival ``arr`` (in a window, the
-    visit clear of v's rests, by the horizon with rests), or -1."""
-    wptr, wa, wb, rptr, rs, rd = P.wptr, P.wa, P.wb, P.rptr, P.rs, P.rd
+    visit (``visit``: v's visit lengths) clear of v's rests, by the horizon with rests), or
+    -1."""
     if rptr[v + 1] == rptr[v]:
         return _earliest(arr, node, wptr, wa, wb)
-    visit = P.visit[v, node]
+    length = visit[v, node]
     s = arr
     for _ in range(64):  # each pass moves s past a window gap or a rest
         s = _earliest(s, node, wptr, wa, wb)
@@ -161,12 +162,12 @@ def _start(v, arr, node, P):  # type: ignore[no-untyped-def]
             return -1
         moved = False
         for r in range(rptr[v], rptr[v + 1]):
-            if rs[r] < s + visit and s < rs[r] + rd[r]:
+            if rs[r] < s + length and s < rs[r] + rd[r]:
                 s = rs[r] + rd[r]
                 moved = True
                 break
         if not moved:
-            return s if s <= P.horizon else -1
+            return s if s <= horizon else -1
     return -1
 
 
@@ -191,31 +192,23 @@ def _latest_departure(arrive_by, travel, v, rptr, rs, rd):  # type: ignore[no-un
 
 
 @njit
-def _latest_start(v, node, by, P):  # type: ignore[no-untyped-def]
+def _latest_start(v, node, by, svc, wptr, wa, wb, horizon, rptr, rs, rd, visit):  # type: ignore[no-untyped-def]
     """The latest start of ``node`` on ``v`` no later than ``by`` (in a window, clear of
     v's rests, done by the horizon), or -BIG."""
-    svc, wptr, wa, wb, horizon, rptr, rs, rd = (
-        P.service,
-        P.wptr,
-        P.wa,
-        P.wb,
-        P.horizon,
-        P.rptr,
-        P.rs,
-        P.rd,
-    )
-    visit = P.visit[v, node]
-    by = min(by, horizon - svc[node])
+    by = min(by, horizon - svc)
+    lo, hi = rptr[v], rptr[v + 1]
     for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
         s = min(wb[w], by)
-        moved = True
-        while moved and s >= wa[w]:
-            moved = False
-            for r in range(rptr[v + 1] - 1, rptr[v] - 1, -1):
-                if rs[r] - visit < s < rs[r] + rd[r]:
-                    s = rs[r] - visit
-                    moved = True
-                    break
+        if hi > lo:
+            length = visit[v, node]
+            moved = True
+            while moved and s >= wa[w]:
+                moved = False
+                for r in range(hi - 1, lo - 1, -1):
+                    if rs[r] - length < s < rs[r] + rd[r]:
+                        s = rs[r] - length
+                        moved = True
+                        break
         if s >= wa[w]:
             return s
         by = s
@@ -225,47 +218,43 @@ def _latest_start(v, node, by, P):  # type: ignore[no-untyped-def]
 @njit
 def _retime(v, R, rl, ST, LT, P):  # type: ignore[no-untyped-def]
     """Service starts (forward) and latest starts (backward) of route v; False if infeasible."""
-    travel, svc, horizon, starts, ends, start_min = (
-        P.travel,
-        P.service,
-        P.horizon,
-        P.starts,
-        P.ends,
-        P.start_min,
-    )
+    travel, svc, horizon, wptr, wa, wb = P.travel, P.service, P.horizon, P.wptr, P.wa, P.wb
+    rptr, rs, rd, bounds, visit = P.rptr, P.rs, P.rd, P.bounds, P.visit
     n = rl[v]
-    prev, t = starts[v], start_min[v]
+    prev, t = P.starts[v], P.start_min[v]
     for k in range(n):
         node = R[v, k]
-        s = _start(v, _arrive(v, t, travel[prev, node], P), node, P)
+        arr = _arrive(v, t, travel[prev, node], rptr, rs, rd, bounds)
+        s = _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon)
         if s < 0 or s + svc[node] > horizon:
             return False
         ST[v, k] = s
         prev, t = node, s + svc[node]
-    if n > 0 and _arrive(v, t, travel[prev, ends[v]], P) > horizon:
+    end = P.ends[v]
+    if n > 0 and _arrive(v, t, travel[prev, end], rptr, rs, rd, bounds) > horizon:
         return False
-    latest, nxt = horizon, ends[v]
+    latest, nxt = horizon, end
     for k in range(n - 1, -1, -1):
         node = R[v, k]
-        leave = _latest_departure(latest, travel[node, nxt], v, P.rptr, P.rs, P.rd)
-        latest = _latest_start(v, node, leave - svc[node], P)
+        leave = _latest_departure(latest, travel[node, nxt], v, rptr, rs, rd)
+        latest = _latest_start(
+            v, node, leave - svc[node], svc[node], wptr, wa, wb, horizon, rptr, rs, rd, visit
+        )
         LT[v, k] = latest
         nxt = node
     return True
 
 
 @njit
-def _lateness(node, s, P):  # type: ignore[no-untyped-def]
-    dl = P.deadline[node]
-    if s <= dl:
+def _lateness(node, s, dl, late_cost, breach):  # type: ignore[no-untyped-def]
+    if s <= dl[node]:
         return 0
-    return (s - dl) * P.late_cost[node] + P.breach[node]
+    return (s - dl[node]) * late_cost[node] + breach[node]
 
 
 @njit
-def _band_before(v, t, P):  # type: ignore[no-untyped-def]
+def _band_before(v, t, bptr, bs, be, bc):  # type: ignore[no-untyped-def]
     """Overtime-band seconds of ``v`` before ``t``."""
-    bptr, bs, be, bc = P.bptr, P.bs, P.be, P.bc
     lo, hi = bptr[v], bptr[v + 1]
     k = lo + np.searchsorted(bs[lo:hi], t, side="right") - 1
     if k < lo:
@@ -274,39 +263,47 @@ def _band_before(v, t, P):  # type: ignore[no-untyped-def]
 
 
 @njit
-def _within(v, a, b, P):  # type: ignore[no-untyped-def]
-    return _band_before(v, b, P) - _band_before(v, a, P) if b > a else 0
+def _within(v, a, b, bptr, bs, be, bc):  # type: ignore[no-untyped-def]
+    if b <= a:
+        return 0
+    return _band_before(v, b, bptr, bs, be, bc) - _band_before(v, a, bptr, bs, be, bc)
+
+
+@njit
+def _overtime(v, t, prev, node, s, P):  # type: ignore[no-untyped-def]
+    """Overtime-band seconds of v's travel from ``prev`` (free at ``t``) to ``node`` and of
+    its service there from ``s``."""
+    bptr, bs, be, bc = P.bptr, P.bs, P.be, P.bc
+    arrival = _pass_breaks(t, P.travel[prev, node], v, P.rptr, P.rs, P.rd)
+    return _within(v, t, min(arrival, s), bptr, bs, be, bc) + _within(
+        v, s, s + P.service[node], bptr, bs, be, bc
+    )
 
 
 @njit
 def _route_cost(v, R, rl, ST, P):  # type: ignore[no-untyped-def]
     """Arc costs (the way home included), lateness, vehicle-node and overtime costs."""
-    travel, arc, svc, starts, ends, start_min = (
-        P.travel,
-        P.arc,
-        P.service,
-        P.starts,
-        P.ends,
-        P.start_min,
-    )
-    vnc, bptr, ot_per_hour = P.vnc, P.bptr, P.ot_per_hour
     n = rl[v]
     if n == 0:
         return 0
+    arc, vnc, dl, late_cost, breach = P.arc, P.vnc, P.deadline, P.late_cost, P.breach
+    starts, svc = P.starts, P.service
     prev, c = starts[v], 0
     for k in range(n):
         node = R[v, k]
-        c += arc[prev, node] + _lateness(node, ST[v, k], P) + vnc[v, node]
+        c += arc[prev, node] + vnc[v, node]
+        s = ST[v, k]
+        if s > dl[node]:
+            c += _lateness(node, s, dl, late_cost, breach)
         prev = node
-    c += arc[prev, ends[v]]
-    if bptr[v + 1] > bptr[v] and ot_per_hour > 0:
-        ot, prev, t = 0, starts[v], start_min[v]
+    c += arc[prev, P.ends[v]]
+    if P.bptr[v + 1] > P.bptr[v] and P.ot_per_hour > 0:
+        ot, prev, t = 0, starts[v], P.start_min[v]
         for k in range(n):
             node, s = R[v, k], ST[v, k]
-            arrival = _pass_breaks(t, travel[prev, node], v, P.rptr, P.rs, P.rd)
-            ot += _within(v, t, min(arrival, s), P) + _within(v, s, s + svc[node], P)
+            ot += _overtime(v, t, prev, node, s, P)
             prev, t = node, s + svc[node]
-        c += ot * ot_per_hour // 3600
+        c += ot * P.ot_per_hour // 3600
     return c
 
 
@@ -315,37 +312,35 @@ def _simulate(v, pos, j, strict, R, rl, ST, LT, P):  # type: ignore[no-untyped-d
     """j at position ``pos`` of route v timed exactly: (j's start, the later visits' extra
     lateness), or (-1, 0) if infeasible (``strict``: also if j or a later visit would be
     late, or later than it was)."""
-    travel, svc, horizon, starts, ends, start_min, dl = (
-        P.travel,
-        P.service,
-        P.horizon,
-        P.starts,
-        P.ends,
-        P.start_min,
-        P.deadline,
-    )
+    travel, svc, horizon, wptr, wa, wb = P.travel, P.service, P.horizon, P.wptr, P.wa, P.wb
+    rptr, rs, rd, bounds, visit = P.rptr, P.rs, P.rd, P.bounds, P.visit
+    dl, late_cost, breach = P.deadline, P.late_cost, P.breach
     n = rl[v]
-    prev = starts[v] if pos == 0 else R[v, pos - 1]
-    t = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[prev]
-    s = _start(v, _arrive(v, t, travel[prev, j], P), j, P)
+    prev = P.starts[v] if pos == 0 else R[v, pos - 1]
+    t = P.start_min[v] if pos == 0 else ST[v, pos - 1] + svc[prev]
+    arr = _arrive(v, t, travel[prev, j], rptr, rs, rd, bounds)
+    s = _start(v, arr, j, wptr, wa, wb, rptr, rs, rd, visit, horizon)
     if s < 0 or s + svc[j] > horizon or (strict and s > dl[j]):
         return -1, 0
     extra = 0
     prev, t = j, s + svc[j]
     for k in range(pos, n):
         node = R[v, k]
-        s2 = _start(v, _arrive(v, t, travel[prev, node], P), node, P)
+        arr = _arrive(v, t, travel[prev, node], rptr, rs, rd, bounds)
+        s2 = _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon)
         if s2 < 0 or s2 > LT[v, k]:
             return -1, 0
         if s2 == ST[v, k]:
             return s, extra
         if s2 > dl[node]:
-            more = _lateness(node, s2, P) - _lateness(node, ST[v, k], P)
+            more = _lateness(node, s2, dl, late_cost, breach) - _lateness(
+                node, ST[v, k], dl, late_cost, breach
+            )
             if strict and more > 0:
                 return -1, 0
             extra += more
         prev, t = node, s2 + svc[node]
-    if _arrive(v, t, travel[prev, ends[v]], P) > horizon:
+    if _arrive(v, t, travel[prev, P.ends[v]], rptr, rs, rd, bounds) > horizon:
         return -1, 0
     return s, extra
 
@@ -357,26 +352,22 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
     latest starts; the others are bounded (arc costs, j's lateness by its windows alone,
     vehicle-node cost) and the most promising ``max_exact`` timed exactly."""
     travel, arc, svc, wptr, wa, wb = P.travel, P.arc, P.service, P.wptr, P.wa, P.wb
-    horizon, starts, ends, start_min, cap, demand = (
-        P.horizon,
-        P.starts,
-        P.ends,
-        P.start_min,
-        P.capacity,
-        P.demand,
-    )
-    dl, vnc, bptr, ot_per_hour, exact = P.deadline, P.vnc, P.bptr, P.ot_per_hour, P.exact
+    horizon, starts, ends, start_min = P.horizon, P.starts, P.ends, P.start_min
+    cap, demand, vnc, exact = P.capacity, P.demand, P.vnc, P.exact
+    dl, late_cost, breach = P.deadline, P.late_cost, P.breach
+    dl_j, svc_j, dem_j = dl[j], svc[j], demand[j]
     best_c, best_v, best_p = BIG, -1, -1
     m = 0
     for i in range(nvs):
         v = vs[i]
-        if load[v] + demand[j] > cap[v]:
+        if load[v] + dem_j > cap[v]:
             continue
         n = rl[v]
+        exact_v, vnc_vj, start_v, end_v = exact[v], vnc[v, j], starts[v], ends[v]
         for pos in range(n + 1):
-            p = starts[v] if pos == 0 else R[v, pos - 1]
-            nx = ends[v] if pos == n else R[v, pos]
-            c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc[v, j]
+            p = start_v if pos == 0 else R[v, pos - 1]
+            nx = end_v if pos == n else R[v, pos]
+            c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc_vj
             if c >= best_c:
                 continue
             free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
@@ -384,13 +375,13 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
             if s < 0:
                 continue
             latest = horizon if pos == n else LT[v, pos]
-            if s + svc[j] + travel[j, nx] > latest or (strict and s > dl[j]):
+            if s + svc_j + travel[j, nx] > latest or (strict and s > dl_j):
                 continue
-            if exact[v]:
-                if s + svc[j] <= horizon:
+            if exact_v:
+                if s + svc_j <= horizon:
                     best_c, best_v, best_p = c, v, pos
                 continue
-            cb[m] = c + _lateness(j, s, P)
+            cb[m] = c + _lateness(j, s, dl, late_cost, breach)
             cv[m] = v
             cp[m] = pos
             m += 1
@@ -408,12 +399,11 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
         n = rl[v]
         p = starts[v] if pos == 0 else R[v, pos - 1]
         nx = ends[v] if pos == n else R[v, pos]
-        c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc[v, j] + _lateness(j, s, P) + extra
-        if bptr[v + 1] > bptr[v] and ot_per_hour > 0:  # j's own overtime (travel in, service)
+        c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc[v, j] + extra
+        c += _lateness(j, s, dl, late_cost, breach)
+        if P.bptr[v + 1] > P.bptr[v] and P.ot_per_hour > 0:  # j's own overtime (travel in, service)
             free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
-            arr = _pass_breaks(free, travel[p, j], v, P.rptr, P.rs, P.rd)
-            ot = _within(v, free, min(arr, s), P) + _within(v, s, s + svc[j], P)
-            c += ot * ot_per_hour // 3600
+            c += _overtime(v, free, p, j, s, P) * P.ot_per_hour // 3600
         if c < best_c:
             best_c, best_v, best_p = c, v, pos
     return best_c, best_v, best_p
