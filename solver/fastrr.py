@@ -217,15 +217,28 @@ def _latest_start(v, node, by, svc, wptr, wa, wb, horizon, rptr, rs, rd, visit):
 
 @njit
 def _retime(v, R, rl, ST, LT, P):  # type: ignore[no-untyped-def]
-    """Service starts (forward) and latest starts (backward) of route v; False if infeasible."""
+    """Service starts (forward) and latest starts (backward) of route v; False if infeasible.
+
+    A vehicle without rests is timed inline (windows, boundary pauses): a call that takes
+    arrays costs tens of nanoseconds in numba (its reference counts and arguments), more
+    than the arithmetic of a visit."""
     travel, svc, horizon, wptr, wa, wb = P.travel, P.service, P.horizon, P.wptr, P.wa, P.wb
     rptr, rs, rd, bounds, visit = P.rptr, P.rs, P.rd, P.bounds, P.visit
+    rested, crossing = rptr[v + 1] > rptr[v], bounds.size > 0
     n = rl[v]
     prev, t = P.starts[v], P.start_min[v]
     for k in range(n):
         node = R[v, k]
-        arr = _arrive(v, t, travel[prev, node], rptr, rs, rd, bounds)
-        s = _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon)
+        if rested:
+            arr = _pass_breaks(t, travel[prev, node], v, rptr, rs, rd)
+            s = _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon)
+        else:
+            arr = _cross(t, travel[prev, node], bounds) if crossing else t + travel[prev, node]
+            s = -1
+            for w in range(wptr[node], wptr[node + 1]):
+                if arr <= wb[w]:
+                    s = max(arr, wa[w])
+                    break
         if s < 0 or s + svc[node] > horizon:
             return False
         ST[v, k] = s
@@ -236,10 +249,20 @@ def _retime(v, R, rl, ST, LT, P):  # type: ignore[no-untyped-def]
     latest, nxt = horizon, end
     for k in range(n - 1, -1, -1):
         node = R[v, k]
-        leave = _latest_departure(latest, travel[node, nxt], v, rptr, rs, rd)
-        latest = _latest_start(
-            v, node, leave - svc[node], svc[node], wptr, wa, wb, horizon, rptr, rs, rd, visit
-        )
+        if rested:
+            leave = _latest_departure(latest, travel[node, nxt], v, rptr, rs, rd)
+            latest = _latest_start(
+                v, node, leave - svc[node], svc[node], wptr, wa, wb, horizon, rptr, rs, rd, visit
+            )
+        else:  # _latest_start without rests, inline
+            by = min(latest - max(0, travel[node, nxt]) - svc[node], horizon - svc[node])
+            latest = -BIG
+            for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
+                s = min(wb[w], by)
+                if s >= wa[w]:
+                    latest = s
+                    break
+                by = s
         LT[v, k] = latest
         nxt = node
     return True
@@ -318,16 +341,33 @@ def _simulate(v, pos, j, strict, R, rl, ST, LT, P):  # type: ignore[no-untyped-d
     n = rl[v]
     prev = P.starts[v] if pos == 0 else R[v, pos - 1]
     t = P.start_min[v] if pos == 0 else ST[v, pos - 1] + svc[prev]
-    arr = _arrive(v, t, travel[prev, j], rptr, rs, rd, bounds)
-    s = _start(v, arr, j, wptr, wa, wb, rptr, rs, rd, visit, horizon)
+    rested, crossing = rptr[v + 1] > rptr[v], bounds.size > 0
+    if rested:
+        arr = _pass_breaks(t, travel[prev, j], v, rptr, rs, rd)
+        s = _start(v, arr, j, wptr, wa, wb, rptr, rs, rd, visit, horizon)
+    else:
+        arr = _cross(t, travel[prev, j], bounds) if crossing else t + travel[prev, j]
+        s = -1
+        for w in range(wptr[j], wptr[j + 1]):
+            if arr <= wb[w]:
+                s = max(arr, wa[w])
+                break
     if s < 0 or s + svc[j] > horizon or (strict and s > dl[j]):
         return -1, 0
     extra = 0
     prev, t = j, s + svc[j]
     for k in range(pos, n):
         node = R[v, k]
-        arr = _arrive(v, t, travel[prev, node], rptr, rs, rd, bounds)
-        s2 = _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon)
+        if rested:
+            arr = _pass_breaks(t, travel[prev, node], v, rptr, rs, rd)
+            s2 = _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon)
+        else:
+            arr = _cross(t, travel[prev, node], bounds) if crossing else t + travel[prev, node]
+            s2 = -1
+            for w in range(wptr[node], wptr[node + 1]):
+                if arr <= wb[w]:
+                    s2 = max(arr, wa[w])
+                    break
         if s2 < 0 or s2 > LT[v, k]:
             return -1, 0
         if s2 == ST[v, k]:
@@ -346,16 +386,68 @@ def _simulate(v, pos, j, strict, R, rl, ST, LT, P):  # type: ignore[no-untyped-d
 
 
 @njit
-def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp):  # type: ignore[no-untyped-def]
-    """Cheapest feasible (cost, vehicle, position) of j among vehicles vs[:nvs] (cb, cv, cp:
-    scratch for the places to simulate). A place of an exact vehicle is decided from the
-    latest starts; the others are bounded (arc costs, j's lateness by its windows alone,
-    vehicle-node cost) and the most promising ``max_exact`` timed exactly."""
-    travel, arc, svc, wptr, wa, wb = P.travel, P.arc, P.service, P.wptr, P.wa, P.wb
-    horizon, starts, ends, start_min = P.horizon, P.starts, P.ends, P.start_min
-    cap, demand, vnc, exact = P.capacity, P.demand, P.vnc, P.exact
-    dl, late_cost, breach = P.deadline, P.late_cost, P.breach
-    dl_j, svc_j, dem_j = dl[j], svc[j], demand[j]
+def _retime_plain(v, R, rl, ST, LT, T, horizon):  # type: ignore[no-untyped-def]
+    """:func:`_retime` of a vehicle without rests on a problem without boundaries (``T``:
+    :func:`_plain_arrays`). It calls nothing, so numba drops the reference counting of its
+    arrays (a function that calls another counts every array it is passed, twice a call)."""
+    travel, svc, wptr, wa, wb, starts, start_min, ends = T
+    n = rl[v]
+    prev, t = starts[v], start_min[v]
+    for k in range(n):
+        node = R[v, k]
+        arr = t + travel[prev, node]
+        s = -1
+        for w in range(wptr[node], wptr[node + 1]):
+            if arr <= wb[w]:
+                s = max(arr, wa[w])
+                break
+        if s < 0 or s + svc[node] > horizon:
+            return False
+        ST[v, k] = s
+        prev, t = node, s + svc[node]
+    if n > 0 and t + travel[prev, ends[v]] > horizon:
+        return False
+    latest, nxt = horizon, ends[v]
+    for k in range(n - 1, -1, -1):
+        node = R[v, k]
+        by = min(latest - max(0, travel[node, nxt]) - svc[node], horizon - svc[node])
+        latest = -BIG
+        for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
+            s = min(wb[w], by)
+            if s >= wa[w]:
+                latest = s
+                break
+            by = s
+        LT[v, k] = latest
+        nxt = node
+    return True
+
+
+@njit
+def _plain_arrays(P):  # type: ignore[no-untyped-def]
+    """The arrays :func:`_retime_plain` reads."""
+    return (P.travel, P.service, P.wptr, P.wa, P.wb, P.starts, P.start_min, P.ends)
+
+
+@njit
+def _scan_arrays(P):  # type: ignore[no-untyped-def]
+    """The arrays :func:`_scan` reads."""
+    return (
+        P.travel, P.arc, P.service, P.wptr, P.wa, P.wb, P.starts, P.ends, P.start_min,
+        P.capacity, P.demand, P.vnc, P.exact, P.deadline, P.late_cost, P.breach,
+    )  # fmt: skip
+
+
+@njit
+def _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp):  # type: ignore[no-untyped-def]
+    """The first step of :func:`_best_place` (``Q``: :func:`_scan_arrays`): the cheapest
+    place of j on an exact vehicle, decided from the latest starts, and the places of the
+    other vehicles bounded (arc costs, j's lateness by its windows alone, vehicle-node
+    cost) in cb, cv, cp; returns (cost, vehicle, position, places bounded). It calls
+    nothing (no reference counting, see :func:`_retime_plain`)."""
+    travel, arc, svc, wptr, wa, wb, starts, ends, start_min = Q[:9]
+    cap, demand, vnc, exact, dl, late_cost, breach = Q[9:]
+    dl_j, svc_j, dem_j, w_lo, w_hi = dl[j], svc[j], demand[j], wptr[j], wptr[j + 1]
     best_c, best_v, best_p = BIG, -1, -1
     m = 0
     for i in range(nvs):
@@ -371,7 +463,12 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
             if c >= best_c:
                 continue
             free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
-            s = _earliest(free + travel[p, j], j, wptr, wa, wb)
+            arr = free + travel[p, j]
+            s = -1
+            for w in range(w_lo, w_hi):  # _earliest, inline
+                if arr <= wb[w]:
+                    s = max(arr, wa[w])
+                    break
             if s < 0:
                 continue
             latest = horizon if pos == n else LT[v, pos]
@@ -381,12 +478,18 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
                 if s + svc_j <= horizon:
                     best_c, best_v, best_p = c, v, pos
                 continue
-            cb[m] = c + _lateness(j, s, dl, late_cost, breach)
+            cb[m] = c if s <= dl_j else c + (s - dl_j) * late_cost[j] + breach[j]
             cv[m] = v
             cp[m] = pos
             m += 1
-    if m == 0:
-        return best_c, best_v, best_p
+    return best_c, best_v, best_p, m
+
+
+@njit
+def _refine(j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, m, best_c, best_v, best_p):  # type: ignore[no-untyped-def]
+    """The second step of :func:`_best_place`: the ``max_exact`` most promising of the m
+    bounded places timed exactly, against the best so far (best_c, best_v, best_p)."""
+    arc, svc, starts, ends, start_min = P.arc, P.service, P.starts, P.ends, P.start_min
     order = np.argsort(cb[:m], kind="mergesort")
     for q in range(min(m, max_exact)):
         k = order[q]
@@ -399,14 +502,27 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
         n = rl[v]
         p = starts[v] if pos == 0 else R[v, pos - 1]
         nx = ends[v] if pos == n else R[v, pos]
-        c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc[v, j] + extra
-        c += _lateness(j, s, dl, late_cost, breach)
+        c = arc[p, j] + arc[j, nx] - arc[p, nx] + P.vnc[v, j] + extra
+        c += _lateness(j, s, P.deadline, P.late_cost, P.breach)
         if P.bptr[v + 1] > P.bptr[v] and P.ot_per_hour > 0:  # j's own overtime (travel in, service)
             free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
             c += _overtime(v, free, p, j, s, P) * P.ot_per_hour // 3600
         if c < best_c:
             best_c, best_v, best_p = c, v, pos
     return best_c, best_v, best_p
+
+
+@njit
+def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp):  # type: ignore[no-untyped-def]
+    """Cheapest feasible (cost, vehicle, position) of j among vehicles vs[:nvs] (cb, cv, cp:
+    scratch for the places to simulate). A place of an exact vehicle is decided from the
+    latest starts; the others are bounded (arc costs, j's lateness by its windows alone,
+    vehicle-node cost) and the most promising ``max_exact`` timed exactly."""
+    Q = _scan_arrays(P)
+    c, v, pos, m = _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, P.horizon, cb, cv, cp)
+    if m == 0:
+        return c, v, pos
+    return _refine(j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, m, c, v, pos)
 
 
 @njit
@@ -424,16 +540,17 @@ def _touch(v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cos
 
 
 @njit
-def _candidates(j, granular, near, row, route_of, kind, rl, load, P, vs, hit, kind_seen):  # type: ignore[no-untyped-def]
+def _candidates(j, granular, near, row, route_of, kind, rl, load, cap, demand, allowed, vs, hit, kind_seen):  # type: ignore[no-untyped-def]
     """The vehicles to offer j (allowed, with room): granular, the routes of j's nearest
     orders; else every route; and one empty vehicle of each kind. Returns (count, routes
     among them from the neighbours, routes j could take)."""
-    cap, demand, allowed = P.capacity, P.demand, P.allowed
     n_v = rl.size
     nvs = 0
     n_used = 0
-    hit[:] = False
-    kind_seen[:] = False
+    for v in range(n_v):
+        hit[v] = False
+    for k in range(kind_seen.size):
+        kind_seen[k] = False
     if granular:
         for i in range(near.shape[1]):
             v = route_of[near[row[j], i]]
@@ -459,39 +576,6 @@ def _candidates(j, granular, near, row, route_of, kind, rl, load, P, vs, hit, ki
 
 
 @njit
-def _insert(j, strict, W, S):  # type: ignore[no-untyped-def]
-    """Insert j at its cheapest place (``strict``: where nothing gets late) unless leaving
-    it out is cheaper; returns (inserted, touched count). W: the problem and the move's
-    inputs, S: the state and scratch."""
-    P, drop, kind, near, row, max_exact = W
-    R, rl, ST, LT, load, route_of, touched, ntouched, tlist, BR, Brl, Bload, old_cost = S[:13]
-    vs, hit, kind_seen, cb, cv, cp = S[13:]
-    nvs, n_near, n_used = _candidates(
-        j, True, near, row, route_of, kind, rl, load, P, vs, hit, kind_seen
-    )
-    c, bv, bp = BIG, -1, -1
-    if nvs > 0 and n_near < n_used:
-        c, bv, bp = _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp)
-    if bv < 0 or c >= drop[j]:
-        nvs, _, _ = _candidates(
-            j, False, near, row, route_of, kind, rl, load, P, vs, hit, kind_seen
-        )
-        c, bv, bp = _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp)
-    if bv < 0 or c >= drop[j]:
-        return False, ntouched
-    ntouched = _touch(bv, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P)
-    n = rl[bv]
-    for k in range(n, bp, -1):
-        R[bv, k] = R[bv, k - 1]
-    R[bv, bp] = j
-    rl[bv] = n + 1
-    load[bv] += P.demand[j]
-    route_of[j] = bv
-    _retime(bv, R, rl, ST, LT, P)
-    return True, ntouched
-
-
-@njit
 def _kernel(  # type: ignore[no-untyped-def]
     moves, seed, p0, dp, t_hot, t_ratio, anneal, max_string, string_share,
     random_share, noise, on_time_first, P, drop, kind, n_kinds, near, row, pick, max_exact,
@@ -499,10 +583,14 @@ def _kernel(  # type: ignore[no-untyped-def]
 ):  # fmt: skip
     """``moves`` ruin-and-recreate moves on the routes R/rl (state[0]: current total,
     state[1]: best total; the best routes in bestR/bestrl/bestload)."""
-    demand, dl = P.demand, P.deadline
+    demand, dl, horizon, cap, allowed = P.demand, P.deadline, P.horizon, P.capacity, P.allowed
+    T, Q = _plain_arrays(P), _scan_arrays(P)
     if seed >= 0:
         np.random.seed(seed)
     n_v = rl.size
+    plain = np.empty(n_v, dtype=np.bool_)  # timed by _retime_plain
+    for v in range(n_v):
+        plain[v] = P.rptr[v + 1] == P.rptr[v] and P.bounds.size == 0
     K = near.shape[1]
     touched = np.zeros(n_v, dtype=np.bool_)
     tlist = np.empty(n_v, dtype=np.int64)
@@ -511,16 +599,17 @@ def _kernel(  # type: ignore[no-untyped-def]
     Bload = np.empty_like(load)
     removed = np.empty(R.shape[1] + K + 1, dtype=np.int64)
     was_in = np.empty(removed.size, dtype=np.bool_)
-    left = np.empty(removed.size, dtype=np.int64)
+    queue = np.empty(2 * removed.size, dtype=np.int64)
     tmp = np.empty(R.shape[1], dtype=np.int64)
     old_cost = np.empty(n_v, dtype=np.int64)
     places = R.shape[1] + n_v + 1
-    W = (P, drop, kind, near, row, max_exact)
-    scratch = (
+    vs, hit, kind_seen = (
         np.empty(n_v, dtype=np.int64), np.zeros(n_v, dtype=np.bool_),
-        np.zeros(n_kinds, dtype=np.bool_), np.empty(places, dtype=np.int64),
-        np.empty(places, dtype=np.int64), np.empty(places, dtype=np.int64),
+        np.zeros(n_kinds, dtype=np.bool_),
     )  # fmt: skip
+    cb = np.empty(places, dtype=np.int64)
+    cv = np.empty(places, dtype=np.int64)
+    cp = np.empty(places, dtype=np.int64)
     for m in range(moves):
         temperature = t_hot * t_ratio ** min(1.0, p0 + m * dp)
         size = np.random.randint(4, max(5, (K - 1) // 2 + 1))
@@ -548,9 +637,10 @@ def _kernel(  # type: ignore[no-untyped-def]
                     k += 1
                 length = np.random.randint(1, min(n, max_string) + 1)
                 a = max(0, min(k - np.random.randint(0, length), n - length))
-                ntouched = _touch(
-                    v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
-                )
+                if not touched[v]:
+                    ntouched = _touch(
+                        v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
+                    )
                 seg = R[v, a : a + length].copy()
                 keep = 0
                 for q in range(n):
@@ -559,7 +649,11 @@ def _kernel(  # type: ignore[no-untyped-def]
                         keep += 1
                 R[v, :keep] = tmp[:keep]
                 rl[v] = keep
-                if _retime(v, R, rl, ST, LT, P):
+                if (
+                    _retime_plain(v, R, rl, ST, LT, T, horizon)
+                    if plain[v]
+                    else _retime(v, R, rl, ST, LT, P)
+                ):
                     for q in range(length):
                         removed[nrem] = seg[q]
                         was_in[nrem] = True
@@ -569,16 +663,20 @@ def _kernel(  # type: ignore[no-untyped-def]
                 else:  # the route breaks without them (no triangle inequality): put back
                     R[v, :n] = BR[v, :n]  # untouched before this string: the backup is it
                     rl[v] = n
-                    _retime(v, R, rl, ST, LT, P)
+                    if plain[v]:
+                        _retime_plain(v, R, rl, ST, LT, T, horizon)
+                    else:
+                        _retime(v, R, rl, ST, LT, P)
         else:
             for i in range(min(size + 1, K)):
                 j = nb[i]
                 v = route_of[j]
                 if v < 0:
                     continue
-                ntouched = _touch(
-                    v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
-                )
+                if not touched[v]:
+                    ntouched = _touch(
+                        v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
+                    )
                 n = rl[v]
                 k = 0
                 while R[v, k] != j:
@@ -586,7 +684,11 @@ def _kernel(  # type: ignore[no-untyped-def]
                 for q in range(k, n - 1):
                     R[v, q] = R[v, q + 1]
                 rl[v] = n - 1
-                if _retime(v, R, rl, ST, LT, P):
+                if (
+                    _retime_plain(v, R, rl, ST, LT, T, horizon)
+                    if plain[v]
+                    else _retime(v, R, rl, ST, LT, P)
+                ):
                     removed[nrem] = j
                     was_in[nrem] = True
                     nrem += 1
@@ -597,7 +699,10 @@ def _kernel(  # type: ignore[no-untyped-def]
                         R[v, q] = R[v, q - 1]
                     R[v, k] = j
                     rl[v] = n
-                    _retime(v, R, rl, ST, LT, P)
+                    if plain[v]:
+                        _retime_plain(v, R, rl, ST, LT, T, horizon)
+                    else:
+                        _retime(v, R, rl, ST, LT, P)
         # Put back the dearest first; within one penalty in a random order, or (the other
         # moves) by deadline with noise.
         if np.random.random() < random_share:
@@ -611,32 +716,54 @@ def _kernel(  # type: ignore[no-untyped-def]
         for q in range(nrem):
             dkey[q] = -drop[removed[order[q]]]
         order = order[np.argsort(dkey, kind="mergesort")]
-        nleft = 0
+        # Each at its cheapest place (strict: nothing late) unless leaving it out is cheaper;
+        # with on-time places first, the ones left out again after the others, anywhere.
+        # Granular first: the routes of j's neighbours and one empty vehicle of each kind;
+        # then every route if nothing there beats leaving j out.
         for q in range(nrem):
-            j = removed[order[q]]
-            S = (R, rl, ST, LT, load, route_of, touched, ntouched, tlist, BR, Brl, Bload, old_cost)
-            ok, ntouched = _insert(j, on_time_first, W, S + scratch)
-            if not ok:
-                left[nleft] = j
-                nleft += 1
-        if on_time_first:
-            for q in range(nleft):
-                S = (
-                    R,
-                    rl,
-                    ST,
-                    LT,
-                    load,
-                    route_of,
-                    touched,
-                    ntouched,
-                    tlist,
-                    BR,
-                    Brl,
-                    Bload,
-                    old_cost,
+            queue[q] = removed[order[q]]
+        nq, q = nrem, 0
+        while q < nq:
+            j = queue[q]
+            strict = on_time_first and q < nrem
+            q += 1
+            c, bv, bp = BIG, -1, -1
+            for granular in (True, False):
+                if not granular and bv >= 0 and c < drop[j]:
+                    break
+                nvs, n_near, n_used = _candidates(
+                    j, granular, near, row, route_of, kind, rl, load, cap, demand, allowed,
+                    vs, hit, kind_seen,
+                )  # fmt: skip
+                if granular and (nvs == 0 or n_near >= n_used):
+                    continue
+                c, bv, bp, nbound = _scan(
+                    j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp
                 )
-                _, ntouched = _insert(left[q], False, W, S + scratch)
+                if nbound > 0:
+                    c, bv, bp = _refine(
+                        j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, nbound, c, bv, bp
+                    )
+            if bv < 0 or c >= drop[j]:
+                if strict:
+                    queue[nq] = j
+                    nq += 1
+                continue
+            if not touched[bv]:
+                ntouched = _touch(
+                    bv, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
+                )
+            n = rl[bv]
+            for k in range(n, bp, -1):
+                R[bv, k] = R[bv, k - 1]
+            R[bv, bp] = j
+            rl[bv] = n + 1
+            load[bv] += demand[j]
+            route_of[j] = bv
+            if plain[bv]:
+                _retime_plain(bv, R, rl, ST, LT, T, horizon)
+            else:
+                _retime(bv, R, rl, ST, LT, P)
         delta = 0
         for i in range(ntouched):
             v = tlist[i]
@@ -660,7 +787,10 @@ def _kernel(  # type: ignore[no-untyped-def]
                 load[v] = Bload[v]
                 for k in range(rl[v]):
                     route_of[R[v, k]] = v
-                _retime(v, R, rl, ST, LT, P)
+                if plain[v]:
+                    _retime_plain(v, R, rl, ST, LT, T, horizon)
+                else:
+                    _retime(v, R, rl, ST, LT, P)
         else:
             state[0] += delta
             if state[0] < state[1]:
