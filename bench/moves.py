@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-
 from bench.vrptw import (
     bench_subparsers,
     build_routing_input,
