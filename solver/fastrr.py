@@ -38,9 +38,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
+
+from solver.fastrr_problem import BIG, Problem, problem
+
+__all__ = [
+    "AVAILABLE", "BIG", "Problem", "best_place", "improve", "problem", "route_cost", "state_of",
+    "warm_up",
+]  # fmt: skip
 
 try:  # numba is a dependency; without it the Python moves run (slower, same results' kind)
     import numba
@@ -54,46 +61,7 @@ except ImportError:  # pragma: no cover - numba missing
         return f
 
 
-BIG = np.iinfo(np.int64).max // 4
 CHUNK_S = 0.05  # seconds of moves per kernel call (the clock and should_stop are read between)
-
-
-class Problem(NamedTuple):
-    """The problem as the kernel reads it (:func:`problem` builds it).
-
-    Every array is C-contiguous (int64, or bool for ``allowed`` and ``exact``), so the
-    kernel compiles one signature whatever the caller passed. Windows, rests and overtime
-    bands are CSR rows: ``ptr[k] .. ptr[k + 1]`` index the flat columns of row ``k``.
-    """
-
-    travel: np.ndarray  # [n, n] travel seconds
-    arc: np.ndarray  # [n, n] arc costs
-    service: np.ndarray  # [n] service seconds
-    wptr: np.ndarray  # [n + 1] windows per node (CSR pointers) ...
-    wa: np.ndarray  # ... their starts
-    wb: np.ndarray  # ... their ends
-    horizon: int
-    starts: np.ndarray  # [v] start node
-    ends: np.ndarray  # [v] end node
-    start_min: np.ndarray  # [v] shift start
-    capacity: np.ndarray  # [v] (BIG: none)
-    demand: np.ndarray  # [n] (0: none)
-    rptr: np.ndarray  # [v + 1] rests per vehicle (CSR pointers) ...
-    rs: np.ndarray  # ... their starts
-    rd: np.ndarray  # ... their durations
-    visit: np.ndarray  # [v, n] visit lengths
-    bounds: np.ndarray  # boundaries, sorted
-    deadline: np.ndarray  # [n] (BIG: none)
-    late_cost: np.ndarray  # [n] per second late
-    breach: np.ndarray  # [n] once late
-    vnc: np.ndarray  # [v, n] vehicle-node costs
-    allowed: np.ndarray  # [v, n] bool: vehicle may serve node
-    bptr: np.ndarray  # [v + 1] overtime bands per vehicle (CSR pointers) ...
-    bs: np.ndarray  # ... their starts
-    be: np.ndarray  # ... their ends
-    bc: np.ndarray  # ... band seconds before each band of its vehicle
-    ot_per_hour: int  # overtime price of an hour
-    exact: np.ndarray  # [v] bool: a place's check from the latest starts is exact
 
 
 @njit
@@ -130,11 +98,12 @@ def _cross(t, travel, bounds):  # type: ignore[no-untyped-def]
 
 
 @njit
-def _arrive(v, t, travel, P):  # type: ignore[no-untyped-def]
-    rptr = P.rptr
+def _arrive(v, t, travel, rptr, rs, rd, bounds):  # type: ignore[no-untyped-def]
     if rptr[v + 1] > rptr[v]:
-        return _pass_breaks(t, travel, v, rptr, P.rs, P.rd)
-    return _cross(t, travel, P.bounds)
+        return _pass_breaks(t, travel, v, rptr, rs, rd)
+    if bounds.size == 0:
+        return t + travel
+    return _cross(t, travel, bounds)
 
 
 @njit
@@ -147,13 +116,13 @@ def _earliest(arr, node, wptr, wa, wb):  # type: ignore[no-untyped-def]
 
 
 @njit
-def _start(v, arr, node, P):  # type: ignore[no-untyped-def]
+def _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon):  # type: ignore[no-untyped-def]
     """Earliest service start of ``node`` on ``v`` from arrival ``arr`` (in a window, the
-    visit clear of v's rests, by the horizon with rests), or -1."""
-    wptr, wa, wb, rptr, rs, rd = P.wptr, P.wa, P.wb, P.rptr, P.rs, P.rd
+    visit (``visit``: v's visit lengths) clear of v's rests, by the horizon with rests), or
+    -1."""
     if rptr[v + 1] == rptr[v]:
         return _earliest(arr, node, wptr, wa, wb)
-    visit = P.visit[v, node]
+    length = visit[v, node]
     s = arr
     for _ in range(64):  # each pass moves s past a window gap or a rest
         s = _earliest(s, node, wptr, wa, wb)
@@ -161,12 +130,12 @@ def _start(v, arr, node, P):  # type: ignore[no-untyped-def]
             return -1
         moved = False
         for r in range(rptr[v], rptr[v + 1]):
-            if rs[r] < s + visit and s < rs[r] + rd[r]:
+            if rs[r] < s + length and s < rs[r] + rd[r]:
                 s = rs[r] + rd[r]
                 moved = True
                 break
         if not moved:
-            return s if s <= P.horizon else -1
+            return s if s <= horizon else -1
     return -1
 
 
@@ -191,31 +160,23 @@ def _latest_departure(arrive_by, travel, v, rptr, rs, rd):  # type: ignore[no-un
 
 
 @njit
-def _latest_start(v, node, by, P):  # type: ignore[no-untyped-def]
+def _latest_start(v, node, by, svc, wptr, wa, wb, horizon, rptr, rs, rd, visit):  # type: ignore[no-untyped-def]
     """The latest start of ``node`` on ``v`` no later than ``by`` (in a window, clear of
     v's rests, done by the horizon), or -BIG."""
-    svc, wptr, wa, wb, horizon, rptr, rs, rd = (
-        P.service,
-        P.wptr,
-        P.wa,
-        P.wb,
-        P.horizon,
-        P.rptr,
-        P.rs,
-        P.rd,
-    )
-    visit = P.visit[v, node]
-    by = min(by, horizon - svc[node])
+    by = min(by, horizon - svc)
+    lo, hi = rptr[v], rptr[v + 1]
     for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
         s = min(wb[w], by)
-        moved = True
-        while moved and s >= wa[w]:
-            moved = False
-            for r in range(rptr[v + 1] - 1, rptr[v] - 1, -1):
-                if rs[r] - visit < s < rs[r] + rd[r]:
-                    s = rs[r] - visit
-                    moved = True
-                    break
+        if hi > lo:
+            length = visit[v, node]
+            moved = True
+            while moved and s >= wa[w]:
+                moved = False
+                for r in range(hi - 1, lo - 1, -1):
+                    if rs[r] - length < s < rs[r] + rd[r]:
+                        s = rs[r] - length
+                        moved = True
+                        break
         if s >= wa[w]:
             return s
         by = s
@@ -224,48 +185,67 @@ def _latest_start(v, node, by, P):  # type: ignore[no-untyped-def]
 
 @njit
 def _retime(v, R, rl, ST, LT, P):  # type: ignore[no-untyped-def]
-    """Service starts (forward) and latest starts (backward) of route v; False if infeasible."""
-    travel, svc, horizon, starts, ends, start_min = (
-        P.travel,
-        P.service,
-        P.horizon,
-        P.starts,
-        P.ends,
-        P.start_min,
-    )
+    """Service starts (forward) and latest starts (backward) of route v; False if infeasible.
+
+    A vehicle without rests is timed inline (windows, boundary pauses): a call that takes
+    arrays costs tens of nanoseconds in numba (its reference counts and arguments), more
+    than the arithmetic of a visit."""
+    travel, svc, horizon, wptr, wa, wb = P.travel, P.service, P.horizon, P.wptr, P.wa, P.wb
+    rptr, rs, rd, bounds, visit = P.rptr, P.rs, P.rd, P.bounds, P.visit
+    rested, crossing = rptr[v + 1] > rptr[v], bounds.size > 0
     n = rl[v]
-    prev, t = starts[v], start_min[v]
+    prev, t = P.starts[v], P.start_min[v]
     for k in range(n):
         node = R[v, k]
-        s = _start(v, _arrive(v, t, travel[prev, node], P), node, P)
+        if rested:
+            arr = _pass_breaks(t, travel[prev, node], v, rptr, rs, rd)
+            s = _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon)
+        else:
+            arr = _cross(t, travel[prev, node], bounds) if crossing else t + travel[prev, node]
+            s = -1
+            for w in range(wptr[node], wptr[node + 1]):
+                if arr <= wb[w]:
+                    s = max(arr, wa[w])
+                    break
         if s < 0 or s + svc[node] > horizon:
             return False
         ST[v, k] = s
         prev, t = node, s + svc[node]
-    if n > 0 and _arrive(v, t, travel[prev, ends[v]], P) > horizon:
+    end = P.ends[v]
+    if n > 0 and _arrive(v, t, travel[prev, end], rptr, rs, rd, bounds) > horizon:
         return False
-    latest, nxt = horizon, ends[v]
+    latest, nxt = horizon, end
     for k in range(n - 1, -1, -1):
         node = R[v, k]
-        leave = _latest_departure(latest, travel[node, nxt], v, P.rptr, P.rs, P.rd)
-        latest = _latest_start(v, node, leave - svc[node], P)
+        if rested:
+            leave = _latest_departure(latest, travel[node, nxt], v, rptr, rs, rd)
+            latest = _latest_start(
+                v, node, leave - svc[node], svc[node], wptr, wa, wb, horizon, rptr, rs, rd, visit
+            )
+        else:  # _latest_start without rests, inline
+            by = min(latest - max(0, travel[node, nxt]) - svc[node], horizon - svc[node])
+            latest = -BIG
+            for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
+                s = min(wb[w], by)
+                if s >= wa[w]:
+                    latest = s
+                    break
+                by = s
         LT[v, k] = latest
         nxt = node
     return True
 
 
 @njit
-def _lateness(node, s, P):  # type: ignore[no-untyped-def]
-    dl = P.deadline[node]
-    if s <= dl:
+def _lateness(node, s, dl, late_cost, breach):  # type: ignore[no-untyped-def]
+    if s <= dl[node]:
         return 0
-    return (s - dl) * P.late_cost[node] + P.breach[node]
+    return (s - dl[node]) * late_cost[node] + breach[node]
 
 
 @njit
-def _band_before(v, t, P):  # type: ignore[no-untyped-def]
+def _band_before(v, t, bptr, bs, be, bc):  # type: ignore[no-untyped-def]
     """Overtime-band seconds of ``v`` before ``t``."""
-    bptr, bs, be, bc = P.bptr, P.bs, P.be, P.bc
     lo, hi = bptr[v], bptr[v + 1]
     k = lo + np.searchsorted(bs[lo:hi], t, side="right") - 1
     if k < lo:
@@ -274,39 +254,47 @@ def _band_before(v, t, P):  # type: ignore[no-untyped-def]
 
 
 @njit
-def _within(v, a, b, P):  # type: ignore[no-untyped-def]
-    return _band_before(v, b, P) - _band_before(v, a, P) if b > a else 0
+def _within(v, a, b, bptr, bs, be, bc):  # type: ignore[no-untyped-def]
+    if b <= a:
+        return 0
+    return _band_before(v, b, bptr, bs, be, bc) - _band_before(v, a, bptr, bs, be, bc)
+
+
+@njit
+def _overtime(v, t, prev, node, s, P):  # type: ignore[no-untyped-def]
+    """Overtime-band seconds of v's travel from ``prev`` (free at ``t``) to ``node`` and of
+    its service there from ``s``."""
+    bptr, bs, be, bc = P.bptr, P.bs, P.be, P.bc
+    arrival = _pass_breaks(t, P.travel[prev, node], v, P.rptr, P.rs, P.rd)
+    return _within(v, t, min(arrival, s), bptr, bs, be, bc) + _within(
+        v, s, s + P.service[node], bptr, bs, be, bc
+    )
 
 
 @njit
 def _route_cost(v, R, rl, ST, P):  # type: ignore[no-untyped-def]
     """Arc costs (the way home included), lateness, vehicle-node and overtime costs."""
-    travel, arc, svc, starts, ends, start_min = (
-        P.travel,
-        P.arc,
-        P.service,
-        P.starts,
-        P.ends,
-        P.start_min,
-    )
-    vnc, bptr, ot_per_hour = P.vnc, P.bptr, P.ot_per_hour
     n = rl[v]
     if n == 0:
         return 0
+    arc, vnc, dl, late_cost, breach = P.arc, P.vnc, P.deadline, P.late_cost, P.breach
+    starts, svc = P.starts, P.service
     prev, c = starts[v], 0
     for k in range(n):
         node = R[v, k]
-        c += arc[prev, node] + _lateness(node, ST[v, k], P) + vnc[v, node]
+        c += arc[prev, node] + vnc[v, node]
+        s = ST[v, k]
+        if s > dl[node]:
+            c += _lateness(node, s, dl, late_cost, breach)
         prev = node
-    c += arc[prev, ends[v]]
-    if bptr[v + 1] > bptr[v] and ot_per_hour > 0:
-        ot, prev, t = 0, starts[v], start_min[v]
+    c += arc[prev, P.ends[v]]
+    if P.bptr[v + 1] > P.bptr[v] and P.ot_per_hour > 0:
+        ot, prev, t = 0, starts[v], P.start_min[v]
         for k in range(n):
             node, s = R[v, k], ST[v, k]
-            arrival = _pass_breaks(t, travel[prev, node], v, P.rptr, P.rs, P.rd)
-            ot += _within(v, t, min(arrival, s), P) + _within(v, s, s + svc[node], P)
+            ot += _overtime(v, t, prev, node, s, P)
             prev, t = node, s + svc[node]
-        c += ot * ot_per_hour // 3600
+        c += ot * P.ot_per_hour // 3600
     return c
 
 
@@ -315,87 +303,161 @@ def _simulate(v, pos, j, strict, R, rl, ST, LT, P):  # type: ignore[no-untyped-d
     """j at position ``pos`` of route v timed exactly: (j's start, the later visits' extra
     lateness), or (-1, 0) if infeasible (``strict``: also if j or a later visit would be
     late, or later than it was)."""
-    travel, svc, horizon, starts, ends, start_min, dl = (
-        P.travel,
-        P.service,
-        P.horizon,
-        P.starts,
-        P.ends,
-        P.start_min,
-        P.deadline,
-    )
+    travel, svc, horizon, wptr, wa, wb = P.travel, P.service, P.horizon, P.wptr, P.wa, P.wb
+    rptr, rs, rd, bounds, visit = P.rptr, P.rs, P.rd, P.bounds, P.visit
+    dl, late_cost, breach = P.deadline, P.late_cost, P.breach
     n = rl[v]
-    prev = starts[v] if pos == 0 else R[v, pos - 1]
-    t = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[prev]
-    s = _start(v, _arrive(v, t, travel[prev, j], P), j, P)
+    prev = P.starts[v] if pos == 0 else R[v, pos - 1]
+    t = P.start_min[v] if pos == 0 else ST[v, pos - 1] + svc[prev]
+    rested, crossing = rptr[v + 1] > rptr[v], bounds.size > 0
+    if rested:
+        arr = _pass_breaks(t, travel[prev, j], v, rptr, rs, rd)
+        s = _start(v, arr, j, wptr, wa, wb, rptr, rs, rd, visit, horizon)
+    else:
+        arr = _cross(t, travel[prev, j], bounds) if crossing else t + travel[prev, j]
+        s = -1
+        for w in range(wptr[j], wptr[j + 1]):
+            if arr <= wb[w]:
+                s = max(arr, wa[w])
+                break
     if s < 0 or s + svc[j] > horizon or (strict and s > dl[j]):
         return -1, 0
     extra = 0
     prev, t = j, s + svc[j]
     for k in range(pos, n):
         node = R[v, k]
-        s2 = _start(v, _arrive(v, t, travel[prev, node], P), node, P)
+        if rested:
+            arr = _pass_breaks(t, travel[prev, node], v, rptr, rs, rd)
+            s2 = _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon)
+        else:
+            arr = _cross(t, travel[prev, node], bounds) if crossing else t + travel[prev, node]
+            s2 = -1
+            for w in range(wptr[node], wptr[node + 1]):
+                if arr <= wb[w]:
+                    s2 = max(arr, wa[w])
+                    break
         if s2 < 0 or s2 > LT[v, k]:
             return -1, 0
         if s2 == ST[v, k]:
             return s, extra
         if s2 > dl[node]:
-            more = _lateness(node, s2, P) - _lateness(node, ST[v, k], P)
+            more = _lateness(node, s2, dl, late_cost, breach) - _lateness(
+                node, ST[v, k], dl, late_cost, breach
+            )
             if strict and more > 0:
                 return -1, 0
             extra += more
         prev, t = node, s2 + svc[node]
-    if _arrive(v, t, travel[prev, ends[v]], P) > horizon:
+    if _arrive(v, t, travel[prev, P.ends[v]], rptr, rs, rd, bounds) > horizon:
         return -1, 0
     return s, extra
 
 
 @njit
-def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp):  # type: ignore[no-untyped-def]
-    """Cheapest feasible (cost, vehicle, position) of j among vehicles vs[:nvs] (cb, cv, cp:
-    scratch for the places to simulate). A place of an exact vehicle is decided from the
-    latest starts; the others are bounded (arc costs, j's lateness by its windows alone,
-    vehicle-node cost) and the most promising ``max_exact`` timed exactly."""
-    travel, arc, svc, wptr, wa, wb = P.travel, P.arc, P.service, P.wptr, P.wa, P.wb
-    horizon, starts, ends, start_min, cap, demand = (
-        P.horizon,
-        P.starts,
-        P.ends,
-        P.start_min,
-        P.capacity,
-        P.demand,
-    )
-    dl, vnc, bptr, ot_per_hour, exact = P.deadline, P.vnc, P.bptr, P.ot_per_hour, P.exact
+def _retime_plain(v, R, rl, ST, LT, T, horizon):  # type: ignore[no-untyped-def]
+    """:func:`_retime` of a vehicle without rests on a problem without boundaries (``T``:
+    :func:`_plain_arrays`). It calls nothing, so numba drops the reference counting of its
+    arrays (a function that calls another counts every array it is passed, twice a call)."""
+    travel, svc, wptr, wa, wb, starts, start_min, ends = T
+    n = rl[v]
+    prev, t = starts[v], start_min[v]
+    for k in range(n):
+        node = R[v, k]
+        arr = t + travel[prev, node]
+        s = -1
+        for w in range(wptr[node], wptr[node + 1]):
+            if arr <= wb[w]:
+                s = max(arr, wa[w])
+                break
+        if s < 0 or s + svc[node] > horizon:
+            return False
+        ST[v, k] = s
+        prev, t = node, s + svc[node]
+    if n > 0 and t + travel[prev, ends[v]] > horizon:
+        return False
+    latest, nxt = horizon, ends[v]
+    for k in range(n - 1, -1, -1):
+        node = R[v, k]
+        by = min(latest - max(0, travel[node, nxt]) - svc[node], horizon - svc[node])
+        latest = -BIG
+        for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
+            s = min(wb[w], by)
+            if s >= wa[w]:
+                latest = s
+                break
+            by = s
+        LT[v, k] = latest
+        nxt = node
+    return True
+
+
+@njit
+def _plain_arrays(P):  # type: ignore[no-untyped-def]
+    """The arrays :func:`_retime_plain` reads."""
+    return (P.travel, P.service, P.wptr, P.wa, P.wb, P.starts, P.start_min, P.ends)
+
+
+@njit
+def _scan_arrays(P):  # type: ignore[no-untyped-def]
+    """The arrays :func:`_scan` reads."""
+    return (
+        P.travel, P.arc, P.service, P.wptr, P.wa, P.wb, P.starts, P.ends, P.start_min,
+        P.capacity, P.demand, P.vnc, P.exact, P.deadline, P.late_cost, P.breach,
+    )  # fmt: skip
+
+
+@njit
+def _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp):  # type: ignore[no-untyped-def]
+    """The first step of :func:`_best_place` (``Q``: :func:`_scan_arrays`): the cheapest
+    place of j on an exact vehicle, decided from the latest starts, and the places of the
+    other vehicles bounded (arc costs, j's lateness by its windows alone, vehicle-node
+    cost) in cb, cv, cp; returns (cost, vehicle, position, places bounded). It calls
+    nothing (no reference counting, see :func:`_retime_plain`)."""
+    travel, arc, svc, wptr, wa, wb, starts, ends, start_min = Q[:9]
+    cap, demand, vnc, exact, dl, late_cost, breach = Q[9:]
+    dl_j, svc_j, dem_j, w_lo, w_hi = dl[j], svc[j], demand[j], wptr[j], wptr[j + 1]
     best_c, best_v, best_p = BIG, -1, -1
     m = 0
     for i in range(nvs):
         v = vs[i]
-        if load[v] + demand[j] > cap[v]:
+        if load[v] + dem_j > cap[v]:
             continue
         n = rl[v]
+        exact_v, vnc_vj, start_v, end_v = exact[v], vnc[v, j], starts[v], ends[v]
         for pos in range(n + 1):
-            p = starts[v] if pos == 0 else R[v, pos - 1]
-            nx = ends[v] if pos == n else R[v, pos]
-            c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc[v, j]
+            p = start_v if pos == 0 else R[v, pos - 1]
+            nx = end_v if pos == n else R[v, pos]
+            c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc_vj
             if c >= best_c:
                 continue
             free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
-            s = _earliest(free + travel[p, j], j, wptr, wa, wb)
+            arr = free + travel[p, j]
+            s = -1
+            for w in range(w_lo, w_hi):  # _earliest, inline
+                if arr <= wb[w]:
+                    s = max(arr, wa[w])
+                    break
             if s < 0:
                 continue
             latest = horizon if pos == n else LT[v, pos]
-            if s + svc[j] + travel[j, nx] > latest or (strict and s > dl[j]):
+            if s + svc_j + travel[j, nx] > latest or (strict and s > dl_j):
                 continue
-            if exact[v]:
-                if s + svc[j] <= horizon:
+            if exact_v:
+                if s + svc_j <= horizon:
                     best_c, best_v, best_p = c, v, pos
                 continue
-            cb[m] = c + _lateness(j, s, P)
+            cb[m] = c if s <= dl_j else c + (s - dl_j) * late_cost[j] + breach[j]
             cv[m] = v
             cp[m] = pos
             m += 1
-    if m == 0:
-        return best_c, best_v, best_p
+    return best_c, best_v, best_p, m
+
+
+@njit
+def _refine(j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, m, best_c, best_v, best_p):  # type: ignore[no-untyped-def]
+    """The second step of :func:`_best_place`: the ``max_exact`` most promising of the m
+    bounded places timed exactly, against the best so far (best_c, best_v, best_p)."""
+    arc, svc, starts, ends, start_min = P.arc, P.service, P.starts, P.ends, P.start_min
     order = np.argsort(cb[:m], kind="mergesort")
     for q in range(min(m, max_exact)):
         k = order[q]
@@ -408,15 +470,27 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
         n = rl[v]
         p = starts[v] if pos == 0 else R[v, pos - 1]
         nx = ends[v] if pos == n else R[v, pos]
-        c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc[v, j] + _lateness(j, s, P) + extra
-        if bptr[v + 1] > bptr[v] and ot_per_hour > 0:  # j's own overtime (travel in, service)
+        c = arc[p, j] + arc[j, nx] - arc[p, nx] + P.vnc[v, j] + extra
+        c += _lateness(j, s, P.deadline, P.late_cost, P.breach)
+        if P.bptr[v + 1] > P.bptr[v] and P.ot_per_hour > 0:  # j's own overtime (travel in, service)
             free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
-            arr = _pass_breaks(free, travel[p, j], v, P.rptr, P.rs, P.rd)
-            ot = _within(v, free, min(arr, s), P) + _within(v, s, s + svc[j], P)
-            c += ot * ot_per_hour // 3600
+            c += _overtime(v, free, p, j, s, P) * P.ot_per_hour // 3600
         if c < best_c:
             best_c, best_v, best_p = c, v, pos
     return best_c, best_v, best_p
+
+
+@njit
+def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp):  # type: ignore[no-untyped-def]
+    """Cheapest feasible (cost, vehicle, position) of j among vehicles vs[:nvs] (cb, cv, cp:
+    scratch for the places to simulate). A place of an exact vehicle is decided from the
+    latest starts; the others are bounded (arc costs, j's lateness by its windows alone,
+    vehicle-node cost) and the most promising ``max_exact`` timed exactly."""
+    Q = _scan_arrays(P)
+    c, v, pos, m = _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, P.horizon, cb, cv, cp)
+    if m == 0:
+        return c, v, pos
+    return _refine(j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, m, c, v, pos)
 
 
 @njit
@@ -434,16 +508,19 @@ def _touch(v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cos
 
 
 @njit
-def _candidates(j, granular, near, row, route_of, kind, rl, load, P, vs, hit, kind_seen):  # type: ignore[no-untyped-def]
+def _candidates(  # type: ignore[no-untyped-def]
+    j, granular, near, row, route_of, kind, rl, load, cap, demand, allowed, vs, hit, kind_seen
+):
     """The vehicles to offer j (allowed, with room): granular, the routes of j's nearest
     orders; else every route; and one empty vehicle of each kind. Returns (count, routes
     among them from the neighbours, routes j could take)."""
-    cap, demand, allowed = P.capacity, P.demand, P.allowed
     n_v = rl.size
     nvs = 0
     n_used = 0
-    hit[:] = False
-    kind_seen[:] = False
+    for v in range(n_v):
+        hit[v] = False
+    for k in range(kind_seen.size):
+        kind_seen[k] = False
     if granular:
         for i in range(near.shape[1]):
             v = route_of[near[row[j], i]]
@@ -469,39 +546,6 @@ def _candidates(j, granular, near, row, route_of, kind, rl, load, P, vs, hit, ki
 
 
 @njit
-def _insert(j, strict, W, S):  # type: ignore[no-untyped-def]
-    """Insert j at its cheapest place (``strict``: where nothing gets late) unless leaving
-    it out is cheaper; returns (inserted, touched count). W: the problem and the move's
-    inputs, S: the state and scratch."""
-    P, drop, kind, near, row, max_exact = W
-    R, rl, ST, LT, load, route_of, touched, ntouched, tlist, BR, Brl, Bload, old_cost = S[:13]
-    vs, hit, kind_seen, cb, cv, cp = S[13:]
-    nvs, n_near, n_used = _candidates(
-        j, True, near, row, route_of, kind, rl, load, P, vs, hit, kind_seen
-    )
-    c, bv, bp = BIG, -1, -1
-    if nvs > 0 and n_near < n_used:
-        c, bv, bp = _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp)
-    if bv < 0 or c >= drop[j]:
-        nvs, _, _ = _candidates(
-            j, False, near, row, route_of, kind, rl, load, P, vs, hit, kind_seen
-        )
-        c, bv, bp = _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, cp)
-    if bv < 0 or c >= drop[j]:
-        return False, ntouched
-    ntouched = _touch(bv, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P)
-    n = rl[bv]
-    for k in range(n, bp, -1):
-        R[bv, k] = R[bv, k - 1]
-    R[bv, bp] = j
-    rl[bv] = n + 1
-    load[bv] += P.demand[j]
-    route_of[j] = bv
-    _retime(bv, R, rl, ST, LT, P)
-    return True, ntouched
-
-
-@njit
 def _kernel(  # type: ignore[no-untyped-def]
     moves, seed, p0, dp, t_hot, t_ratio, anneal, max_string, string_share,
     random_share, noise, on_time_first, P, drop, kind, n_kinds, near, row, pick, max_exact,
@@ -509,10 +553,14 @@ def _kernel(  # type: ignore[no-untyped-def]
 ):  # fmt: skip
     """``moves`` ruin-and-recreate moves on the routes R/rl (state[0]: current total,
     state[1]: best total; the best routes in bestR/bestrl/bestload)."""
-    demand, dl = P.demand, P.deadline
+    demand, dl, horizon, cap, allowed = P.demand, P.deadline, P.horizon, P.capacity, P.allowed
+    T, Q = _plain_arrays(P), _scan_arrays(P)
     if seed >= 0:
         np.random.seed(seed)
     n_v = rl.size
+    plain = np.empty(n_v, dtype=np.bool_)  # timed by _retime_plain
+    for v in range(n_v):
+        plain[v] = P.rptr[v + 1] == P.rptr[v] and P.bounds.size == 0
     K = near.shape[1]
     touched = np.zeros(n_v, dtype=np.bool_)
     tlist = np.empty(n_v, dtype=np.int64)
@@ -521,16 +569,17 @@ def _kernel(  # type: ignore[no-untyped-def]
     Bload = np.empty_like(load)
     removed = np.empty(R.shape[1] + K + 1, dtype=np.int64)
     was_in = np.empty(removed.size, dtype=np.bool_)
-    left = np.empty(removed.size, dtype=np.int64)
+    queue = np.empty(2 * removed.size, dtype=np.int64)
     tmp = np.empty(R.shape[1], dtype=np.int64)
     old_cost = np.empty(n_v, dtype=np.int64)
     places = R.shape[1] + n_v + 1
-    W = (P, drop, kind, near, row, max_exact)
-    scratch = (
+    vs, hit, kind_seen = (
         np.empty(n_v, dtype=np.int64), np.zeros(n_v, dtype=np.bool_),
-        np.zeros(n_kinds, dtype=np.bool_), np.empty(places, dtype=np.int64),
-        np.empty(places, dtype=np.int64), np.empty(places, dtype=np.int64),
+        np.zeros(n_kinds, dtype=np.bool_),
     )  # fmt: skip
+    cb = np.empty(places, dtype=np.int64)
+    cv = np.empty(places, dtype=np.int64)
+    cp = np.empty(places, dtype=np.int64)
     for m in range(moves):
         temperature = t_hot * t_ratio ** min(1.0, p0 + m * dp)
         size = np.random.randint(4, max(5, (K - 1) // 2 + 1))
@@ -558,9 +607,10 @@ def _kernel(  # type: ignore[no-untyped-def]
                     k += 1
                 length = np.random.randint(1, min(n, max_string) + 1)
                 a = max(0, min(k - np.random.randint(0, length), n - length))
-                ntouched = _touch(
-                    v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
-                )
+                if not touched[v]:
+                    ntouched = _touch(
+                        v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
+                    )
                 seg = R[v, a : a + length].copy()
                 keep = 0
                 for q in range(n):
@@ -569,7 +619,11 @@ def _kernel(  # type: ignore[no-untyped-def]
                         keep += 1
                 R[v, :keep] = tmp[:keep]
                 rl[v] = keep
-                if _retime(v, R, rl, ST, LT, P):
+                if (
+                    _retime_plain(v, R, rl, ST, LT, T, horizon)
+                    if plain[v]
+                    else _retime(v, R, rl, ST, LT, P)
+                ):
                     for q in range(length):
                         removed[nrem] = seg[q]
                         was_in[nrem] = True
@@ -579,16 +633,20 @@ def _kernel(  # type: ignore[no-untyped-def]
                 else:  # the route breaks without them (no triangle inequality): put back
                     R[v, :n] = BR[v, :n]  # untouched before this string: the backup is it
                     rl[v] = n
-                    _retime(v, R, rl, ST, LT, P)
+                    if plain[v]:
+                        _retime_plain(v, R, rl, ST, LT, T, horizon)
+                    else:
+                        _retime(v, R, rl, ST, LT, P)
         else:
             for i in range(min(size + 1, K)):
                 j = nb[i]
                 v = route_of[j]
                 if v < 0:
                     continue
-                ntouched = _touch(
-                    v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
-                )
+                if not touched[v]:
+                    ntouched = _touch(
+                        v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
+                    )
                 n = rl[v]
                 k = 0
                 while R[v, k] != j:
@@ -596,7 +654,11 @@ def _kernel(  # type: ignore[no-untyped-def]
                 for q in range(k, n - 1):
                     R[v, q] = R[v, q + 1]
                 rl[v] = n - 1
-                if _retime(v, R, rl, ST, LT, P):
+                if (
+                    _retime_plain(v, R, rl, ST, LT, T, horizon)
+                    if plain[v]
+                    else _retime(v, R, rl, ST, LT, P)
+                ):
                     removed[nrem] = j
                     was_in[nrem] = True
                     nrem += 1
@@ -607,7 +669,10 @@ def _kernel(  # type: ignore[no-untyped-def]
                         R[v, q] = R[v, q - 1]
                     R[v, k] = j
                     rl[v] = n
-                    _retime(v, R, rl, ST, LT, P)
+                    if plain[v]:
+                        _retime_plain(v, R, rl, ST, LT, T, horizon)
+                    else:
+                        _retime(v, R, rl, ST, LT, P)
         # Put back the dearest first; within one penalty in a random order, or (the other
         # moves) by deadline with noise.
         if np.random.random() < random_share:
@@ -621,32 +686,54 @@ def _kernel(  # type: ignore[no-untyped-def]
         for q in range(nrem):
             dkey[q] = -drop[removed[order[q]]]
         order = order[np.argsort(dkey, kind="mergesort")]
-        nleft = 0
+        # Each at its cheapest place (strict: nothing late) unless leaving it out is cheaper;
+        # with on-time places first, the ones left out again after the others, anywhere.
+        # Granular first: the routes of j's neighbours and one empty vehicle of each kind;
+        # then every route if nothing there beats leaving j out.
         for q in range(nrem):
-            j = removed[order[q]]
-            S = (R, rl, ST, LT, load, route_of, touched, ntouched, tlist, BR, Brl, Bload, old_cost)
-            ok, ntouched = _insert(j, on_time_first, W, S + scratch)
-            if not ok:
-                left[nleft] = j
-                nleft += 1
-        if on_time_first:
-            for q in range(nleft):
-                S = (
-                    R,
-                    rl,
-                    ST,
-                    LT,
-                    load,
-                    route_of,
-                    touched,
-                    ntouched,
-                    tlist,
-                    BR,
-                    Brl,
-                    Bload,
-                    old_cost,
+            queue[q] = removed[order[q]]
+        nq, q = nrem, 0
+        while q < nq:
+            j = queue[q]
+            strict = on_time_first and q < nrem
+            q += 1
+            c, bv, bp = BIG, -1, -1
+            for granular in (True, False):
+                if not granular and bv >= 0 and c < drop[j]:
+                    break
+                nvs, n_near, n_used = _candidates(
+                    j, granular, near, row, route_of, kind, rl, load, cap, demand, allowed,
+                    vs, hit, kind_seen,
+                )  # fmt: skip
+                if granular and (nvs == 0 or n_near >= n_used):
+                    continue
+                c, bv, bp, nbound = _scan(
+                    j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp
                 )
-                _, ntouched = _insert(left[q], False, W, S + scratch)
+                if nbound > 0:
+                    c, bv, bp = _refine(
+                        j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, nbound, c, bv, bp
+                    )
+            if bv < 0 or c >= drop[j]:
+                if strict:
+                    queue[nq] = j
+                    nq += 1
+                continue
+            if not touched[bv]:
+                ntouched = _touch(
+                    bv, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
+                )
+            n = rl[bv]
+            for k in range(n, bp, -1):
+                R[bv, k] = R[bv, k - 1]
+            R[bv, bp] = j
+            rl[bv] = n + 1
+            load[bv] += demand[j]
+            route_of[j] = bv
+            if plain[bv]:
+                _retime_plain(bv, R, rl, ST, LT, T, horizon)
+            else:
+                _retime(bv, R, rl, ST, LT, P)
         delta = 0
         for i in range(ntouched):
             v = tlist[i]
@@ -670,7 +757,10 @@ def _kernel(  # type: ignore[no-untyped-def]
                 load[v] = Bload[v]
                 for k in range(rl[v]):
                     route_of[R[v, k]] = v
-                _retime(v, R, rl, ST, LT, P)
+                if plain[v]:
+                    _retime_plain(v, R, rl, ST, LT, T, horizon)
+                else:
+                    _retime(v, R, rl, ST, LT, P)
         else:
             state[0] += delta
             if state[0] < state[1]:
@@ -681,119 +771,6 @@ def _kernel(  # type: ignore[no-untyped-def]
         for i in range(ntouched):
             touched[tlist[i]] = False
     return moves
-
-
-def _csr(rows: Sequence[Sequence[tuple[int, int]]], n: int) -> tuple[np.ndarray, ...]:
-    """Per-row sorted (a, b) pairs as pointers and two flat columns (``n`` rows)."""
-    rows = list(rows) + [[]] * (n - len(rows))
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    ptr[1:] = np.cumsum([len(r) for r in rows])
-    flat = [ab for r in rows for ab in sorted(r)]
-    return (
-        ptr,
-        np.asarray([a for a, _ in flat], dtype=np.int64),
-        np.asarray([b for _, b in flat], dtype=np.int64),
-    )
-
-
-def problem(
-    travel: np.ndarray,
-    arc: np.ndarray,
-    service: np.ndarray,
-    windows: Sequence[Sequence[tuple[int, int]]],
-    horizon: int,
-    starts: Sequence[int],
-    ends: Sequence[int],
-    start_min: Sequence[int],
-    capacity: Sequence[int] | np.ndarray | None,
-    demand: np.ndarray | None,
-    *,
-    rests: Sequence[Sequence[tuple[int, int]]] = (),
-    visit: np.ndarray | Sequence[Sequence[int]] | None = None,
-    boundaries: Sequence[int] = (),
-    deadline: np.ndarray | None = None,
-    late_cost: np.ndarray | None = None,
-    breach: np.ndarray | None = None,
-    vehicle_node_cost: np.ndarray | None = None,
-    allowed: Sequence[Sequence[int] | None] | None = None,
-    bands: Sequence[Sequence[tuple[int, int]]] = (),
-    overtime_per_hour: int = 0,
-) -> Problem:
-    """The problem as the kernel's :class:`Problem`.
-
-    ``windows``: each node's windows (a node without gets ``[0, horizon]``); ``rests``: per
-    vehicle, its (start, duration) pauses, boundaries included (as
-    :func:`solver.timing.vehicle_rests`); ``visit``: visit lengths per vehicle and node
-    (default the service); ``boundaries``: where a vehicle without rests pauses one second;
-    ``deadline``: BIG or above for none; ``allowed``: per node the vehicles that may serve
-    it (None: any); ``bands``: per vehicle its overtime bands."""
-    i64 = np.int64
-    n, n_v = int(travel.shape[0]), len(starts)
-    wptr, wa, wb = _csr([w if w else [(0, int(horizon))] for w in windows], n)
-    rptr, rs, rd = _csr(rests, n_v)
-    if visit is None:
-        visit_m = np.broadcast_to(np.asarray(service, dtype=i64), (n_v, n))
-    else:
-        visit_m = np.asarray(visit, dtype=i64)
-        if visit_m.ndim == 1:
-            visit_m = np.broadcast_to(visit_m, (n_v, n))
-    allowed_m = np.ones((n_v, n), dtype=np.bool_)
-    for node, vs in enumerate(allowed or ()):
-        if vs is not None:
-            allowed_m[:, node] = False
-            allowed_m[list(vs), node] = True
-    use_bands = [b if overtime_per_hour else [] for b in bands]
-    bptr, bs, be = _csr(use_bands, n_v)
-    bc = np.zeros(bs.size, dtype=i64)
-    for v in range(n_v):
-        lo, hi = int(bptr[v]), int(bptr[v + 1])
-        if hi > lo:
-            bc[lo + 1 : hi] = np.cumsum(be[lo : hi - 1] - bs[lo : hi - 1])
-    dl = np.full(n, BIG, dtype=i64) if deadline is None else np.minimum(deadline, BIG)
-    no_bounds = len(boundaries) == 0
-    no_deadlines = bool((dl >= BIG).all())
-    exact = np.asarray(
-        [
-            rptr[v + 1] == rptr[v] and bptr[v + 1] == bptr[v] and no_bounds and no_deadlines
-            for v in range(n_v)
-        ],
-        dtype=np.bool_,
-    )
-    zeros = np.zeros(n, dtype=i64)
-    return Problem(
-        travel=np.ascontiguousarray(travel, dtype=i64),
-        arc=np.ascontiguousarray(arc, dtype=i64),
-        service=np.ascontiguousarray(service, dtype=i64),
-        wptr=wptr,
-        wa=wa,
-        wb=wb,
-        horizon=int(horizon),
-        starts=np.ascontiguousarray(starts, dtype=i64),
-        ends=np.ascontiguousarray(ends, dtype=i64),
-        start_min=np.ascontiguousarray(start_min, dtype=i64),
-        capacity=np.full(n_v, BIG, dtype=i64)
-        if capacity is None
-        else np.ascontiguousarray(capacity, dtype=i64),
-        demand=zeros if demand is None else np.ascontiguousarray(demand, dtype=i64),
-        rptr=rptr,
-        rs=rs,
-        rd=rd,
-        visit=np.ascontiguousarray(visit_m),
-        bounds=np.ascontiguousarray(sorted(boundaries), dtype=i64),
-        deadline=np.ascontiguousarray(dl, dtype=i64),
-        late_cost=zeros if late_cost is None else np.ascontiguousarray(late_cost, dtype=i64),
-        breach=zeros if breach is None else np.ascontiguousarray(breach, dtype=i64),
-        vnc=np.zeros((n_v, n), dtype=i64)
-        if vehicle_node_cost is None
-        else np.ascontiguousarray(vehicle_node_cost, dtype=i64),
-        allowed=allowed_m,
-        bptr=bptr,
-        bs=bs,
-        be=be,
-        bc=bc,
-        ot_per_hour=int(overtime_per_hour),
-        exact=exact,
-    )
 
 
 def state_of(P: Problem, routes: Sequence[Sequence[int]]) -> tuple[np.ndarray, ...]:
