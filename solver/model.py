@@ -24,7 +24,7 @@ from solver.params import SearchParams
 from solver.problem import NO_DEADLINE, Infeasible, RoutingInput
 from solver.timemodel import TimeModel, rewrite
 from solver.timing import ExactTiming, route_starts
-from solver.twins import Twins, with_late_twins
+from solver.twins import Twins, late_twins
 
 
 @dataclass
@@ -56,17 +56,30 @@ class Model:
 
 
 def _register_matrix(
-    m: Model, matrix: np.ndarray, column_costs: Sequence[np.ndarray | None] = (None,)
+    m: Model,
+    matrix: np.ndarray,
+    column_costs: Sequence[np.ndarray | None] = (None,),
+    row_cost: np.ndarray | None = None,
 ) -> list[int]:
-    """Register an ``[n, n]`` node matrix as transit evaluators; returns their indices.
+    """Register a node matrix as transit evaluators; returns their indices.
 
-    One evaluator per entry of ``column_costs``: the matrix plus that ``[n]`` cost added to
-    every arc *into* a node (a per-node visit cost), or the plain matrix for None. In callback
-    mode the evaluators share one flat copy of the matrix.
+    ``matrix`` is indexed as the model's ``data.travel_s`` is: through ``data.node_source``
+    where the input has it (a late twin reads its order's row and column). One evaluator per
+    entry of ``column_costs``: the matrix plus that ``[nodes]`` cost added to every arc *into*
+    a node (a per-node visit cost), or the plain matrix for None; ``row_cost`` (``[nodes]``)
+    is added to every arc *out of* a node (the service before leaving it).
+
+    In callback mode the evaluators read ``matrix`` itself (no copy: at 5,000 orders / 500
+    engineers with late twins each ``[nodes, nodes]`` copy was 0.8 GB, and 2-3 of them were
+    alive at once); in matrix mode OR-Tools keeps a copy of its own anyway.
     """
-    mode = m.registration
-    base = matrix.astype(np.int64)
-    if mode == "matrix":
+    source = m.data.node_source
+    if m.registration == "matrix":
+        base = matrix.astype(np.int64)
+        if source is not None:
+            base = base[np.ix_(source, source)]
+        if row_cost is not None:
+            base = base + row_cost.astype(np.int64)[:, None]
         return [
             int(
                 m.routing.RegisterTransitMatrix(
@@ -77,25 +90,56 @@ def _register_matrix(
         ]
     size = m.routing.Size() + m.routing.vehicles()
     nodes = np.fromiter((m.manager.IndexToNode(i) for i in range(size)), np.int64, size)
-    flat = array("q", base[np.ix_(nodes, nodes)].ravel().tobytes())
+    rows = nodes if source is None else np.asarray(source, dtype=np.int64)[nodes]
+    held = np.ascontiguousarray(matrix, dtype=np.int64).ravel()  # no copy if int64 already
+    m.keep.append(held)
+    flat = memoryview(held)
+    width = int(matrix.shape[1])
+    row_at = array("q", (rows * width).tobytes())  # index -> start of its row in ``flat``
+    col_at = array("q", rows.tobytes())  # index -> its column
+    out_cost = None if row_cost is None else array("q", row_cost.astype(np.int64)[nodes].tobytes())
     out = []
-
-    def plain(i: int, j: int, flat: array[int] = flat, size: int = size) -> int:
-        return flat[i * size + j]
-
     for col in column_costs:
-        transit: Callable[[int, int], int] = plain
-        if col is not None:
-            extra = array("q", col.astype(np.int64)[nodes].tobytes())
-
-            def transit(
-                i: int, j: int, flat: array[int] = flat, size: int = size, extra: array[int] = extra
-            ) -> int:
-                return flat[i * size + j] + extra[j]
-
+        into = None if col is None else array("q", col.astype(np.int64)[nodes].tobytes())
+        transit = _transit(flat, row_at, col_at, out_cost, into)
         m.keep.append(transit)  # OR-Tools holds a borrowed reference
         out.append(int(m.routing.RegisterTransitCallback(transit)))
     return out
+
+
+def _transit(
+    flat: memoryview,
+    row_at: array[int],
+    col_at: array[int],
+    out_cost: array[int] | None,
+    into: array[int] | None,
+) -> Callable[[int, int], int]:
+    """The transit callback of :func:`_register_matrix`: one closure per case, so the plain
+    one does no more work per call than it must."""
+    if out_cost is None and into is None:
+
+        def plain(i: int, j: int) -> int:
+            return flat[row_at[i] + col_at[j]]  # type: ignore[no-any-return]
+
+        return plain
+    if out_cost is None:
+        assert into is not None
+
+        def with_into(i: int, j: int) -> int:
+            return flat[row_at[i] + col_at[j]] + into[j]  # type: ignore[no-any-return]
+
+        return with_into
+    if into is None:
+
+        def with_out(i: int, j: int) -> int:
+            return flat[row_at[i] + col_at[j]] + out_cost[i]  # type: ignore[no-any-return]
+
+        return with_out
+
+    def both(i: int, j: int) -> int:
+        return flat[row_at[i] + col_at[j]] + out_cost[i] + into[j]  # type: ignore[no-any-return]
+
+    return both
 
 
 def _add_arc_costs(m: Model) -> None:
@@ -108,8 +152,10 @@ def _add_arc_costs(m: Model) -> None:
     disjunction of two nodes (an order and its late twin); tests/solver/test_routing.py.
     """
     d = m.data
+    # The breach cost on the arcs into a late twin (or an order that cannot be on time).
+    into = m.twins.arc_into if m.twins is not None and m.twins.arc_into.any() else None
     if d.vehicle_node_cost is None or not d.vehicle_node_cost.any():
-        (cb,) = _register_matrix(m, d.arc_cost)
+        (cb,) = _register_matrix(m, d.arc_cost, (into,))
         m.routing.SetArcCostEvaluatorOfAllVehicles(cb)
     else:
         rows: dict[bytes, int] = {}  # distinct cost row -> its evaluator's position
@@ -120,6 +166,8 @@ def _add_arc_costs(m: Model) -> None:
             key = row.tobytes()
             if key not in rows:
                 rows[key] = len(distinct)
+                if into is not None:
+                    row = row + into
                 distinct.append(row if row.any() else None)
             of_vehicle.append(rows[key])
         evaluators = _register_matrix(m, d.arc_cost, distinct)
@@ -133,8 +181,7 @@ def _add_arc_costs(m: Model) -> None:
 def _add_time_dimension(m: Model) -> None:
     """Cumul = service start; transit = service at the origin + travel."""
     d = m.data
-    transit = (d.travel_s + d.service_s[:, None]).astype(np.int64)
-    (cb,) = _register_matrix(m, transit)
+    (cb,) = _register_matrix(m, d.travel_s, row_cost=d.service_s)
     m.routing.AddDimension(cb, d.horizon_s, d.horizon_s, False, "time")
     m.time_dim = m.routing.GetDimensionOrDie("time")
     for v in range(d.n_vehicles):
@@ -278,8 +325,9 @@ def model_parameters(
 def build(data: RoutingInput, params: SearchParams | None = None) -> Model:
     """The OR-Tools model of ``data`` (every function of :data:`CONSTRAINTS` applied).
 
-    Orders with a ``breach_cost`` get late twins first (:func:`solver.twins.with_late_twins`);
-    the model's ``data`` is then the expanded input and ``twins`` maps it back.
+    Orders with a ``breach_cost`` get late twins first (:func:`solver.twins.late_twins`);
+    the model's ``data`` is then the expanded input (its matrices are ``data``'s own, read
+    through ``node_source``) and ``twins`` maps it back.
 
     Parameters
     ----------
@@ -298,7 +346,7 @@ def build(data: RoutingInput, params: SearchParams | None = None) -> Model:
             raise Infeasible(
                 f"vehicle {v}: departure window [{lo}, {hi}] outside [0, {data.horizon_s}]"
             )
-    data, twins = with_late_twins(data)
+    data, twins = late_twins(data)
     registration = params.matrix_registration
     if registration == "auto":
         # Below the threshold the matrix copy is cheap and C++ beats a Python call.

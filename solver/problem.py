@@ -83,6 +83,12 @@ class RoutingInput:
         hour of drift beyond it. Like overtime, priced where routes are timed exactly
         (:meth:`solver.timing.ExactTiming.price`, which every candidate plan passes), not
         inside OR-Tools' search.
+    node_source
+        Optional ``[nodes]``: the row and column of ``travel_s`` and ``arc_cost`` each node
+        reads, for nodes that stand at the same place as another (late twins,
+        :func:`solver.twins.late_twins`), so that copies of a node cost no matrix memory;
+        None: node ``i`` reads row and column ``i``. Only :func:`solver.model.build` takes an
+        input that has it: every other reader indexes the matrices by node.
     overtime_bands, overtime_cost_per_hour
         Optional per vehicle, its overtime bands (``[a, b)`` on the time axis), and the cost
         of an hour of travel or service in them. OR-Tools' search cannot price that (a cumul
@@ -118,9 +124,12 @@ class RoutingInput:
     target_s: np.ndarray | None = None
     retime_tolerance_s: int = 0
     retime_cost_per_hour: np.ndarray | None = None
+    node_source: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
+        if self.node_source is not None:
+            return len(self.node_source)
         return int(self.travel_s.shape[0])
 
     @property

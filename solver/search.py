@@ -37,6 +37,7 @@ from solver.params import SearchParams
 from solver.problem import Infeasible, RoutingInput, RoutingResult
 from solver.strategy import construction, cycle_moves
 from solver.timing import overtime_cost, prices_overtime
+from solver.twins import without_twins
 
 
 def solve_one(
@@ -322,7 +323,9 @@ def _construction_inputs(m: Model) -> tuple[RoutingInput, np.ndarray]:
         breaks=d.breaks or [[] for _ in d.starts],
         breach_cost=breach,
     )
-    return inputs, visit
+    # The twins switched off, the constructions work on the orders alone (and the matrices
+    # the expanded input reads through its node_source).
+    return (inputs, visit) if m.twins is None else without_twins(m.twins, inputs, visit)
 
 
 def _greedy(
