@@ -40,7 +40,7 @@ from dispatcher.timeline import (
     to_s,
     work_windows,
 )
-from dispatcher.travel import GeodesicTravelTimes, TravelMatrix, TravelTimes
+from dispatcher.travel import BLOCK_PAIRS, GeodesicTravelTimes, TravelMatrix, TravelTimes
 from solver.routing import NO_DEADLINE, RoutingInput
 
 
@@ -154,6 +154,23 @@ class Compiled:
     clock: WorkClock
 
 
+def arc_costs(
+    tm: TravelMatrix, per_hour: float, per_km: float, block_pairs: int = BLOCK_PAIRS
+) -> np.ndarray:
+    """``[n, n]`` cost of each leg: its hours and km priced, rounded to whole units.
+
+    In row blocks of about ``block_pairs`` pairs: the whole matrix at once made three
+    ``[n, n]`` float64 temporaries (0.9 GB at 5,000 orders / 500 engineers).
+    """
+    n = int(tm.seconds.shape[0])
+    out = np.empty((n, n), dtype=np.int64)
+    step = max(1, block_pairs // max(n, 1))
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        out[a:b] = np.rint(tm.seconds[a:b] * (per_hour / 3600.0) + tm.km[a:b] * per_km)
+    return out
+
+
 def start_instant(problem: Problem, engineer: Engineer, work: list[Interval]) -> int | None:
     """First work instant at or after max(planning start, available_from)."""
     t = 0
@@ -248,9 +265,7 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
     travel_s[:, ends] = (
         0  # the return home happens after the plan: it costs, it does not take plan time
     )
-    arc_cost = np.rint(tm.seconds * (w.travel_per_hour / 3600.0) + tm.km * w.travel_per_km).astype(
-        np.int64
-    )
+    arc_cost = arc_costs(tm, w.travel_per_hour, w.travel_per_km)
 
     service = np.zeros(n, dtype=np.int64)
     drop = np.zeros(n, dtype=np.int64)

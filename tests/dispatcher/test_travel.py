@@ -83,3 +83,51 @@ def test_coincident_and_antipodal_points_are_finite() -> None:
     assert float(geodesic_km(10.0, 20.0, 10.0, 20.0)) == 0.0
     far = float(geodesic_km(0.0, 0.0, 0.0, 180.0))
     assert 19_900 < far < 20_100
+
+
+def _dense_matrix(params: TravelParams, points: list[Location]) -> tuple[np.ndarray, ...]:
+    """The whole matrix in one broadcast, as the model was computed before the row blocks."""
+    lat = np.asarray([p.lat for p in points])
+    lon = np.asarray([p.lon for p in points])
+    geo = geodesic_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    np.fill_diagonal(geo, 0.0)
+    road = geo * params.circuity
+    flight = road > params.max_drive_km
+    km = np.where(flight, geo, road)
+    hours = np.where(
+        flight, params.flight_overhead_h + geo / params.flight_kmh, road / params.drive_kmh
+    )
+    return np.rint(hours * 3600.0).astype(np.int64), km, flight
+
+
+@pytest.mark.parametrize("block", [1, 7, 1 << 20])
+def test_row_blocks_give_exactly_the_dense_matrix(block: int) -> None:
+    # 300 points over China and its neighbours (drives and flights), a few coincident.
+    rng = np.random.default_rng(3)
+    pts = [
+        Location(float(a), float(o))
+        for a, o in zip(rng.uniform(-10, 50, 300), rng.uniform(70, 135, 300), strict=True)
+    ]
+    pts += pts[:5]
+    params = TravelParams()
+    tm = GeodesicTravelTimes(params, block_pairs=block * len(pts)).matrix(pts)
+    seconds, km, flight = _dense_matrix(params, pts)
+    assert (tm.seconds == seconds).all()
+    assert (tm.km == km).all()
+    assert (tm.flight == flight).all()
+    assert tm.flight.any() and not tm.flight.all()
+
+
+@pytest.mark.parametrize("block", [1, 5, 1 << 20])
+def test_arc_costs_in_row_blocks_equal_the_dense_ones(block: int) -> None:
+    from dispatcher.compile import arc_costs
+
+    rng = np.random.default_rng(5)
+    pts = [
+        Location(float(a), float(o))
+        for a, o in zip(rng.uniform(0, 45, 120), rng.uniform(75, 130, 120), strict=True)
+    ]
+    tm = GeodesicTravelTimes(TravelParams()).matrix(pts)
+    dense = np.rint(tm.seconds * (40.0 / 3600.0) + tm.km * 0.7).astype(np.int64)
+    got = arc_costs(tm, 40.0, 0.7, block_pairs=block * len(pts))
+    assert got.dtype == np.int64 and (got == dense).all()
