@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from importlib.metadata import entry_points
@@ -133,6 +134,7 @@ def _write_out(path: Path, text: str) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    started = time.perf_counter()  # --time-limit covers the whole command from here
     from dispatcher.diff import plan_changes, published_visits
     from dispatcher.planner import PlanOptions, plan_problem
 
@@ -142,10 +144,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         problem = replace(problem, published=published_visits(load_plan(args.published)))
     mode = args.mode or ("incremental" if problem.published else "full")
     options = PlanOptions(
-        time_limit_s=args.time_limit, solution_limit=args.solution_limit, mode=mode
+        time_limit_s=args.time_limit,
+        solution_limit=args.solution_limit,
+        mode=mode,
+        limit_covers="command",
     )
     show = None if args.json or args.quiet else _progress_printer(len(problem.orders), sys.stderr)
-    plan = plan_problem(problem, options, show)
+    plan = plan_problem(problem, options, show, started_at=started)
     if show is not None:
         sys.stderr.write("\n")
     doc = plan_to_dict(plan)
@@ -361,7 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="plan a problem file and print the summary")
     p.add_argument("problem", help="Problem JSON (docs/contract.md; `dispatch schema problem`)")
     p.add_argument(
-        "--time-limit", type=positive_float, default=10.0, help="search seconds (default 10)"
+        "--time-limit",
+        type=positive_float,
+        default=10.0,
+        help="seconds for the whole command: reading, planning, writing (default 10)",
     )
     p.add_argument(
         "--solution-limit",

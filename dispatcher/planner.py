@@ -36,12 +36,24 @@ _NO_TIMED_LNS = (
 )
 
 
+LIMIT_COVERS = ("search", "command")
+# Set-up and wind-down of a plan as shares of its measured compile time, for the budget of a
+# whole command (search_budget): at 5,000 orders / 500 engineers the model build took 0.35 and
+# decoding plus writing the plan 0.25 of the compile (docs/performance.md, "Scale").
+BUILD_PER_COMPILE = 0.45
+WIND_DOWN_PER_COMPILE = 0.35
+COMMAND_MARGIN_S = 1.0  # the interpreter's start and exit, the kernel's cache load
+MIN_SEARCH_SHARE = 0.1  # the search keeps at least this share of the limit
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     """How to plan.
 
     ``solution_limit`` makes a run deterministic (tests); ``time_limit_s`` bounds
-    wall time of the search (model build not included).
+    wall time of the search (model build not included), or with ``limit_covers="command"``
+    the whole plan from the caller's start: reading, compiling, building, searching,
+    decoding, fixes and writing (:func:`search_budget`).
     """
 
     time_limit_s: float = 10.0
@@ -71,8 +83,17 @@ class PlanOptions:
     # Seconds for the fixes of late and unassigned orders after the solve (dispatcher/fixes.py,
     # docs/reasons.md "Fixes"); 0: none looked for.
     fix_budget_s: float = 2.0
+    # "search": time_limit_s is the search's own (the set-up and the decoding come on top);
+    # "command": it bounds the whole plan from ``plan_problem(started_at=...)``, as a user of
+    # `dispatch plan --time-limit` reads it (docs/performance.md, "Scale").
+    limit_covers: str = "search"
 
     def __post_init__(self) -> None:
+        if self.limit_covers not in LIMIT_COVERS:
+            raise InputError(
+                "limit_covers",
+                f"expected one of {', '.join(LIMIT_COVERS)}, got {self.limit_covers!r}",
+            )
         if not (isinstance(self.fix_budget_s, int | float) and 0 <= self.fix_budget_s <= 3600):
             raise InputError(
                 "fix_budget_s", f"expected seconds in [0, 3600], got {self.fix_budget_s!r}"
@@ -118,28 +139,55 @@ class PlanProgress:
     solutions: int
 
 
+def search_budget(options: PlanOptions, spent_s: float, compile_s: float) -> tuple[float, float]:
+    """The search's time limit and the fixes' budget of a plan whose limit covers the whole
+    command (``limit_covers="command"``), ``spent_s`` seconds after its start of which
+    ``compile_s`` compiled; under ``"search"``, or a solution limit (whose run must not depend
+    on the clock), the options' own.
+
+    What is left after the time spent goes to the search, less the model build and the
+    wind-down (decoding, the fixes, writing the plan), estimated from the compile time (both
+    grow with the problem the way the compile does), and a margin for the interpreter's start
+    and exit. The fixes get at most a tenth of the limit; the search at least
+    :data:`MIN_SEARCH_SHARE` of it.
+    """
+    limit = float(options.time_limit_s)
+    if options.limit_covers == "search" or options.solution_limit is not None:
+        return limit, options.fix_budget_s
+    fixes = min(options.fix_budget_s, 0.1 * limit)
+    rest = compile_s * (BUILD_PER_COMPILE + WIND_DOWN_PER_COMPILE) + fixes + COMMAND_MARGIN_S
+    return max(MIN_SEARCH_SHARE * limit, limit - spent_s - rest), fixes
+
+
 def plan_problem(
     problem: Problem,
     options: PlanOptions | None = None,
     on_progress: Callable[[PlanProgress], None] | None = None,
     travel: TravelTimes | None = None,
     should_stop: Callable[[], bool] | None = None,
+    started_at: float | None = None,
 ) -> Plan:
     """Solve ``problem`` and return the decoded, explained plan.
 
     ``should_stop`` is asked at each solution; True ends the search with the best so far.
+    ``started_at`` (``time.perf_counter()``): when the caller began (reading the problem),
+    for a limit that covers the whole command (``options.limit_covers``); default now.
     """
     options = options or PlanOptions()
     t0 = time.perf_counter()
+    started = t0 if started_at is None else started_at
     travel = travel or travel_times(problem.policy.travel)
     compiled = compile_problem(problem, travel)
     compile_s = time.perf_counter() - t0
+    search_s, fix_budget_s = search_budget(options, time.perf_counter() - started, compile_s)
 
     def relay(p: Progress) -> None:
         if on_progress is not None:
             on_progress(PlanProgress(p.elapsed_s, p.objective, p.on_time, p.solutions))
 
     params = options.search_params()
+    if search_s != params.time_limit_s:
+        params = replace(params, time_limit_s=search_s)
     if compiled.data.n_vehicles == 0 or not compiled.node_order:
         # Nothing for a solver to decide (no engineers, or no order anyone may serve).
         result = RoutingResult(
@@ -182,6 +230,9 @@ def plan_problem(
         "final_phase": result.phase,
         **{f"candidates_{k}": v for k, v in result.candidates.items()},
         "solutions": result.solutions,
+        "limit_covers": options.limit_covers,
+        "solve_limit_seconds": round(search_s, 3),
+        "setup_seconds": round(t0 - started, 3),
         "compile_seconds": round(compile_s, 3),
         "build_seconds": round(result.build_s, 3),
         "first_solution_seconds": None
@@ -204,9 +255,9 @@ def plan_problem(
     # Pairs the road provider could not route, priced by the geodesic model instead.
     meta["travel_fallback_pairs"] = travel_meta.get("fallback_pairs", 0)
     meta["decode_seconds"] = round(time.perf_counter() - t1, 3)
-    if options.fix_budget_s > 0:
+    if fix_budget_s > 0:
         t2 = time.perf_counter()
-        plan = with_fixes(compiled, plan, travel, options.fix_budget_s)
+        plan = with_fixes(compiled, plan, travel, fix_budget_s)
         meta["fix_seconds"] = round(time.perf_counter() - t2, 3)
     return plan
 
