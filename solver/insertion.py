@@ -150,6 +150,24 @@ def insertion_routes(
     return ins.routes
 
 
+def nearest_orders(
+    travel_s: np.ndarray, orders: np.ndarray, k: int, block_pairs: int = 1 << 20
+) -> np.ndarray:
+    """``[orders, k + 1]``: per order, the ``k + 1`` orders with the least travel to and from
+    it (itself first; ties by position in ``orders``), as a stable sort of its row.
+
+    In row blocks of about ``block_pairs`` pairs: the whole ``[orders, orders]`` sum and its
+    sort took 0.6 GB at 5,000 orders; the blocks give the same lists.
+    """
+    out = np.empty((orders.size, k + 1), dtype=np.int64)
+    step = max(1, block_pairs // max(orders.size, 1))
+    for a in range(0, orders.size, step):
+        rows = orders[a : a + step]
+        both = travel_s[np.ix_(rows, orders)] + travel_s[np.ix_(orders, rows)].T
+        out[a : a + step] = orders[np.argsort(both, axis=1, kind="stable")[:, : k + 1]]
+    return out
+
+
 class Insertion:
     """Routes under construction with their exact service starts (see
     :func:`insertion_routes`), and the moves on them: insert, remove, ruin and recreate."""
@@ -761,8 +779,7 @@ class Insertion:
         if orders.size == 0 or pick.size == 0 or seconds <= 0:
             return 0
         near_k = int(min(orders.size - 1, 40))
-        sub = self.travel_s[np.ix_(orders, orders)]
-        neighbours = orders[np.argsort(sub + sub.T, axis=1, kind="stable")[:, : near_k + 1]]
+        neighbours = nearest_orders(self.travel_s, orders, near_k)
         row = np.full(int(self.travel_s.shape[0]), -1, dtype=np.int64)
         row[orders] = np.arange(orders.size)
         route_of = np.full(row.size, -1, dtype=np.int64)
