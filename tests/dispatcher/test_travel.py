@@ -100,8 +100,8 @@ def _dense_matrix(params: TravelParams, points: list[Location]) -> tuple[np.ndar
     return np.rint(hours * 3600.0).astype(np.int64), km, flight
 
 
-@pytest.mark.parametrize("block", [1, 7, 1 << 20])
-def test_row_blocks_give_exactly_the_dense_matrix(block: int) -> None:
+@pytest.mark.parametrize("tile", [1, 7, 512])
+def test_tiles_give_exactly_the_dense_matrix(tile: int) -> None:
     # 300 points over China and its neighbours (drives and flights), a few coincident.
     rng = np.random.default_rng(3)
     pts = [
@@ -110,7 +110,7 @@ def test_row_blocks_give_exactly_the_dense_matrix(block: int) -> None:
     ]
     pts += pts[:5]
     params = TravelParams()
-    tm = GeodesicTravelTimes(params, block_pairs=block * len(pts)).matrix(pts)
+    tm = GeodesicTravelTimes(params, tile=tile).matrix(pts)
     seconds, km, flight = _dense_matrix(params, pts)
     assert (tm.seconds == seconds).all()
     assert (tm.km == km).all()
