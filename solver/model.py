@@ -93,7 +93,7 @@ def _register_matrix(
     rows = nodes if source is None else np.asarray(source, dtype=np.int64)[nodes]
     held = np.ascontiguousarray(matrix, dtype=np.int64).ravel()  # no copy if int64 already
     m.keep.append(held)
-    flat = memoryview(held)
+    flat = held.data  # a memoryview: an item is a Python int
     width = int(matrix.shape[1])
     row_at = array("q", (rows * width).tobytes())  # index -> start of its row in ``flat``
     col_at = array("q", rows.tobytes())  # index -> its column
