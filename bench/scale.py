@@ -25,22 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.field import parse_size
 from bench.vrptw import bench_subparsers, machine_info
 
 PHASES = ("compile_seconds", "build_seconds", "solve_seconds", "decode_seconds", "fix_seconds")
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"5000x500"`` -> (5000, 500)."""
-    try:
-        orders, engineers = (int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected ORDERSxENGINEERS such as 5000x500, got {text!r}"
-        ) from None
-    if orders < 1 or engineers < 1:
-        raise argparse.ArgumentTypeError(f"expected positive sizes, got {text!r}")
-    return orders, engineers
 
 
 def _dispatch() -> list[str]:
