@@ -39,6 +39,9 @@ def test_plan_prints_summary_and_writes_a_plan_that_checks_clean(tmp_path: Path)
     assert "Plan status: feasible" in done.stdout and "E1" in done.stdout
     plan = json.loads(out.read_text())
     assert plan["kpis"]["on_time"] == 4 and plan["meta"]["solver"] == "ortools-routing"
+    # --time-limit bounds the whole command; a solution-limited run keeps its search limit.
+    assert plan["meta"]["limit_covers"] == "command"
+    assert plan["meta"]["solve_limit_seconds"] == plan["meta"]["time_limit_s"]
     checked = _run("check", str(SMALL), str(out))
     assert checked.returncode == 0 and "0 violation(s)" in checked.stdout
 

@@ -413,3 +413,34 @@ def test_workers_reach_the_search_and_a_bad_count_names_the_field() -> None:
     with pytest.raises(InputError) as err:
         PlanOptions(workers=0).search_params()
     assert err.value.path == "workers"
+
+
+def test_a_limit_that_covers_the_command_leaves_the_search_what_the_set_up_did_not_use() -> None:
+    from dispatcher.planner import (
+        BUILD_PER_COMPILE,
+        COMMAND_MARGIN_S,
+        MIN_SEARCH_SHARE,
+        WIND_DOWN_PER_COMPILE,
+        search_budget,
+    )
+
+    command = PlanOptions(time_limit_s=60.0, limit_covers="command")
+    # 5 s spent (of them 4 compiling): the build and the wind-down are estimated from the 4 s,
+    # the fixes keep their 2 s (under a tenth of the limit), and 1 s is the interpreter's.
+    search_s, fixes_s = search_budget(command, 5.0, 4.0)
+    rest = 4.0 * (BUILD_PER_COMPILE + WIND_DOWN_PER_COMPILE) + 2.0 + COMMAND_MARGIN_S
+    assert (search_s, fixes_s) == (pytest.approx(60.0 - 5.0 - rest), 2.0)
+    # A set-up that used the whole limit still leaves the search its floor; short limits
+    # give the fixes a tenth of the limit at most.
+    assert search_budget(command, 70.0, 60.0) == (pytest.approx(MIN_SEARCH_SHARE * 60.0), 2.0)
+    assert search_budget(PlanOptions(time_limit_s=5.0, limit_covers="command"), 0.0, 0.0)[1] == 0.5
+    # The search's own limit, and a solution-limited run, keep the options' values.
+    assert search_budget(PlanOptions(time_limit_s=60.0), 5.0, 4.0) == (60.0, 2.0)
+    limited = PlanOptions(time_limit_s=60.0, limit_covers="command", solution_limit=10)
+    assert search_budget(limited, 5.0, 4.0) == (60.0, 2.0)
+
+
+def test_limit_covers_names_the_field_when_unknown() -> None:
+    with pytest.raises(InputError) as err:
+        PlanOptions(limit_covers="everything")
+    assert err.value.path == "limit_covers"
