@@ -107,10 +107,13 @@ def format_summary(problem: Problem, plan: Plan) -> str:
     found = (
         "no plan found within the time limit" if first is None else f"first plan after {first} s"
     )
+    limit = f"limit {meta.get('time_limit_s')} s"
+    if meta.get("limit_covers") == "command":
+        limit += f" for the whole command, {meta.get('solve_limit_seconds')} s of it to search"
     lines += [
         "",
         f"Solved by {meta.get('solver')} {meta.get('solver_version')} in {meta.get('solve_seconds')} s "
-        f"(limit {meta.get('time_limit_s')} s), {found}",
+        f"({limit}), {found}",
     ]
     return "\n".join(lines)
 
