@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import anytime, field, kpis, osrm_matrix, quote, replan, vrptw
+from bench import anytime, field, kpis, moves, osrm_matrix, quote, replan, vrptw
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -30,4 +30,5 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     quote.register(subparsers)
     kpis.register(subparsers)
     osrm_matrix.register(subparsers)
+    moves.register(subparsers)
     return nested
