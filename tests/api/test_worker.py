@@ -236,3 +236,45 @@ def test_the_queue_executor_refuses_sqlite_naming_the_setting(tmp_path: Path) ->
     done = server.cli_run("worker")
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "DISPATCH_JOB_EXECUTOR" in done.stderr and "PostgreSQL" in done.stderr
+
+
+def test_a_cancelled_job_never_starts_and_a_running_one_stops(
+    pg: None, server_factory: ServerFactory, worker_factory: WorkerFactory
+) -> None:
+    server = queue_server(server_factory, planner=SLOW)
+    with server.client(server.admin_key) as admin:
+        _load(admin, orders=1)
+        queued = admin.post("/v1/plans", json={"time_limit_s": 0.5}).json()["id"]
+        assert admin.delete(f"/v1/plans/{queued}").status_code == 200
+        worker = worker_factory(server)
+        running = admin.post("/v1/plans", json={"time_limit_s": 240}).json()["id"]
+        wait_for_state(admin, running, {"running"})
+        assert admin.delete(f"/v1/plans/{running}").status_code == 200
+        # The worker is free again well before 240 s: the next job is done.
+        after = admin.post("/v1/plans", json={"time_limit_s": 0.5}).json()["id"]
+        assert wait_for_state(admin, after, {"done", "failed"}, 120)["state"] == "done"
+        assert _ran_on(worker, _job_row(server, "plan_jobs", after)[2])
+    state, _, worker_id = _job_row(server, "plan_jobs", queued)
+    assert (state, worker_id) == ("cancelled", None)  # never claimed by a worker
+    assert _job_row(server, "plan_jobs", running)[0] == "cancelled"
+
+
+def test_a_worker_stopped_gracefully_fails_its_running_job_itself(
+    pg: None, server_factory: ServerFactory, worker_factory: WorkerFactory
+) -> None:
+    server = queue_server(server_factory, planner=SLOW)
+    worker = worker_factory(server)
+    with server.client(server.admin_key) as admin:
+        _load(admin, orders=1)
+        job_id = admin.post("/v1/plans", json={"time_limit_s": 240}).json()["id"]
+        wait_for_state(admin, job_id, {"running"})
+    processes = worker.tagged_pids()
+    assert worker.process is not None
+    worker.process.send_signal(signal.SIGTERM)
+    assert worker.process.wait(60) == 0
+    state, error, _ = _job_row(server, "plan_jobs", job_id)
+    assert state == "failed" and error.startswith("interrupted"), (state, error)
+    deadline = time.monotonic() + 30
+    while worker.tagged_pids() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not worker.tagged_pids(), f"left after the stop: {processes}"
