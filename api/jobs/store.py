@@ -9,7 +9,11 @@ a plan) stays with its service.
 
 Jobs a stopped process left unfinished are failed at start-up (:func:`recover_interrupted`,
 run once by ``dispatch serve``, or by the app itself with ``recover_jobs_on_startup``):
-nothing resumes them, and they would count against the queue limit forever.
+nothing resumes them, and they would count against the queue limit forever. With the
+queue executor (:mod:`api.jobs.queue`) nothing runs at start-up: a job claimed by a
+``dispatch worker`` holds a lease (``worker_id``, ``heartbeat_at``) that its worker renews
+(:meth:`JobStore.renew`), and the workers' sweep fails the jobs whose lease ran out
+(:meth:`JobStore.fail_lost`).
 """
 
 from __future__ import annotations
