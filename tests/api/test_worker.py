@@ -22,6 +22,9 @@ import pytest
 from api_harness import Databases, Server, ServerFactory, Worker, pg_query
 from api_helpers import engineer_doc, order_doc, unique, wait_for_state
 
+from api.settings import Settings
+from dispatcher.errors import InputError
+
 SLOW = "slow_planner:plan_problem"
 LEASE_S = "3"
 WorkerFactory = Callable[[Server], Worker]
@@ -278,3 +281,40 @@ def test_a_worker_stopped_gracefully_fails_its_running_job_itself(
     while worker.tagged_pids() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not worker.tagged_pids(), f"left after the stop: {processes}"
+
+
+PG_URL = "postgresql+psycopg://dispatch@db:5432/dispatch"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"DISPATCH_JOB_EXECUTOR": "queue"}, "DISPATCH_JOB_EXECUTOR"),  # SQLite by default
+        (
+            {"DISPATCH_JOB_EXECUTOR": "ray", "DISPATCH_DATABASE_URL": PG_URL},
+            "DISPATCH_JOB_EXECUTOR",
+        ),
+        ({"DISPATCH_LOCAL_WORKERS": "-1"}, "DISPATCH_LOCAL_WORKERS"),
+        ({"DISPATCH_JOB_LEASE_SECONDS": "0"}, "DISPATCH_JOB_LEASE_SECONDS"),
+    ],
+)
+def test_queue_settings_are_checked_naming_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(InputError) as error:
+        Settings.from_env(env)
+    assert error.value.path == variable
+
+
+def test_queue_settings_from_the_environment() -> None:
+    env = {
+        "DISPATCH_JOB_EXECUTOR": "queue",
+        "DISPATCH_DATABASE_URL": PG_URL,
+        "DISPATCH_LOCAL_WORKERS": "0",
+        "DISPATCH_JOB_LEASE_SECONDS": "7.5",
+    }
+    settings = Settings.from_env(env)
+    assert (settings.job_executor, settings.local_workers, settings.job_lease_seconds) == (
+        "queue",
+        0,
+        7.5,
+    )
+    assert Settings.from_env({}).job_executor == "pool"
