@@ -142,7 +142,8 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_startup:
             await run_in_threadpool(migrate.upgrade, engine)
-        if settings.recover_jobs_on_startup:
+        # The queue executor's jobs belong to workers; their sweep settles a lost one's.
+        if settings.recover_jobs_on_startup and settings.job_executor != "queue":
             await run_in_threadpool(recover_interrupted, services)
         await runner.start()
         deliveries.start()

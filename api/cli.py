@@ -1,4 +1,4 @@
-"""``dispatch serve``, ``dispatch db upgrade``, ``dispatch keys create|list|revoke`` and
+"""``dispatch serve``, ``dispatch worker``, ``dispatch db upgrade``, ``dispatch keys create|list|revoke`` and
 ``dispatch kpis``.
 
 Plugged into the ``dispatch`` command through the ``dispatch.commands`` entry point
@@ -12,6 +12,9 @@ import argparse
 import logging
 import logging.config
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +35,7 @@ log = logging.getLogger("api.cli")
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the API's sub-commands to the ``dispatch`` parser."""
     _add_serve(subparsers)
+    _add_worker(subparsers)
     _add_db(subparsers)
     _add_keys(subparsers)
     _add_kpis(subparsers)
@@ -59,6 +63,46 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_database_url(p)
     p.set_defaults(func=serve)
+
+
+def _add_worker(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "worker",
+        help="run plan jobs and simulations from the PostgreSQL queue (DISPATCH_JOB_EXECUTOR=queue)",
+    )
+    p.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # serve's local workers
+    _add_database_url(p)
+    p.set_defaults(func=run_worker)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from api.jobs.queue import run_worker as run
+
+    settings = _settings(args, job_executor="queue")
+    logging.config.dictConfig(logging_config(settings.log_level))
+    return run(settings, parent_pid=args.parent_pid)
+
+
+def _start_local_workers(settings: Settings) -> list[subprocess.Popen[bytes]]:
+    """``DISPATCH_LOCAL_WORKERS`` ``dispatch worker`` processes beside this ``serve`` (queue
+    executor only); they die with it, even when it is SIGKILLed."""
+    if settings.job_executor != "queue":
+        return []
+    env = {**os.environ, **settings.to_env()}
+    command = [sys.executable, "-m", "api", "worker", "--parent-pid", str(os.getpid())]
+    return [subprocess.Popen(command, env=env) for _ in range(settings.local_workers)]
+
+
+def _stop_local_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for process in workers:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in workers:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def _add_db(subparsers: argparse._SubParsersAction) -> None:
@@ -188,12 +232,21 @@ def kpis_report(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     settings = _settings(args, host=args.host, port=args.port, workers=args.workers)
     config = logging_config(settings.log_level)
     logging.config.dictConfig(config)
     _prepare_database(settings, demo=args.demo)
+    local_workers = _start_local_workers(settings)
+    try:
+        _run_uvicorn(settings, config)
+    finally:
+        _stop_local_workers(local_workers)
+    return 0
+
+
+def _run_uvicorn(settings: Settings, config: dict[str, Any]) -> None:
+    import uvicorn
+
     if settings.workers == 1:
         from api.app import create_app
 
@@ -202,7 +255,7 @@ def serve(args: argparse.Namespace) -> int:
         uvicorn.run(
             app, host=settings.host, port=settings.port, log_config=config, access_log=False
         )
-        return 0
+        return
     # Several workers import the app themselves: hand them the settings through the
     # environment, with migrations and job recovery already done here, once.
     os.environ.update(
@@ -217,11 +270,13 @@ def serve(args: argparse.Namespace) -> int:
         log_config=config,
         access_log=False,
     )
-    return 0
 
 
 def _prepare_database(settings: Settings, demo: bool | str) -> None:
-    """Migrate, fail jobs a previous run left unfinished, and load the demo if asked."""
+    """Migrate, fail jobs a previous run left unfinished, and load the demo if asked.
+
+    With the queue executor nothing is failed here: other replicas' workers may be running
+    those jobs, and the workers' sweep fails the jobs of a lost worker (api.jobs.queue)."""
     from api.demo import DEMO_FIXTURE, load_document, load_problem_into
     from api.jobs.store import recover_interrupted
 
@@ -229,7 +284,8 @@ def _prepare_database(settings: Settings, demo: bool | str) -> None:
     try:
         migrate.upgrade(engine)
         services = build_services(settings, create_session_factory(engine))
-        recover_interrupted(services)  # plan and simulation jobs alike
+        if settings.job_executor != "queue":
+            recover_interrupted(services)  # plan and simulation jobs alike
         if demo:
             path = DEMO_FIXTURE if demo is True else Path(demo)
             counts = load_problem_into(services, load_document(path), actor="demo")

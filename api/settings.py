@@ -16,6 +16,7 @@ from typing import Any
 from dispatcher.errors import InputError
 
 ENV_PREFIX = "DISPATCH_"
+JOB_EXECUTORS = ("pool", "queue")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,18 @@ class Settings:
         (a token bucket); beyond it 429 with ``Retry-After``. 0 turns the limit off.
     metrics_public
         Serve ``GET /metrics`` without an API key; by default it needs an admin key.
+    job_executor
+        Where plan jobs and simulations run: ``pool`` (the default), a process pool of each
+        API process; ``queue`` (PostgreSQL only), ``dispatch worker`` processes fed through
+        a procrastinate queue in the database, on this machine or any other
+        (:mod:`api.jobs.queue`). Stateless solves stay in the API's own pool either way.
+    local_workers
+        With ``queue``: ``dispatch worker`` processes that ``dispatch serve`` starts beside
+        itself (they die with it); 0 when the workers run elsewhere.
+    job_lease_seconds
+        With ``queue``: a running job whose worker has not renewed its lease (every
+        ``job_lease_seconds / 5``) for this long is failed as ``worker lost`` by another
+        worker's sweep.
     """
 
     database_url: str = "sqlite:///dispatch.db"
@@ -97,6 +110,9 @@ class Settings:
     rate_limit_per_s: float = 1000.0
     rate_limit_burst: int = 2000
     metrics_public: bool = False
+    job_executor: str = "pool"
+    local_workers: int = 1
+    job_lease_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -118,6 +134,7 @@ class Settings:
             "webhook_base_delay_s",
             "webhook_timeout_s",
             "webhook_poll_s",
+            "job_lease_seconds",
         ):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0):
@@ -126,6 +143,22 @@ class Settings:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise InputError(_env_name(name), f"expected a non-negative number, got {value!r}")
+        if not (isinstance(self.local_workers, int) and self.local_workers >= 0):
+            raise InputError(
+                _env_name("local_workers"),
+                f"expected a non-negative integer, got {self.local_workers!r}",
+            )
+        if self.job_executor not in JOB_EXECUTORS:
+            raise InputError(
+                _env_name("job_executor"),
+                f"expected one of {', '.join(JOB_EXECUTORS)}, got {self.job_executor!r}",
+            )
+        if self.job_executor == "queue" and not self.database_url.startswith("postgresql"):
+            raise InputError(
+                _env_name("job_executor"),
+                "queue needs PostgreSQL (DISPATCH_DATABASE_URL=postgresql+psycopg://...); "
+                "use pool with SQLite",
+            )
         if ":" not in self.planner:
             raise InputError(
                 _env_name("planner"), f"expected module:function, got {self.planner!r}"

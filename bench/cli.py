@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import anytime, field, kpis, osrm_matrix, quote, replan, scale, vrptw
+from bench import anytime, field, kpis, moves, osrm_matrix, quote, replan, scale, vrptw
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -30,5 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     quote.register(subparsers)
     kpis.register(subparsers)
     osrm_matrix.register(subparsers)
+    moves.register(subparsers)
     scale.register(subparsers)
     return nested

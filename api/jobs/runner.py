@@ -13,6 +13,12 @@ busy the request is refused at once (429 with ``Retry-After``), never queued.
 A finished job's result (or failure) is stored even across a database restart: the write
 is retried while the database is unavailable, for up to ``BOOKKEEPING_RETRY_S``.
 
+With ``DISPATCH_JOB_EXECUTOR=queue`` the same class plays two other parts
+(:mod:`api.jobs.queue`): in an API process it keeps only the stateless pool, and
+:meth:`submit` puts a job's task on the procrastinate queue instead of running it; in a
+``dispatch worker`` (``worker_id`` given) it keeps only the job pool, and the queue's tasks
+call :meth:`run_job`, which claims the job under the worker's lease.
+
 Every pool process dies with this process (:func:`api.jobs.worker.die_with_parent`); an API
 process that is itself a child of a supervisor (``uvicorn --workers N``) dies with the
 supervisor the same way, so that a SIGKILL of the server leaves no solver behind.
@@ -57,8 +63,13 @@ class JobRunner:
         plans: PlanService,
         metrics: Metrics,
         simulations: SimulationService | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self._settings = settings
+        self.worker_id = worker_id  # set: a ``dispatch worker``'s runner
+        self._queued = worker_id is None and settings.job_executor == "queue"
+        self._queue_app: Any = None  # the procrastinate app an API process defers through
+        self._draining = False
         self._plans = plans
         self._simulations = simulations
         self._metrics = metrics
@@ -86,12 +97,21 @@ class JobRunner:
             # A uvicorn worker process (``--workers N``): die with the supervisor.
             worker.die_with_parent(os.getppid())
         self._loop = asyncio.get_running_loop()
-        self._pool = self._new_pool()
-        self._solve_pool = self._new_solve_pool()
+        if self._queued:
+            from api.jobs import tasks as job_tasks
+
+            self._queue_app = job_tasks.make_app(self._settings.database_url, max_size=2)
+            await self._queue_app.open_async()
+        if not self._queued:
+            self._pool = self._new_pool()
+        if self.worker_id is None:
+            self._solve_pool = self._new_solve_pool()
         self._drainer = threading.Thread(
             target=self._drain_progress, name="job-progress", daemon=True
         )
         self._drainer.start()
+        if self._queued or self.worker_id is not None:
+            return  # the queue's workers (and their sweep) take the queued jobs
         self._tasks = [
             asyncio.create_task(self._work(), name=f"job-worker-{i}")
             for i in range(self._settings.job_workers)
@@ -103,6 +123,7 @@ class JobRunner:
                 self._queue.put_nowait(("simulation", job_id))
 
     async def stop(self) -> None:
+        self._draining = True
         # Taken before the tasks are cancelled: each one forgets its job as it unwinds.
         running, simulations = sorted(self._running), sorted(self._running_simulations)
         for task in self._tasks:
@@ -121,6 +142,9 @@ class JobRunner:
             await run_in_threadpool(self._drainer.join, 5)
         self._progress.close()
         self._progress.join_thread()
+        if self._queue_app is not None:
+            await self._queue_app.close_async()
+            self._queue_app = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -161,10 +185,47 @@ class JobRunner:
     # ------------------------------------------------------------------ jobs
 
     def submit(self, job_id: str, kind: str = "plan") -> None:
-        """Queue a job, ``kind`` ``plan`` or ``simulation`` (callable from any thread)."""
+        """Queue a job, ``kind`` ``plan`` or ``simulation`` (callable from any thread).
+
+        With the queue executor its task goes on the procrastinate queue, after the job's
+        row committed; a task lost on the way (the database went away, this process died)
+        is queued again by a worker's sweep, which finds the job still queued."""
         if self._loop is None:
             raise RuntimeError("the job runner is not started")
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, (kind, job_id))
+        if self._queue_app is None:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, (kind, job_id))
+            return
+        from api.jobs import tasks as job_tasks
+
+        deferred = asyncio.run_coroutine_threadsafe(
+            job_tasks.defer(self._queue_app, kind, job_id), self._loop
+        )
+
+        def check(done: Future[Any]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                log.warning(
+                    "%s %s: not queued (%s); a worker's sweep will queue it",
+                    kind,
+                    job_id,
+                    type(done.exception()).__name__,
+                    extra={"job_id": job_id},
+                )
+
+        deferred.add_done_callback(check)
+
+    async def run_job(self, kind: str, job_id: str) -> None:
+        """Run one job in this ``dispatch worker`` (a queue task): claim it under this
+        worker's lease, solve, store the outcome. A job no longer queued is left alone."""
+        if self._draining:
+            return  # stopping: the job stays queued and the sweep queues it again
+        if kind == "simulation":
+            await self._run_simulation(job_id)
+        else:
+            await self._run(job_id)
+
+    def running_ids(self) -> tuple[list[str], list[str]]:
+        """The plan jobs and the simulations running here now."""
+        return sorted(self._running), sorted(self._running_simulations)
 
     async def _work(self) -> None:
         while True:
@@ -180,7 +241,7 @@ class JobRunner:
                 log.exception("job %s: bookkeeping failed", job_id)
 
     async def _run(self, job_id: str) -> None:
-        claimed = await run_in_threadpool(self._plans.claim, job_id)
+        claimed = await run_in_threadpool(self._plans.claim, job_id, self.worker_id)
         if claimed is None:
             return
         problem, options = claimed
@@ -208,7 +269,7 @@ class JobRunner:
         simulations = self._simulations
         if simulations is None:
             return
-        request = await run_in_threadpool(simulations.claim, job_id)
+        request = await run_in_threadpool(simulations.claim, job_id, self.worker_id)
         if request is None:
             return
         self._running_simulations.add(job_id)

@@ -9,14 +9,18 @@ a plan) stays with its service.
 
 Jobs a stopped process left unfinished are failed at start-up (:func:`recover_interrupted`,
 run once by ``dispatch serve``, or by the app itself with ``recover_jobs_on_startup``):
-nothing resumes them, and they would count against the queue limit forever.
+nothing resumes them, and they would count against the queue limit forever. With the
+queue executor (:mod:`api.jobs.queue`) nothing runs at start-up: a job claimed by a
+``dispatch worker`` holds a lease (``worker_id``, ``heartbeat_at``) that its worker renews
+(:meth:`JobStore.renew`), and the workers' sweep fails the jobs whose lease ran out
+(:meth:`JobStore.fail_lost`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -33,6 +37,10 @@ if TYPE_CHECKING:
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 UNFINISHED = ("queued", "running")
 INTERRUPTED = "interrupted: the service stopped before the job finished; submit it again"
+WORKER_LOST = (
+    "worker lost: the worker running this job stopped renewing its lease (killed, or cut "
+    "off from the database); submit it again"
+)
 
 log = logging.getLogger("api.jobs")
 
@@ -131,10 +139,14 @@ class JobStore(Generic[Row]):
         )
         return bool(_rowcount(result))
 
-    def claim(self, session: Session, job_id: str) -> Row | None:
+    def claim(self, session: Session, job_id: str, worker_id: str | None = None) -> Row | None:
         """queued → running; the job, or None if it is no longer queued (cancelled
-        meanwhile, or claimed by another process)."""
-        if not self.move(session, job_id, "queued", "running", started_at=self._clock()):
+        meanwhile, or claimed by another process). A ``dispatch worker`` names itself as
+        ``worker_id``: the job then holds its lease from now (the database's clock)."""
+        lease: dict[str, Any] = {}
+        if worker_id is not None:
+            lease = {"worker_id": worker_id, "heartbeat_at": sa.func.now()}
+        if not self.move(session, job_id, "queued", "running", started_at=self._clock(), **lease):
             return None
         return session.get(self.row, job_id)
 
@@ -183,6 +195,63 @@ class JobStore(Generic[Row]):
             if job_ids is not None:
                 query = query.where(self.row.id.in_(list(job_ids)))
             return _rowcount(session.execute(query))
+
+    # ------------------------------------------------------------------ leases (queue executor)
+
+    def renew(self, job_ids: Iterable[str], worker_id: str) -> int:
+        """Renew ``worker_id``'s lease on its running ``job_ids``; how many it still holds."""
+        ids = list(job_ids)
+        if not ids:
+            return 0
+        with transaction(self._sessions) as session:
+            result = session.execute(
+                sa.update(self.row)
+                .where(
+                    self.row.id.in_(ids),
+                    self.row.state == "running",
+                    self.row.worker_id == worker_id,
+                )
+                .values(heartbeat_at=sa.func.now())
+                .execution_options(synchronize_session=False)
+            )
+            return _rowcount(result)
+
+    def fail_lost(self, lease_s: float) -> list[str]:
+        """Fail (``WORKER_LOST``) the running jobs whose worker has not renewed its lease for
+        ``lease_s`` seconds (the database's clock: workers' clocks may differ); their ids."""
+        stale = sa.func.now() - sa.text(f"interval '{float(lease_s)} seconds'")
+        with transaction(self._sessions) as session:
+            return list(
+                session.scalars(
+                    sa.update(self.row)
+                    .where(
+                        self.row.state == "running",
+                        self.row.worker_id.is_not(None),
+                        self.row.heartbeat_at < stale,
+                    )
+                    .values(state="failed", error=WORKER_LOST, finished_at=self._clock())
+                    .returning(self.row.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+
+    def state_of(self, job_id: str) -> str | None:
+        """The job's state, None if there is no such job."""
+        with self._sessions() as session:
+            return session.scalar(sa.select(self.row.state).where(self.row.id == job_id))
+
+    def queued_before(self, age_s: float) -> list[str]:
+        """Jobs queued for longer than ``age_s`` seconds, oldest first (their task may have
+        been lost: the API process died between storing the job and queueing its task)."""
+        before = self._clock() - timedelta(seconds=age_s)
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    sa.select(self.row.id)
+                    .where(self.row.state == "queued", self.row.created_at < before)
+                    .order_by(self.row.created_at)
+                )
+            )
 
 
 def recover_interrupted(services: Services) -> dict[str, int]:

@@ -135,6 +135,9 @@ class PlanJobRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The ``dispatch worker`` running it and the lease it renews (migration 0007).
+    worker_id: Mapped[str | None] = mapped_column(sa.String(80))
+    heartbeat_at: Mapped[datetime | None]
 
 
 class PlanRow(Base):
@@ -212,6 +215,9 @@ class SimulationJobRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The ``dispatch worker`` running it and the lease it renews (migration 0007).
+    worker_id: Mapped[str | None] = mapped_column(sa.String(80))
+    heartbeat_at: Mapped[datetime | None]
 
 
 # --------------------------------------------------------- events and webhooks (migration 0004)

@@ -305,11 +305,14 @@ class PlanService:
 
     # ----------------------------------------------------------------- runner side
 
-    def claim(self, job_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def claim(
+        self, job_id: str, worker_id: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """Move a queued job to running: ``(problem document, options)``, or None if it is
-        no longer queued (cancelled meanwhile, or claimed by another process)."""
+        no longer queued (cancelled meanwhile, or claimed by another process); a
+        ``dispatch worker`` passes its ``worker_id`` (the job's lease)."""
         with transaction(self._sessions) as session:
-            job = self.jobs.claim(session, job_id)
+            job = self.jobs.claim(session, job_id, worker_id)
             return None if job is None else (job.problem, job.options)
 
     def finish(self, job_id: str, plan_document: dict[str, Any], progress: dict[str, Any]) -> bool:

@@ -79,10 +79,11 @@ class SimulationService:
 
     # ----------------------------------------------------------------- runner side
 
-    def claim(self, job_id: str) -> dict[str, Any] | None:
-        """Move a queued job to running: its request, or None if it is no longer queued."""
+    def claim(self, job_id: str, worker_id: str | None = None) -> dict[str, Any] | None:
+        """Move a queued job to running: its request, or None if it is no longer queued
+        (a ``dispatch worker`` passes its ``worker_id``: the job's lease)."""
         with transaction(self._sessions) as session:
-            job = self.jobs.claim(session, job_id)
+            job = self.jobs.claim(session, job_id, worker_id)
             return None if job is None else dict(job.request)
 
     def finish(self, job_id: str, result: dict[str, Any], progress: dict[str, Any]) -> bool:

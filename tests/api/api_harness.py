@@ -92,6 +92,18 @@ def process_alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2 :].split()[0] not in ("Z", "X")
 
 
+def kill_tagged(tag: str) -> None:
+    """SIGKILL the processes whose environment holds ``ORPHAN_TAG=tag`` and wait for them."""
+    marker = f"{ORPHAN_TAG}={tag}".encode()
+    orphans = [pid for pid in tagged_processes(marker) if pid != os.getpid()]
+    for pid in orphans:
+        with contextlib.suppress(OSError):  # gone meanwhile
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while any(process_alive(pid) for pid in orphans) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -206,14 +218,12 @@ class Server:
         wait until they are gone. They should die with the server on their own
         (``api.jobs.worker.die_with_parent``; tests/api/test_isolation.py checks it); this
         keeps a regression from leaking CPU-bound processes into the rest of the suite."""
+        kill_tagged(self._tag)
+
+    def tagged_pids(self) -> list[int]:
+        """The live processes this server (or worker) started, itself included."""
         marker = f"{ORPHAN_TAG}={self._tag}".encode()
-        orphans = [pid for pid in tagged_processes(marker) if pid != os.getpid()]
-        for pid in orphans:
-            with contextlib.suppress(OSError):  # gone meanwhile
-                os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while any(process_alive(pid) for pid in orphans) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        return [p for p in tagged_processes(marker) if p != os.getpid() and process_alive(p)]
 
     def client(self, key: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -234,3 +244,38 @@ class Keys:
 
 
 ServerFactory = Callable[..., Server]
+
+
+@dataclass
+class Worker(Server):
+    """One ``python -m api worker`` process (the queue executor) on a server's database;
+    restartable. Ready once it logs that it takes jobs."""
+
+    def start(self) -> Worker:
+        log = open(self.log_dir / f"worker-{uuid.uuid4().hex[:6]}.log", "wb")  # noqa: SIM115
+        self._logs.append(log)
+        self._log_path = Path(log.name)
+        env = {**self._environ(), "DISPATCH_LOG_LEVEL": "INFO"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while b"taking jobs from queue" not in self._log_path.read_bytes():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker not ready: {self.log_text()}")
+            time.sleep(0.1)
+        return self
+
+
+def pg_query(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` on the PostgreSQL database of a ``postgresql+psycopg://`` URL
+    (autocommit: statements take effect at once)."""
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
+        cursor = conn.execute(sql, params or None)
+        return cursor.fetchall() if cursor.description else []

@@ -13,7 +13,7 @@ from api.observability import STATE_CACHE_SECONDS
 
 def test_readyz_reports_the_schema_revision(server: Server) -> None:
     r = httpx.get(f"{server.base_url}/readyz")
-    assert r.json() == {"status": "ready", "schema": "0006"}
+    assert r.json() == {"status": "ready", "schema": "0007"}
 
 
 def test_metrics_expose_latency_by_route_template_and_state_gauges(

@@ -470,5 +470,9 @@ def test_a_short_limit_keeps_what_the_moves_found() -> None:
     the restore failed, and the plan was the bare construction, "quick")."""
     data = _grid(400, 3)
     result = solve(data, SearchParams(time_limit_s=1.0, recreate_share=0.95))
-    assert result.initial == "insertion"
+    # What the test is about is the plan, not where OR-Tools' search started: on a loaded
+    # machine the restore may find no time left (initial "ortools"), and the plan is still
+    # the moves' result, taken by the incumbent, never the bare construction.
+    assert result.phase != "insertion", (result.phase, result.initial, result.history)
+    assert result.history[-1][1] < result.history[0][1]
     _check(data, [list(r) for r in result.routes])
