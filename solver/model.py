@@ -417,6 +417,12 @@ def search_parameters(
         sp.disable_scheduling_beware_this_may_degrade_performance = True
     if params.lns_time_limit_s is not None:
         sp.lns_time_limit.FromMilliseconds(max(1, int(params.lns_time_limit_s * 1000)))
+    elif params.solution_limit is not None:
+        # A search bounded by its solution count must not depend on the clock: OR-Tools cuts
+        # each large-neighbourhood completion at 100 ms by default, which a loaded machine
+        # reaches, and the same solve then takes other moves. Such searches give every
+        # completion their whole limit.
+        sp.lns_time_limit.FromMilliseconds(max(1, int(limit * 1000)))
     if params.extra:
         text_format.Merge(params.extra, sp)
     return sp
