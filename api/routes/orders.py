@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
+from pydantic import StringConstraints
 
 from api.deps import get_services, require
 from api.problems import dispatch_error_body
@@ -22,7 +23,8 @@ from api.schemas import (
 )
 from api.services import Services
 from api.services.keys import Principal
-from api.services.orders import OrderFilter
+from api.services.orders import STATUSES, OrderFilter
+from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES
 from dispatcher.errors import DispatchError
 
 router = APIRouter(prefix="/v1", tags=["orders"], generate_unique_id_function=operation_id)
@@ -33,6 +35,26 @@ ORDER_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "the ticket id exists with a different body (problem+json)"},
     422: {"description": "invalid order; `errors` lists each field path (problem+json)"},
 }
+
+
+def csv_pattern(values: tuple[str, ...]) -> str:
+    """A comma-separated list of ``values`` (spaces around items and empty items allowed):
+    what :func:`_split` reads, as the OpenAPI schema of a filter's value states it."""
+    one = f" *({'|'.join(values)})? *"
+    return f"^{one}(,{one})*$"
+
+
+def _filter(values: tuple[str, ...], what: str) -> Any:
+    item = Annotated[str, StringConstraints(pattern=csv_pattern(values))]
+    return Annotated[
+        list[item] | None,  # type: ignore[valid-type]
+        Query(description=f"{what}: {', '.join(values)}; repeat or comma-separate"),
+    ]
+
+
+StatusFilter = _filter(STATUSES, "order status")
+PriorityFilter = _filter(PRIORITIES, "priority")
+CommitmentFilter = _filter(COMMITMENT_CLASSES, "commitment class")
 
 
 def _location(order_id: str) -> str:
@@ -80,9 +102,9 @@ def _batch_item(services: Services, index: int, item: Any, actor: str) -> dict[s
 def list_orders(
     _principal: Ticketing,
     services: Svc,
-    status: Annotated[list[str] | None, Query(description="repeat or comma-separate")] = None,
-    priority: Annotated[list[str] | None, Query()] = None,
-    commitment: Annotated[list[str] | None, Query()] = None,
+    status: StatusFilter = None,
+    priority: PriorityFilter = None,
+    commitment: CommitmentFilter = None,
     at_risk: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
@@ -98,7 +120,7 @@ def list_orders(
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
+    return tuple(v.strip(" ") for raw in values or [] for v in raw.split(",") if v.strip(" "))
 
 
 @router.get(
