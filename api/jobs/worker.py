@@ -68,13 +68,18 @@ def init_worker(
 # Solver processes run this much nicer than the API process that started them: on a few
 # shared cores a plan job then takes the CPU the API leaves, not the API's (intake and
 # reads keep their latency while a job runs; docs/api.md, "Load while a plan job runs").
+# ``DISPATCH_SOLVER_NICENESS=0`` keeps them at the API's priority (benchmarks compare both).
 SOLVER_NICENESS = 10
 
 
 def lower_priority() -> None:
-    """Make this solver process :data:`SOLVER_NICENESS` nicer than it was started."""
+    """Make this solver process ``DISPATCH_SOLVER_NICENESS`` (default
+    :data:`SOLVER_NICENESS`) nicer than it was started."""
+    increment = int(os.environ.get("DISPATCH_SOLVER_NICENESS", SOLVER_NICENESS))
+    if increment <= 0:
+        return
     try:
-        os.nice(SOLVER_NICENESS)
+        os.nice(increment)
     except OSError:  # not permitted here: the solver runs at the API's priority
         log.warning("could not lower the solver process's priority")
 
