@@ -353,19 +353,21 @@ def _wrk_intake(url: str, base: str, key: str, args: argparse.Namespace) -> dict
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            stored = [
-                r[0]
-                for r in conn.execute(
-                    sa.text("SELECT id FROM orders WHERE id LIKE :p"), {"p": f"{tag}-%"}
-                )
-            ]
-            opened = conn.execute(
+            # One statement, one snapshot: an order and its history commit together, so a
+            # request still in flight when wrk stops is seen whole or not at all.
+            rows = conn.execute(
                 sa.text(
-                    "SELECT count(*) FROM order_status_history"
-                    " WHERE order_id LIKE :p AND to_status = 'open'"
+                    "SELECT o.id, (SELECT count(*) FROM order_status_history h"
+                    " WHERE h.order_id = o.id AND h.to_status = 'open')"
+                    " FROM orders o WHERE o.id LIKE :p"
                 ),
                 {"p": f"{tag}-%"},
-            ).scalar_one()
+            ).all()
+            stored = [r[0] for r in rows]
+            opened = sum(r[1] for r in rows)
+            for order_id, count in rows:
+                if count != 1:
+                    print(f"order {order_id}: {count} 'open' history rows", file=sys.stderr)
     finally:
         engine.dispose()
     stored_set = set(stored)

@@ -69,7 +69,7 @@ def init_worker(
 # shared cores a plan job then takes the CPU the API leaves, not the API's (intake and
 # reads keep their latency while a job runs; docs/api.md, "Load while a plan job runs").
 # ``DISPATCH_SOLVER_NICENESS=0`` keeps them at the API's priority (benchmarks compare both).
-SOLVER_NICENESS = 10
+SOLVER_NICENESS = 19
 
 
 def lower_priority() -> None:
