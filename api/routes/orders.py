@@ -44,17 +44,22 @@ def csv_pattern(values: tuple[str, ...]) -> str:
     return f"^{one}(,{one})*$"
 
 
-def _filter(values: tuple[str, ...], what: str) -> Any:
-    item = Annotated[str, StringConstraints(pattern=csv_pattern(values))]
-    return Annotated[
-        list[item] | None,  # type: ignore[valid-type]
-        Query(description=f"{what}: {', '.join(values)}; repeat or comma-separate"),
-    ]
+def _describe(values: tuple[str, ...], what: str) -> str:
+    return f"{what}: {', '.join(values)}; repeat or comma-separate"
 
 
-StatusFilter = _filter(STATUSES, "order status")
-PriorityFilter = _filter(PRIORITIES, "priority")
-CommitmentFilter = _filter(COMMITMENT_CLASSES, "commitment class")
+StatusFilter = Annotated[
+    list[Annotated[str, StringConstraints(pattern=csv_pattern(STATUSES))]] | None,
+    Query(description=_describe(STATUSES, "order status")),
+]
+PriorityFilter = Annotated[
+    list[Annotated[str, StringConstraints(pattern=csv_pattern(PRIORITIES))]] | None,
+    Query(description=_describe(PRIORITIES, "priority")),
+]
+CommitmentFilter = Annotated[
+    list[Annotated[str, StringConstraints(pattern=csv_pattern(COMMITMENT_CLASSES))]] | None,
+    Query(description=_describe(COMMITMENT_CLASSES, "commitment class")),
+]
 
 
 def _location(order_id: str) -> str:
