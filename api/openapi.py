@@ -86,7 +86,22 @@ def _contract_components() -> dict[str, Any]:
     so they never clash with the API's own models (``Problem`` is problem+json here)."""
     defs = json_schema("problem")["$defs"]
     text = json.dumps(defs).replace('"#/$defs/', f'"#/components/schemas/{CONTRACT_PREFIX}')
-    return {CONTRACT_PREFIX + name: d for name, d in json.loads(text).items()}
+    components = {CONTRACT_PREFIX + name: d for name, d in json.loads(text).items()}
+    _drop_structured_defaults(components)
+    return components
+
+
+def _drop_structured_defaults(node: Any) -> None:
+    """Drop object and array ``default`` annotations (the commitments table): they validate
+    nothing, and client generators refuse an object default of a nullable member."""
+    if isinstance(node, dict):
+        if isinstance(node.get("default"), dict | list):
+            del node["default"]
+        for value in node.values():
+            _drop_structured_defaults(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_structured_defaults(value)
 
 
 def _body_schema(schema: dict[str, Any], path: str, method: str) -> dict[str, Any] | None:
@@ -163,18 +178,14 @@ def _nul_free(node: Any) -> None:
         node.setdefault("propertyNames", {"pattern": NUL_FREE})
 
 
+# No ``type``: each keyword applies to the values it is about (``pattern`` to strings,
+# ``items`` to arrays, the member rules to objects); client generators read it as any.
 NUL_FREE_JSON_SCHEMA: dict[str, Any] = {
     "description": "any JSON value without a NUL character in a string or member name",
-    "anyOf": [
-        {"type": ["number", "boolean", "null"]},
-        {"type": "string", "pattern": NUL_FREE},
-        {"type": "array", "items": {"$ref": f"#/components/schemas/{NUL_FREE_JSON}"}},
-        {
-            "type": "object",
-            "propertyNames": {"pattern": NUL_FREE},
-            "additionalProperties": {"$ref": f"#/components/schemas/{NUL_FREE_JSON}"},
-        },
-    ],
+    "pattern": NUL_FREE,
+    "items": {"$ref": f"#/components/schemas/{NUL_FREE_JSON}"},
+    "propertyNames": {"pattern": NUL_FREE},
+    "additionalProperties": {"$ref": f"#/components/schemas/{NUL_FREE_JSON}"},
 }
 
 

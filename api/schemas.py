@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from pydantic.json_schema import SkipJsonSchema
 
 from api.errors import InputErrors
 from api.problems import pydantic_errors
@@ -54,13 +53,20 @@ JsonInt = Annotated[int, BeforeValidator(_integral)]
 Ref = Annotated[str, Field(min_length=1)]
 
 
-def _no_default(schema: dict[str, Any]) -> None:
+def _not_null(schema: dict[str, Any]) -> None:
+    """The schema of ``X | None`` without its ``null`` branch and default."""
     schema.pop("default", None)
+    branches = [b for b in schema.pop("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
 
 
 # An optional member that is never null: absent is fine, ``null`` is refused (by the codec
-# or the service, with their message); the schema shows the type alone.
-NOT_NULL = Field(default=None, json_schema_extra=_no_default)
+# or the service, with their message); the schema shows the type alone. (``X | None``, not
+# a union with a skipped None: error paths stay the contract's, ``site.lat``.)
+NOT_NULL = Field(default=None, json_schema_extra=_not_null)
 
 OutDateTime = Field(json_schema_extra={"format": "date-time"})
 
@@ -198,7 +204,7 @@ class OrderPatch(_Strict):
         }
     )
 
-    status: Literal["in_progress", "done", "cancelled"] | SkipJsonSchema[None] = NOT_NULL
+    status: Literal["in_progress", "done", "cancelled"] | None = NOT_NULL
     reason: str | None = Field(default=None, max_length=2000)
     engineer_id: str | None = Field(
         default=None,
@@ -211,9 +217,9 @@ class OrderPatch(_Strict):
         description="with status in_progress (or done, when not recorded yet): when the engineer "
         "actually arrived on site (default: now; not before received_at)",
     )
-    finished_at: DateTime | SkipJsonSchema[None] = Field(
+    finished_at: DateTime | None = Field(
         default=None,
-        json_schema_extra=_no_default,
+        json_schema_extra=_not_null,
         description="with status done: when the visit actually ended (default: now; not before "
         "the arrival)",
     )
@@ -226,11 +232,11 @@ class OrderPatch(_Strict):
         default=None, pattern=ID_PATTERN, description="optional; must equal the id in the URL"
     )
     # Members every Order has: a correction replaces them, null would leave the order without.
-    site: SiteIn | SkipJsonSchema[None] = NOT_NULL
-    received_at: DateTime | SkipJsonSchema[None] = NOT_NULL
-    service_minutes: (
-        Annotated[int, Field(ge=0, le=10080), BeforeValidator(_integral)] | SkipJsonSchema[None]
-    ) = NOT_NULL
+    site: SiteIn | None = NOT_NULL
+    received_at: DateTime | None = NOT_NULL
+    service_minutes: Annotated[int, Field(ge=0, le=10080), BeforeValidator(_integral)] | None = (
+        NOT_NULL
+    )
     commitment: Literal["domestic", "overseas", "remote"] | None = None
     deadline: DateTime | None = None
     priority: Literal["critical", "high", "normal", "low"] | None = None
@@ -406,7 +412,7 @@ class EngineerStatusIn(_Strict):
     )
 
     current: CurrentIn | None = None
-    absences: list[AbsenceIn] | SkipJsonSchema[None] = NOT_NULL
+    absences: list[AbsenceIn] | None = NOT_NULL
 
 
 class AbsenceOut(_Out):

@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from pydantic import StringConstraints
 
 from api.deps import get_services, require
 from api.problems import dispatch_error_body
@@ -44,21 +43,19 @@ def csv_pattern(values: tuple[str, ...]) -> str:
     return f"^{one}(,{one})*$"
 
 
-def _describe(values: tuple[str, ...], what: str) -> str:
-    return f"{what}: {', '.join(values)}; repeat or comma-separate"
+def _filter_query(values: tuple[str, ...], what: str) -> Any:
+    # The pattern goes on the items in the schema only: the service checks each value with
+    # its own message at ``query.<name>`` (api.services.orders.OrderFilter), the same rule.
+    return Query(
+        description=f"{what}: {', '.join(values)}; repeat or comma-separate",
+        json_schema_extra={"items": {"type": "string", "pattern": csv_pattern(values)}},
+    )
 
 
-StatusFilter = Annotated[
-    list[Annotated[str, StringConstraints(pattern=csv_pattern(STATUSES))]] | None,
-    Query(description=_describe(STATUSES, "order status")),
-]
-PriorityFilter = Annotated[
-    list[Annotated[str, StringConstraints(pattern=csv_pattern(PRIORITIES))]] | None,
-    Query(description=_describe(PRIORITIES, "priority")),
-]
+StatusFilter = Annotated[list[str] | None, _filter_query(STATUSES, "order status")]
+PriorityFilter = Annotated[list[str] | None, _filter_query(PRIORITIES, "priority")]
 CommitmentFilter = Annotated[
-    list[Annotated[str, StringConstraints(pattern=csv_pattern(COMMITMENT_CLASSES))]] | None,
-    Query(description=_describe(COMMITMENT_CLASSES, "commitment class")),
+    list[str] | None, _filter_query(COMMITMENT_CLASSES, "commitment class")
 ]
 
 

@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
-from pydantic import Field
-from pydantic.json_schema import SkipJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_runner, get_services, require
@@ -136,8 +134,8 @@ async def solve(
     runner: Runner,
     request: Annotated[dict[str, Any], Body(openapi_examples={"small": {"value": SOLVE_EXAMPLE}})],
     time_limit_s: Annotated[
-        Annotated[float, Field(gt=0)] | SkipJsonSchema[None],
-        Query(description="seconds; default 5, or the cap when lower"),
+        float | None,
+        Query(gt=0, description="seconds; default 5, or the cap when lower"),
     ] = None,
     solution_limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> JSONResponse:
