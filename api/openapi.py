@@ -124,6 +124,9 @@ def _query_param(schema: dict[str, Any], path: str, method: str, name: str) -> d
 def _cap(prop: dict[str, Any], cap: float, default: float) -> None:
     """``maximum: cap`` on a time limit whose default is ``default`` or the cap if lower
     (api.services.plans.parse_job_options, api.routes.plans.solve)."""
+    branches = [b for b in prop.pop("anyOf", []) if b != {"type": "null"}]
+    for branch in branches:  # ``float | None`` in the route: None means "not given"
+        prop.update(branch)
     prop["maximum"] = cap
     prop["default"] = min(default, cap)
 
