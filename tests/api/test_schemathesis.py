@@ -143,6 +143,8 @@ def _fuzz(server: Server, ids: dict[str, str], max_examples: int, tmp: Path) -> 
     done = run_schemathesis(server, ids, max_examples, tmp)
     assert "Operations:" in done.stdout, _report(done)
     assert done.returncode == 0, _report(done)
+    # The run's summary (operations, phases, generated cases) for ``pytest -rP``.
+    print("\n".join(line for line in done.stdout.splitlines() if line.strip()).split("SUMMARY")[-1])
 
 
 def test_openapi_conformance(
