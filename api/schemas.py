@@ -17,7 +17,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from api.errors import InputErrors
 from api.problems import pydantic_errors
@@ -245,6 +252,14 @@ class OrderPatch(_Strict):
     pinned_engineer: Ref | None = None
     preferred_engineers: list[Ref] | None = Field(default=None, max_length=MAX_ENGINEER_REFS)
     excluded_engineers: list[Ref] | None = Field(default=None, max_length=MAX_ENGINEER_REFS)
+
+    @field_validator("status", "finished_at", mode="before")
+    @classmethod
+    def _given_not_null(cls, value: Any) -> Any:
+        # The schema says these are never null (the service would read null as absent).
+        if value is None:
+            raise ValueError("expected a value, got null")
+        return value
 
 
 class OrderBatchIn(BaseModel):

@@ -181,3 +181,16 @@ def test_allow_names_the_documented_methods_of_the_resolved_path(client: httpx.C
     assert client.request("OPTIONS", "/v1/plans/current").headers["allow"] == "GET"
     assert client.request("OPTIONS", "/v1/plans/x").headers["allow"] == "DELETE, GET"
     assert client.request("OPTIONS", "/v1/orders").headers["allow"] == "GET, POST"
+
+
+def test_patch_members_the_schema_says_are_never_null_are_refused_as_null(
+    openapi: dict[str, Any], client: httpx.Client
+) -> None:
+    order = order_doc()
+    assert client.post("/v1/orders", json=order).status_code == 201
+    schema = body_schema(openapi, "/v1/orders/{order_id}", "patch")
+    for member in ("status", "finished_at", "site", "received_at", "service_minutes"):
+        body = {member: None, "priority": "high"}
+        assert not schema.is_valid(body), member
+        r = client.patch(f"/v1/orders/{order['id']}", json=body)
+        assert [p for p, _ in _errors(r)] == [member], r.text
