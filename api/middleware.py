@@ -14,6 +14,7 @@ route matching the path only, FastAPI makes one route per method.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -112,14 +113,29 @@ _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 def allowed_methods(scope: Scope) -> list[str]:
-    """Every method some route fully matches at ``scope``'s path (each route, or router
-    of included routes, answers ``matches`` for a method)."""
-    routes = getattr(scope.get("app"), "routes", [])
+    """The methods the OpenAPI document gives the first path template (in route order)
+    that ``scope``'s path matches: ``/v1/plans/current`` is GET only, although
+    ``/v1/plans/{plan_id}`` (DELETE too) also matches it. A path no operation documents
+    (the board, the docs): every method some route fully matches."""
+    app = scope.get("app")
+    path = scope.get("path", "")
+    openapi = getattr(app, "openapi", None)
+    if callable(openapi):
+        for template, operations in openapi().get("paths", {}).items():
+            if _template_regex(template).fullmatch(path):
+                return sorted(m.upper() for m in operations if m.upper() in _METHODS)
+    routes = getattr(app, "routes", [])
     return [
         method
         for method in _METHODS
         if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
     ]
+
+
+@functools.cache
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 def _with_full_allow(scope: Scope, send: Send) -> Send:

@@ -17,10 +17,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from api.errors import InputErrors
 from api.problems import pydantic_errors
+from api.services.webhooks import WEBHOOK_URL_PATTERN
 from dispatcher.codec import (
     MAX_ENGINEER_REFS,
     MAX_REQUIRED_SKILLS,
@@ -29,10 +37,43 @@ from dispatcher.codec import (
     MAX_SKILLS,
 )
 from dispatcher.reader import ID_PATTERN
+from dispatcher.schema import DATETIME_PATTERN
 
+# The codec's RFC 3339 shape (an offset required) in the schema; the codec checks it.
 DateTime = Annotated[
-    str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-23T08:00:00+08:00"])
+    str,
+    Field(
+        json_schema_extra={"format": "date-time", "pattern": DATETIME_PATTERN},
+        examples=["2026-11-23T08:00:00+08:00"],
+    ),
 ]
+
+
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# JSON has one number type: 27.0 is an integer to JSON Schema, and to this API (strict
+# models refuse floats for int fields otherwise). Booleans and strings stay refused.
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+# A reference to an engineer or a skill: a non-empty string (the codec's rule).
+Ref = Annotated[str, Field(min_length=1)]
+
+
+def _not_null(schema: dict[str, Any]) -> None:
+    """The schema of ``X | None`` without its ``null`` branch and default."""
+    schema.pop("default", None)
+    branches = [b for b in schema.pop("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+
+
+# An optional member that is never null: absent is fine, ``null`` is refused (by the codec
+# or the service, with their message); the schema shows the type alone. (``X | None``, not
+# a union with a skipped None: error paths stay the contract's, ``site.lat``.)
+NOT_NULL = Field(default=None, json_schema_extra=_not_null)
 
 OutDateTime = Field(json_schema_extra={"format": "date-time"})
 
@@ -93,8 +134,8 @@ class LocationIn(_Strict):
 class SiteIn(_Strict):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    country: str = Field(description="ISO-3166 alpha-2", examples=["CN"])
-    name: str | None = None
+    country: str = Field(description="ISO-3166 alpha-2", examples=["CN"], pattern="^[A-Za-z]{2}$")
+    name: Ref | None = None
 
 
 class WindowIn(_Strict):
@@ -135,18 +176,25 @@ class OrderIn(_Strict):
     id: str = Field(min_length=1, max_length=200, pattern=ID_PATTERN)
     site: SiteIn
     received_at: DateTime
-    service_minutes: int = Field(ge=0, le=10080)
+    service_minutes: JsonInt = Field(ge=0, le=10080)
     commitment: Literal["domestic", "overseas", "remote"] | None = None
     deadline: DateTime | None = None
     priority: Literal["critical", "high", "normal", "low"] = "normal"
-    required_skills: list[str] = Field(default=[], max_length=MAX_REQUIRED_SKILLS)
+    required_skills: list[Ref] = Field(default=[], max_length=MAX_REQUIRED_SKILLS)
     site_windows: list[WindowIn] = Field(default=[], max_length=MAX_SITE_WINDOWS)
-    pinned_engineer: str | None = None
-    preferred_engineers: list[str] = Field(default=[], max_length=MAX_ENGINEER_REFS)
-    excluded_engineers: list[str] = Field(default=[], max_length=MAX_ENGINEER_REFS)
+    pinned_engineer: Ref | None = None
+    preferred_engineers: list[Ref] = Field(default=[], max_length=MAX_ENGINEER_REFS)
+    excluded_engineers: list[Ref] = Field(default=[], max_length=MAX_ENGINEER_REFS)
     quote: QuoteHoldIn | None = Field(
         default=None, description="hold a quoted slot (not part of the stored Order document)"
     )
+
+
+_PATCH_CHANGES = (
+    "status", "engineer_id", "arrived_at", "finished_at", "expected_end", "site",
+    "received_at", "service_minutes", "commitment", "deadline", "priority", "required_skills",
+    "site_windows", "pinned_engineer", "preferred_engineers", "excluded_engineers",
+)  # fmt: skip
 
 
 class OrderPatch(_Strict):
@@ -157,11 +205,13 @@ class OrderPatch(_Strict):
             "examples": [
                 {"status": "cancelled", "reason": "customer fixed it remotely"},
                 {"priority": "critical", "service_minutes": 240},
-            ]
+            ],
+            # A status or a correction: ``reason`` alone changes nothing (the service's rule).
+            "anyOf": [{"required": [name]} for name in _PATCH_CHANGES],
         }
     )
 
-    status: Literal["in_progress", "done", "cancelled"] | None = None
+    status: Literal["in_progress", "done", "cancelled"] | None = NOT_NULL
     reason: str | None = Field(default=None, max_length=2000)
     engineer_id: str | None = Field(
         default=None,
@@ -176,6 +226,7 @@ class OrderPatch(_Strict):
     )
     finished_at: DateTime | None = Field(
         default=None,
+        json_schema_extra=_not_null,
         description="with status done: when the visit actually ended (default: now; not before "
         "the arrival)",
     )
@@ -184,18 +235,31 @@ class OrderPatch(_Strict):
         description="while in_progress: the engineer's estimate of the end (default: start + "
         "service_minutes)",
     )
-    id: str | None = None
-    site: SiteIn | None = None
-    received_at: DateTime | None = None
-    service_minutes: int | None = Field(default=None, ge=0, le=10080)
+    id: str | None = Field(
+        default=None, pattern=ID_PATTERN, description="optional; must equal the id in the URL"
+    )
+    # Members every Order has: a correction replaces them, null would leave the order without.
+    site: SiteIn | None = NOT_NULL
+    received_at: DateTime | None = NOT_NULL
+    service_minutes: Annotated[int, Field(ge=0, le=10080), BeforeValidator(_integral)] | None = (
+        NOT_NULL
+    )
     commitment: Literal["domestic", "overseas", "remote"] | None = None
     deadline: DateTime | None = None
     priority: Literal["critical", "high", "normal", "low"] | None = None
-    required_skills: list[str] | None = Field(default=None, max_length=MAX_REQUIRED_SKILLS)
+    required_skills: list[Ref] | None = Field(default=None, max_length=MAX_REQUIRED_SKILLS)
     site_windows: list[WindowIn] | None = Field(default=None, max_length=MAX_SITE_WINDOWS)
-    pinned_engineer: str | None = None
-    preferred_engineers: list[str] | None = Field(default=None, max_length=MAX_ENGINEER_REFS)
-    excluded_engineers: list[str] | None = Field(default=None, max_length=MAX_ENGINEER_REFS)
+    pinned_engineer: Ref | None = None
+    preferred_engineers: list[Ref] | None = Field(default=None, max_length=MAX_ENGINEER_REFS)
+    excluded_engineers: list[Ref] | None = Field(default=None, max_length=MAX_ENGINEER_REFS)
+
+    @field_validator("status", "finished_at", mode="before")
+    @classmethod
+    def _given_not_null(cls, value: Any) -> Any:
+        # The schema says these are never null (the service would read null as absent).
+        if value is None:
+            raise ValueError("expected a value, got null")
+        return value
 
 
 class OrderBatchIn(BaseModel):
@@ -326,13 +390,13 @@ class EngineerIn(_Strict):
         pattern=ID_PATTERN,
         description="optional; must equal the id in the URL",
     )
-    name: str | None = None
+    name: Ref | None = None
     home: LocationIn
-    timezone: str = "UTC"
-    skills: list[str] = Field(default=[], max_length=MAX_SKILLS)
+    timezone: Ref = "UTC"
+    skills: list[Ref] = Field(default=[], max_length=MAX_SKILLS)
     shifts: list[WindowIn] = Field(default=[], max_length=MAX_SHIFTS)
-    weekly_shifts: dict[str, list[str]] | None = None
-    max_overtime_minutes: int = Field(default=0, ge=0, le=1440)
+    weekly_shifts: dict[str, list[str] | None] | None = None
+    max_overtime_minutes: JsonInt = Field(default=0, ge=0, le=1440)
     can_travel_overseas: bool = True
     current: CurrentIn | None = None
 
@@ -363,7 +427,7 @@ class EngineerStatusIn(_Strict):
     )
 
     current: CurrentIn | None = None
-    absences: list[AbsenceIn] | None = None
+    absences: list[AbsenceIn] | None = NOT_NULL
 
 
 class AbsenceOut(_Out):
@@ -398,8 +462,8 @@ class PlanRequest(_Strict):
     )
 
     time_limit_s: float = Field(default=10.0, gt=0)
-    solution_limit: int | None = Field(default=None, ge=1)
-    horizon_hours: int = Field(default=96, ge=1, le=1440)
+    solution_limit: Annotated[int, Field(ge=1), BeforeValidator(_integral)] | None = None
+    horizon_hours: JsonInt = Field(default=96, ge=1, le=1440)
     planning_start: DateTime | None = Field(default=None, description="default: now")
     mode: Literal["full", "incremental"] | None = Field(
         default=None,
@@ -515,9 +579,11 @@ class SimulationRequest(_Strict):
         max_length=200_000,
         description="TOML text of a scenario file, as fixtures/scenarios/*.toml",
     )
-    replications: int = Field(default=5, ge=1, le=50, description="replications per variant")
+    replications: JsonInt = Field(default=5, ge=1, le=50, description="replications per variant")
     days: float | None = Field(default=None, gt=0, le=60, description="override of simulation.days")
-    seed: int | None = Field(default=None, ge=0, description="override of the scenario seed")
+    seed: Annotated[int, Field(ge=0), BeforeValidator(_integral)] | None = Field(
+        default=None, description="override of the scenario seed"
+    )
 
 
 class SimulationProgress(_Out):
@@ -654,6 +720,7 @@ class WebhookIn(_Strict):
     url: str = Field(
         min_length=1,
         max_length=2000,
+        json_schema_extra={"pattern": WEBHOOK_URL_PATTERN},
         description="http or https URL receiving each event as a JSON POST",
         examples=["https://ticketing.example.com/dispatch-events"],
     )

@@ -13,6 +13,11 @@ Prints one JSON line with throughput and latency percentiles. Two load generator
     .venv/bin/python bench/api_load.py --tool wrk --backend postgresql --seconds 20 \\
         --concurrency 8 --threads 2
 
+``--during-plan`` first stores a generated problem (1,000 orders, 100 engineers) through the
+API and starts a 60-s plan job on it (``POST /v1/plans``), waits until the job is
+``running``, and measures while it runs; the JSON line says the job's state before and after
+the measurement (``plan_job``), and the job is cancelled afterwards.
+
 The load generator shares the machine with the server: on 2 cores it takes part of one,
 so the numbers are a lower bound for the server alone.
 """
@@ -152,6 +157,96 @@ async def _drive(port: int, key: str, seconds: float, concurrency: int) -> dict[
     }
 
 
+PLAN_ORDERS, PLAN_ENGINEERS, PLAN_TIME_LIMIT_S = 1000, 100, 60.0
+
+
+def start_plan_job(
+    base: str,
+    admin_key: str,
+    orders: int = PLAN_ORDERS,
+    engineers: int = PLAN_ENGINEERS,
+    time_limit_s: float = PLAN_TIME_LIMIT_S,
+) -> dict[str, Any]:
+    """Store a generated problem through the API, start a plan job on it and wait until the
+    job is ``running``: the job's view (``id``, ``state``, ``started_at``)."""
+    from dispatcher.generate import generate_problem
+
+    problem = generate_problem(orders, engineers, seed=1)
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=300) as c:
+        c.put("/v1/policy", json=problem["policy"]).raise_for_status()
+        for engineer in problem["engineers"]:
+            c.put(f"/v1/engineers/{engineer['id']}", json=engineer).raise_for_status()
+        for start in range(0, len(problem["orders"]), 500):
+            batch = c.post("/v1/orders:batch", json={"orders": problem["orders"][start:][:500]})
+            batch.raise_for_status()
+            assert all(r["status"] in (200, 201) for r in batch.json()["results"]), batch.text
+        options = {
+            "time_limit_s": time_limit_s,
+            "planning_start": problem["planning_start"],
+            "horizon_hours": problem["horizon_hours"],
+        }
+        job = c.post("/v1/plans", json=options)
+        job.raise_for_status()
+        job_id = job.json()["id"]
+        deadline = time.monotonic() + 120
+        while (view := c.get(f"/v1/plans/{job_id}").json())["state"] == "queued":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"plan job {job_id} still queued after 120 s")
+            time.sleep(0.2)
+    if view["state"] != "running":
+        raise RuntimeError(f"plan job {job_id} is {view['state']}: {view.get('error')}")
+    return view
+
+
+def plan_job_state(base: str, admin_key: str, job_id: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
+        view = c.get(f"/v1/plans/{job_id}").json()
+    return {k: view.get(k) for k in ("id", "state", "started_at", "finished_at")}
+
+
+def cancel_plan_job(base: str, admin_key: str, job_id: str) -> None:
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
+        c.delete(f"/v1/plans/{job_id}")
+
+
+def plan_size(text: str) -> tuple[int, int]:
+    """``ORDERSxENGINEERS``, e.g. ``1000x100``."""
+    orders, _, engineers = text.partition("x")
+    return int(orders), int(engineers)
+
+
+@contextmanager
+def during_plan(
+    url: str, base: str, enabled: bool, size: tuple[int, int] = (PLAN_ORDERS, PLAN_ENGINEERS)
+) -> Iterator[dict[str, Any]]:
+    """With ``enabled``: a running 60-s plan job on the server at ``base`` for the body of
+    the block; the dict it yields gets ``plan_job``: the job's state before and after."""
+    report: dict[str, Any] = {}
+    if not enabled:
+        yield report
+        return
+    admin = create_key(url, "admin")
+    started = time.perf_counter()
+    job = start_plan_job(base, admin, *size)
+    before = {
+        "id": job["id"],
+        "state": job["state"],
+        "orders": job["orders"],
+        "engineers": job["engineers"],
+        "time_limit_s": job["options"]["time_limit_s"],
+        "setup_s": round(time.perf_counter() - started, 1),
+    }
+    try:
+        yield report
+    finally:
+        after = plan_job_state(base, admin, job["id"])
+        report["plan_job"] = {**before, "state_after": after["state"]}
+        cancel_plan_job(base, admin, job["id"])
+
+
 def _stored_ids(base: str, key: str) -> list[str]:
     out: list[str] = []
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
@@ -258,19 +353,21 @@ def _wrk_intake(url: str, base: str, key: str, args: argparse.Namespace) -> dict
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            stored = [
-                r[0]
-                for r in conn.execute(
-                    sa.text("SELECT id FROM orders WHERE id LIKE :p"), {"p": f"{tag}-%"}
-                )
-            ]
-            opened = conn.execute(
+            # One statement, one snapshot: an order and its history commit together, so a
+            # request still in flight when wrk stops is seen whole or not at all.
+            rows = conn.execute(
                 sa.text(
-                    "SELECT count(*) FROM order_status_history"
-                    " WHERE order_id LIKE :p AND to_status = 'open'"
+                    "SELECT o.id, (SELECT count(*) FROM order_status_history h"
+                    " WHERE h.order_id = o.id AND h.to_status = 'open')"
+                    " FROM orders o WHERE o.id LIKE :p"
                 ),
                 {"p": f"{tag}-%"},
-            ).scalar_one()
+            ).all()
+            stored = [r[0] for r in rows]
+            opened = sum(r[1] for r in rows)
+            for order_id, count in rows:
+                if count != 1:
+                    print(f"order {order_id}: {count} 'open' history rows", file=sys.stderr)
     finally:
         engine.dispose()
     stored_set = set(stored)
@@ -297,6 +394,18 @@ def main() -> int:
     p.add_argument("--concurrency", type=int, default=32, help="connections")
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    p.add_argument(
+        "--during-plan",
+        action="store_true",
+        help="measure while a 60-s plan job (1,000 orders, 100 engineers) runs on the server",
+    )
+    p.add_argument(
+        "--plan-size",
+        type=plan_size,
+        default=(PLAN_ORDERS, PLAN_ENGINEERS),
+        metavar="ORDERSxENGINEERS",
+        help="the problem of --during-plan's job (default 1000x100)",
+    )
     args = p.parse_args()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     load_before = [round(x, 2) for x in os.getloadavg()]
@@ -304,7 +413,12 @@ def main() -> int:
         url, pg_name = _database(args.backend, Path(tmp))
         try:
             key = create_key(url, "ticketing")
-            with serve(url, args.workers) as base:
+            with (
+                serve(url, args.workers) as base,
+                during_plan(url, base, args.during_plan, args.plan_size) as job,
+            ):
+                started_at = datetime.now(UTC).isoformat(timespec="seconds")
+                load_before = [round(x, 2) for x in os.getloadavg()]
                 if args.tool == "wrk":
                     result = _wrk_intake(url, base, key, args)
                 else:
@@ -318,6 +432,7 @@ def main() -> int:
                         lost=len(acked - stored_set),
                         duplicates=len(stored) - len(stored_set),
                     )
+            result.update(job)
         finally:
             _drop(pg_name)
     result.update(
@@ -330,7 +445,8 @@ def main() -> int:
         load_average_after=[round(x, 2) for x in os.getloadavg()],
     )
     print(json.dumps(result))
-    return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
+    ran = not args.during_plan or result["plan_job"]["state_after"] == "running"
+    return 0 if result["lost"] == 0 and result["duplicates"] == 0 and ran else 1
 
 
 if __name__ == "__main__":

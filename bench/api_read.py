@@ -16,6 +16,11 @@
    JSON line per run reports throughput, p50/p90/p99 and errors.
 
     .venv/bin/python bench/api_read.py --orders 100000 --seconds 20 --load 1 2 4 4@200
+
+``--during-plan``: the N orders are history (``done``), and a generated problem (1,000 open
+orders, 100 engineers) is stored through the API and planned by a 60-s plan job while wrk
+runs (bench/api_load.py, ``during_plan``): each JSON line says the job's state before and
+after its measurement.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,7 +54,17 @@ from api.persistence.models import (  # noqa: E402
 from api.services import build_services  # noqa: E402
 from api.services.policy import PolicyService  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from bench.api_load import _database, _drop, create_key, run_wrk, serve  # noqa: E402
+from bench.api_load import (  # noqa: E402
+    PLAN_ENGINEERS,
+    PLAN_ORDERS,
+    _database,
+    _drop,
+    create_key,
+    during_plan,
+    plan_size,
+    run_wrk,
+    serve,
+)
 from dispatcher.codec import order_from_dict  # noqa: E402
 
 PREFIX = "R-"
@@ -79,8 +95,10 @@ def _documents(i: int) -> dict[str, Any]:
     }
 
 
-def bulk_load(engine: sa.Engine, count: int) -> dict[str, Any]:
-    """N orders with history, and two published plans with a visit for every order."""
+def bulk_load(engine: sa.Engine, count: int, status: str = "published") -> dict[str, Any]:
+    """N orders with history, and two published plans with a visit for every order; the
+    orders' status is ``published``, or ``done`` for a database whose orders are history
+    (a plan job then takes none of them)."""
     started = time.perf_counter()
     sessions = create_session_factory(engine)
     now = datetime.now(UTC)
@@ -128,7 +146,7 @@ def bulk_load(engine: sa.Engine, count: int) -> dict[str, Any]:
                     "id": order.id,
                     "document": canonical,
                     "body_hash": "bench",
-                    "status": "published",
+                    "status": status,
                     "priority": order.priority,
                     "commitment_class": policy.commitment_class(order),
                     "deadline": deadline,
@@ -138,7 +156,10 @@ def bulk_load(engine: sa.Engine, count: int) -> dict[str, Any]:
                     "version": 1,
                 }
             )
-            for to, frm in (("open", None), ("planned", "open"), ("published", "planned")):
+            steps = [("open", None), ("planned", "open"), ("published", "planned")]
+            if status == "done":
+                steps += [("in_progress", "published"), ("done", "in_progress")]
+            for to, frm in steps:
                 history.append(
                     {
                         "order_id": order.id,
@@ -241,6 +262,19 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     p.add_argument("--plans", action="store_true", help="print the query plans")
+    p.add_argument(
+        "--during-plan",
+        action="store_true",
+        help="the orders are history (done); measure while a 60-s plan job of 1,000 other "
+        "orders and 100 engineers runs on the server",
+    )
+    p.add_argument(
+        "--plan-size",
+        type=plan_size,
+        default=(PLAN_ORDERS, PLAN_ENGINEERS),
+        metavar="ORDERSxENGINEERS",
+        help="the problem of --during-plan's job (default 1000x100)",
+    )
     args = p.parse_args()
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,7 +282,7 @@ def main() -> int:
         try:
             engine = create_db_engine(url)
             migrate.upgrade(engine)
-            loaded = bulk_load(engine, args.orders)
+            loaded = bulk_load(engine, args.orders, "done" if args.during_plan else "published")
             sample = [order_id(1 + (k * 7919) % args.orders) for k in range(5)]
             explained = explain_get(engine, url, sample)
             engine.dispose()
@@ -258,9 +292,13 @@ def main() -> int:
             key = create_key(url, "ticketing")
             with serve(url, args.workers) as base:
                 for connections, rate in args.load:
+                    stack = ExitStack()
                     pause_ms = round(1000 * connections / rate) if rate else 0
                     wrk_args = [key, str(args.orders), PREFIX, str(pause_ms)]
                     run_wrk(base, "wrk_read.lua", 2, args.threads, connections, wrk_args)
+                    job = stack.enter_context(
+                        during_plan(url, base, args.during_plan, args.plan_size)
+                    )
                     started_at = datetime.now(UTC).isoformat(timespec="seconds")
                     load_before = [round(x, 2) for x in os.getloadavg()]
                     result, report, command = run_wrk(
@@ -284,11 +322,14 @@ def main() -> int:
                         load_average_before=load_before,
                         load_average_after=[round(x, 2) for x in os.getloadavg()],
                     )
+                    stack.close()  # the plan job's state after, and it is cancelled
+                    result.update(job)
                     print(json.dumps(result), flush=True)
                     results.append(result)
         finally:
             _drop(pg_name)
     ok = all(r["non_2xx"] == 0 and r["socket_errors"] == 0 for r in results)
+    ok = ok and all(r["plan_job"]["state_after"] == "running" for r in results if "plan_job" in r)
     plans_ok = not explained["sequential_scans"] and len(explained["statements_per_get"]) == 1
     return 0 if ok and plans_ok else 1
 

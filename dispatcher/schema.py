@@ -60,14 +60,18 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 Schema = dict[str, Any]
 
 # dispatcher.codec._RFC3339, anchored, with [0-9] for \d (Python's \d also matches other
-# scripts' digits, the codec's re.ASCII does not).
+# scripts' digits, the codec's re.ASCII does not), and the months, days, hours, minutes,
+# seconds and offsets datetime accepts. Left to the codec: the days of each month and the
+# years 1970-9000 (in UTC too).
 _DATETIME_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
-    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:"
+    r"[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 # dispatcher.codec._SPAN, with the hours and minutes datetime.time accepts.
 _HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 _SPAN_PATTERN = rf"^\s*{_HHMM}\s*-\s*{_HHMM}\s*$"
+# Public for the API's request schemas (api.schemas), which take the codec's datetimes too.
+DATETIME_PATTERN = _DATETIME_PATTERN
 PLAN_STATUSES = ("optimal", "feasible", "infeasible_orders", "no_solution")
 TRAVEL_MODES = ("drive", "flight", "none")
 

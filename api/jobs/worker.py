@@ -59,9 +59,29 @@ def init_worker(
     and die with ``parent_pid`` (the API process that made the pool)."""
     if parent_pid is not None:
         die_with_parent(parent_pid)
+    lower_priority()
     _WorkerState.planner_path = planner_path
     _WorkerState.progress = progress
     _WorkerState.database_url = database_url
+
+
+# Solver processes run this much nicer than the API process that started them: on a few
+# shared cores a plan job then takes the CPU the API leaves, not the API's (intake and
+# reads keep their latency while a job runs; docs/api.md, "Load while a plan job runs").
+# ``DISPATCH_SOLVER_NICENESS=0`` keeps them at the API's priority (benchmarks compare both).
+SOLVER_NICENESS = 19
+
+
+def lower_priority() -> None:
+    """Make this solver process ``DISPATCH_SOLVER_NICENESS`` (default
+    :data:`SOLVER_NICENESS`) nicer than it was started."""
+    increment = int(os.environ.get("DISPATCH_SOLVER_NICENESS", SOLVER_NICENESS))
+    if increment <= 0:
+        return
+    try:
+        os.nice(increment)
+    except OSError:  # not permitted here: the solver runs at the API's priority
+        log.warning("could not lower the solver process's priority")
 
 
 def die_with_parent(parent_pid: int) -> None:

@@ -13,6 +13,7 @@ from api.routes import operation_id
 from api.schemas import KpiReport
 from api.services.keys import Principal
 from api.services.kpis import GROUPS, KpiService
+from dispatcher.schema import DATETIME_PATTERN
 
 router = APIRouter(prefix="/v1", generate_unique_id_function=operation_id)
 Coordinator = Annotated[Principal, Depends(require("coordinator"))]
@@ -30,10 +31,32 @@ async def get_kpis(request: Request) -> KpiService:
 
 
 Kpis = Annotated[KpiService, Depends(get_kpis)]
+# Nothing, a date (a year from 0001), or the codec's RFC 3339 datetime (offset required):
+# what api.services.kpis reads.
+_YEAR = "([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_DATE = "(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+INSTANT_PATTERN = f"^$|^{_YEAR}-{_DATE}$|{DATETIME_PATTERN}"
 From = Annotated[
-    str | None, Query(alias="from", description=WINDOW_NOTE + "; default: 30 days before to")
+    str | None,
+    Query(
+        alias="from",
+        description=WINDOW_NOTE + "; default: 30 days before to",
+        json_schema_extra={"pattern": INSTANT_PATTERN},
+    ),
 ]
-To = Annotated[str | None, Query(description=WINDOW_NOTE + "; default: now")]
+To = Annotated[
+    str | None,
+    Query(
+        description=WINDOW_NOTE + "; default: now", json_schema_extra={"pattern": INSTANT_PATTERN}
+    ),
+]
+GroupBy = Annotated[
+    str | None,
+    Query(
+        description=f"one of {', '.join(GROUPS)}; none: the total only",
+        json_schema_extra={"enum": [*GROUPS, ""]},
+    ),
+]
 
 
 @router.get("/kpis", tags=["kpis"], response_model=KpiReport, responses=INVALID)
@@ -42,9 +65,7 @@ def get_kpi_report(
     kpis: Kpis,
     start: From = None,
     to: To = None,
-    group_by: Annotated[
-        str | None, Query(description=f"one of {', '.join(GROUPS)}; none: the total only")
-    ] = None,
+    group_by: GroupBy = None,
 ) -> JSONResponse:
     """On-time arrival (Wilson interval), lateness, overdue, cancelled, receipt-to-arrival
     time and ETA error of the orders received in the window, in total and per group."""

@@ -22,7 +22,8 @@ from api.schemas import (
 )
 from api.services import Services
 from api.services.keys import Principal
-from api.services.orders import OrderFilter
+from api.services.orders import STATUSES, OrderFilter
+from dispatcher.domain import COMMITMENT_CLASSES, PRIORITIES
 from dispatcher.errors import DispatchError
 
 router = APIRouter(prefix="/v1", tags=["orders"], generate_unique_id_function=operation_id)
@@ -33,6 +34,29 @@ ORDER_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "the ticket id exists with a different body (problem+json)"},
     422: {"description": "invalid order; `errors` lists each field path (problem+json)"},
 }
+
+
+def csv_pattern(values: tuple[str, ...]) -> str:
+    """A comma-separated list of ``values`` (spaces around items and empty items allowed):
+    what :func:`_split` reads, as the OpenAPI schema of a filter's value states it."""
+    one = f" *({'|'.join(values)})? *"
+    return f"^{one}(,{one})*$"
+
+
+def _filter_query(values: tuple[str, ...], what: str) -> Any:
+    # The pattern goes on the items in the schema only: the service checks each value with
+    # its own message at ``query.<name>`` (api.services.orders.OrderFilter), the same rule.
+    return Query(
+        description=f"{what}: {', '.join(values)}; repeat or comma-separate",
+        json_schema_extra={"items": {"type": "string", "pattern": csv_pattern(values)}},
+    )
+
+
+StatusFilter = Annotated[list[str] | None, _filter_query(STATUSES, "order status")]
+PriorityFilter = Annotated[list[str] | None, _filter_query(PRIORITIES, "priority")]
+CommitmentFilter = Annotated[
+    list[str] | None, _filter_query(COMMITMENT_CLASSES, "commitment class")
+]
 
 
 def _location(order_id: str) -> str:
@@ -80,9 +104,9 @@ def _batch_item(services: Services, index: int, item: Any, actor: str) -> dict[s
 def list_orders(
     _principal: Ticketing,
     services: Svc,
-    status: Annotated[list[str] | None, Query(description="repeat or comma-separate")] = None,
-    priority: Annotated[list[str] | None, Query()] = None,
-    commitment: Annotated[list[str] | None, Query()] = None,
+    status: StatusFilter = None,
+    priority: PriorityFilter = None,
+    commitment: CommitmentFilter = None,
     at_risk: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
@@ -98,7 +122,7 @@ def list_orders(
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(v.strip() for raw in values or [] for v in raw.split(",") if v.strip())
+    return tuple(v.strip(" ") for raw in values or [] for v in raw.split(",") if v.strip(" "))
 
 
 @router.get(

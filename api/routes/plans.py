@@ -24,6 +24,7 @@ Coordinator = Annotated[Principal, Depends(require("coordinator"))]
 Svc = Annotated[Services, Depends(get_services)]
 Runner = Annotated[JobRunner, Depends(get_runner)]
 
+SOLVE_DEFAULT_S = 5.0
 SOLVE_EXAMPLE: dict[str, Any] = {
     "planning_start": "2026-11-23T08:00:00+08:00",
     "horizon_hours": 48,
@@ -132,7 +133,10 @@ async def solve(
     _principal: Coordinator,
     runner: Runner,
     request: Annotated[dict[str, Any], Body(openapi_examples={"small": {"value": SOLVE_EXAMPLE}})],
-    time_limit_s: Annotated[float, Query(gt=0)] = 5.0,
+    time_limit_s: Annotated[
+        float | None,
+        Query(gt=0, description="seconds; default 5, or the cap when lower"),
+    ] = None,
     solution_limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> JSONResponse:
     """Solve a whole Problem document now and return the Plan (nothing is stored).
@@ -142,6 +146,8 @@ async def solve(
     jobs; when those are all busy the answer is 429 with ``Retry-After``, at once.
     """
     cap = runner.stateless_cap_s
+    if time_limit_s is None:
+        time_limit_s = min(SOLVE_DEFAULT_S, cap)
     if time_limit_s > cap:
         raise InputError(
             "query.time_limit_s", f"expected at most {cap:g} seconds, got {time_limit_s:g}"

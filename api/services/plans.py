@@ -68,12 +68,16 @@ class JobOptions:
         }
 
 
+DEFAULT_TIME_LIMIT_S = 10.0
+
+
 def parse_job_options(
     raw: dict[str, Any], now: datetime, max_time_limit_s: float, published: bool = False
 ) -> JobOptions:
     """Validate plan options; ``planning_start`` defaults to ``now`` (to the second), and
     ``mode`` to ``incremental`` when a plan is published (``full`` otherwise)."""
-    limit = raw.get("time_limit_s", 10.0)
+    # Not given: the default, or the service's cap when that is lower.
+    limit = raw.get("time_limit_s", min(DEFAULT_TIME_LIMIT_S, max_time_limit_s))
     if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
         raise InputError("time_limit_s", f"expected a positive number of seconds, got {limit!r}")
     if limit > max_time_limit_s:

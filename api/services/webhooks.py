@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
@@ -45,6 +46,15 @@ log = logging.getLogger("api.webhooks")
 SIGNATURE_HEADER = "X-Dispatch-Signature"
 EVENT_ID_HEADER = "X-Dispatch-Event-Id"
 MAX_URL_LENGTH = 2000
+# The URLs check_url accepts, as the OpenAPI schema states them: http(s), a host name of
+# letters, digits, dots and hyphens, an optional port up to 65535, then a path, query or
+# fragment without control characters or whitespace (str.isspace's, Unicode's included).
+_PORT = r"([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+_URL_TEXT = r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+WEBHOOK_URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?(:{_PORT})?([/?#]{_URL_TEXT}*)?$"
+)
+_WEBHOOK_URL = re.compile(WEBHOOK_URL_PATTERN)
 BATCH = 50  # events delivered to one webhook before the worker looks at the others
 
 
@@ -69,6 +79,10 @@ def check_url(url: str) -> str:
         raise InputError("url", "expected an http(s) URL with a host")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise InputError("url", "expected a URL without spaces or control characters")
+    if not _WEBHOOK_URL.fullmatch(url):
+        raise InputError(
+            "url", "expected http(s)://host[:port][/path], the host of letters, digits, . and -"
+        )
     return url
 
 
