@@ -220,14 +220,6 @@ class Server:
         keeps a regression from leaking CPU-bound processes into the rest of the suite."""
         kill_tagged(self._tag)
 
-    @property
-    def job_executor(self) -> str:
-        """``pool`` or ``queue``: what this server's settings resolve to (``auto``, the
-        default, is ``queue`` on PostgreSQL)."""
-        from api.settings import Settings
-
-        return Settings.from_env(self._environ()).job_executor
-
     def tagged_pids(self) -> list[int]:
         """The live processes this server (or worker) started, itself included."""
         marker = f"{ORPHAN_TAG}={self._tag}".encode()
