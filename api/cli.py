@@ -236,12 +236,32 @@ def serve(args: argparse.Namespace) -> int:
     config = logging_config(settings.log_level)
     logging.config.dictConfig(config)
     _prepare_database(settings, demo=args.demo)
-    local_workers = _start_local_workers(settings)
+    # uvicorn (one process) raises the SIGTERM it shut down on again, under the handler it
+    # found: with the default one, serve would die there and its local workers with it
+    # (SIGKILLed as orphans) before they fail their running jobs as interrupted. Stop them
+    # first, then die of the SIGTERM all the same.
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    local_workers: list[subprocess.Popen[bytes]] = []
+    terminated = False
     try:
+        local_workers = _start_local_workers(settings)
         _run_uvicorn(settings, config)
+    except _Terminated:
+        terminated = True
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM: no waiting
         _stop_local_workers(local_workers)
+    if terminated:
+        signal.raise_signal(signal.SIGTERM)
     return 0
+
+
+class _Terminated(Exception):
+    """``serve`` got SIGTERM outside uvicorn's own handling of it."""
+
+
+def _raise_terminated(_signum: int, _frame: Any) -> None:
+    raise _Terminated
 
 
 def _run_uvicorn(settings: Settings, config: dict[str, Any]) -> None:

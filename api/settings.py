@@ -16,7 +16,7 @@ from typing import Any
 from dispatcher.errors import InputError
 
 ENV_PREFIX = "DISPATCH_"
-JOB_EXECUTORS = ("pool", "queue")
+JOB_EXECUTORS = ("auto", "pool", "queue")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +74,13 @@ class Settings:
     metrics_public
         Serve ``GET /metrics`` without an API key; by default it needs an admin key.
     job_executor
-        Where plan jobs and simulations run: ``pool`` (the default), a process pool of each
-        API process; ``queue`` (PostgreSQL only), ``dispatch worker`` processes fed through
-        a procrastinate queue in the database, on this machine or any other
-        (:mod:`api.jobs.queue`). Stateless solves stay in the API's own pool either way.
+        Where plan jobs and simulations run: ``pool``, a process pool of each API process;
+        ``queue`` (PostgreSQL only), ``dispatch worker`` processes fed through a
+        procrastinate queue in the database, on this machine or any other
+        (:mod:`api.jobs.queue`); ``auto`` (the default) is ``queue`` on PostgreSQL and
+        ``pool`` on SQLite, and is resolved when the settings are made: the field always
+        holds ``pool`` or ``queue`` afterwards. Stateless solves stay in the API's own pool
+        either way.
     local_workers
         With ``queue``: ``dispatch worker`` processes that ``dispatch serve`` starts beside
         itself (they die with it); 0 when the workers run elsewhere.
@@ -110,7 +113,7 @@ class Settings:
     rate_limit_per_s: float = 1000.0
     rate_limit_burst: int = 2000
     metrics_public: bool = False
-    job_executor: str = "pool"
+    job_executor: str = "auto"
     local_workers: int = 1
     job_lease_seconds: float = 15.0
 
@@ -153,6 +156,9 @@ class Settings:
                 _env_name("job_executor"),
                 f"expected one of {', '.join(JOB_EXECUTORS)}, got {self.job_executor!r}",
             )
+        if self.job_executor == "auto":
+            resolved = "queue" if self.database_url.startswith("postgresql") else "pool"
+            object.__setattr__(self, "job_executor", resolved)  # frozen: set once, here
         if self.job_executor == "queue" and not self.database_url.startswith("postgresql"):
             raise InputError(
                 _env_name("job_executor"),

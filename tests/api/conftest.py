@@ -45,6 +45,22 @@ def databases(
     dbs.drop_all()
 
 
+_STARTED: list[Server] = []  # every server of the session, in the order they started
+
+
+@pytest.fixture(autouse=True)
+def _stop_the_servers_a_test_started() -> Iterator[None]:
+    """Stop, when a test ends, the servers it (or its function-scoped fixtures) started;
+    those of session- and module-scoped fixtures started before this fixture and live on.
+    An idle server holds database connections, and on PostgreSQL, where the default
+    executor is the queue, a ``dispatch worker`` with more; kept to the end of the session
+    they add up past PostgreSQL's ``max_connections``."""
+    mark = len(_STARTED)
+    yield
+    for server in _STARTED[mark:]:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def server_factory(
     databases: Databases, tmp_path_factory: pytest.TempPathFactory
@@ -60,6 +76,7 @@ def server_factory(
         )
         server.admin_key = server.cli("keys", "create", "--role", "admin").split()[0]
         started.append(server)
+        _STARTED.append(server)
         return server.start()
 
     yield start

@@ -77,7 +77,11 @@ def test_options_are_validated(slow_server: Server) -> None:
 
 
 def test_jobs_interrupted_by_a_crash_are_failed_on_restart(server_factory: ServerFactory) -> None:
-    server = server_factory(planner="slow_planner:plan_problem", job_workers="1")
+    # Start-up recovery is the pool executor's; the queue's (the default on PostgreSQL)
+    # leases: tests/api/test_worker.py.
+    server = server_factory(
+        planner="slow_planner:plan_problem", job_workers="1", job_executor="pool"
+    )
     with server.client(server.admin_key) as admin:
         admin.post("/v1/orders", json=order_doc())
         running = admin.post("/v1/plans", json={"time_limit_s": 60}).json()["id"]

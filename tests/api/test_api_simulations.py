@@ -141,7 +141,9 @@ def test_simulations_interrupted_by_a_crash_are_failed_on_restart(
     server_factory: ServerFactory,
 ) -> None:
     # One simulation process, room for two jobs: one runs, one waits, when the server dies.
-    server = server_factory(job_workers="1", job_queue_limit="2")
+    # Start-up recovery is the pool executor's; the queue's (the default on PostgreSQL)
+    # leases: tests/api/test_worker.py.
+    server = server_factory(job_workers="1", job_queue_limit="2", job_executor="pool")
     long_run = {"scenario": TINY_SCENARIO, "replications": 20}
     try:
         with server.client(server.admin_key) as admin:

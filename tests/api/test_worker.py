@@ -207,6 +207,31 @@ def test_a_starting_replica_leaves_the_running_jobs_of_the_others_alone(
             replica.stop()
 
 
+def test_by_default_on_postgresql_a_crashed_servers_jobs_are_settled_by_leases(
+    pg: None, server_factory: ServerFactory
+) -> None:
+    """One command, no executor named: ``serve`` on PostgreSQL runs jobs on its local
+    worker. After a SIGKILL and a restart the running job is failed ``worker lost`` by the
+    new worker's sweep (no start-up recovery: never ``interrupted``) and the queued one is
+    run by the new worker."""
+    server = server_factory(planner=SLOW, job_workers="1", job_lease_seconds=LEASE_S)
+    with server.client(server.admin_key) as admin:
+        _load(admin, orders=1)
+        running = admin.post("/v1/plans", json={"time_limit_s": 240}).json()["id"]
+        queued = admin.post("/v1/plans", json={"time_limit_s": 0.5}).json()["id"]
+        wait_for_state(admin, running, {"running"})
+        first_worker = _job_row(server, "plan_jobs", running)[2]
+        assert first_worker is not None  # a worker process claimed it, not the API
+        assert admin.get(f"/v1/plans/{queued}").json()["state"] == "queued"
+    server.kill()
+    server.start()
+    state, error, _ = _wait_row(server, "plan_jobs", running, {"failed", "done"}, 60)
+    assert state == "failed" and error.startswith("worker lost"), (state, error)
+    state, error, second_worker = _wait_row(server, "plan_jobs", queued, {"failed", "done"}, 120)
+    assert (state, error) == ("done", None)
+    assert second_worker is not None and second_worker != first_worker
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_the_local_workers_of_a_killed_server_and_their_solvers_die_with_it(
     pg: None, server_factory: ServerFactory
@@ -318,3 +343,21 @@ def test_queue_settings_from_the_environment() -> None:
         7.5,
     )
     assert Settings.from_env({}).job_executor == "pool"
+
+
+@pytest.mark.parametrize(
+    ("env", "executor"),
+    [
+        ({}, "pool"),  # SQLite by default
+        ({"DISPATCH_DATABASE_URL": PG_URL}, "queue"),
+        ({"DISPATCH_DATABASE_URL": PG_URL, "DISPATCH_JOB_EXECUTOR": "auto"}, "queue"),
+        ({"DISPATCH_DATABASE_URL": "sqlite:///x.db", "DISPATCH_JOB_EXECUTOR": "auto"}, "pool"),
+        ({"DISPATCH_DATABASE_URL": PG_URL, "DISPATCH_JOB_EXECUTOR": "pool"}, "pool"),
+    ],
+)
+def test_the_default_executor_is_the_queue_on_postgresql_and_the_pool_on_sqlite(
+    env: dict[str, str], executor: str
+) -> None:
+    settings = Settings.from_env(env)
+    assert settings.job_executor == executor
+    assert Settings.from_env(settings.to_env()).job_executor == executor
