@@ -22,10 +22,12 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from solver import fastrr
+from solver.population import evolve as evolve_population
 from solver.problem import NO_DEADLINE, RoutingInput
 from solver.timing import (
     Bands,
@@ -62,6 +64,7 @@ def insertion_routes(
     on_improved: Callable[[list[list[int]]], None] | None = None,
     insert: Sequence[int] | None = None,
     cycle_moves: int = 0,
+    population: int = 0,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -122,6 +125,9 @@ def insertion_routes(
     insert
         With ``initial_routes``: orders to insert into them (on-time places first) before the
         ruin and recreate, e.g. the visits a repair took out.
+    population
+        Individuals of the population search (:mod:`solver.population`) that runs the
+        compiled ruin and recreate instead of one anneal; 0: none (``Insertion.population``).
 
     Returns
     -------
@@ -141,6 +147,7 @@ def insertion_routes(
     if on_built is not None:
         on_built([r[:] for r in ins.routes])
     left_s = improve_s - (time.perf_counter() - called)  # the construction took its part
+    ins.population = population
     if left_s > 0:
         seeds = ins.overtime_visits() if around_overtime else None
         ins.improve(
@@ -212,6 +219,7 @@ class Insertion:
         self.size = np.zeros(n_v, dtype=np.int64)  # visits per route
         self._band_lists = bands
         self.kind, self.kinds = self._vehicle_kinds()
+        self.population = 0  # individuals of the population search (insertion_routes)
         self._kinds_but: tuple[int, np.ndarray] | None = None  # set_order: kinds but a column
         # During the ruin and recreate (granular insertion): each order's nearest orders
         # and the route of every node; an insertion first tries only the routes of the
@@ -910,9 +918,15 @@ class Insertion:
         on_best: Callable[[list[list[int]]], None] | None = None,
         cycle_moves: int = 0,
     ) -> int:
-        """:meth:`improve` by :func:`solver.fastrr.improve` (the same moves, compiled)."""
+        """:meth:`improve` by :func:`solver.fastrr.improve` (the same moves, compiled), or by
+        :func:`solver.population.evolve` around them (``population`` individuals, one anneal
+        over the time only)."""
         t_hot = self._t_hot()
-        routes, moves = fastrr.improve(
+        evolve = self.population > 0 and anneal and cycle_moves == 0
+        way: dict[str, Any] = (
+            {"size": self.population} if evolve else {"anneal": anneal, "cycle_moves": cycle_moves}
+        )
+        routes, moves = (evolve_population if evolve else fastrr.improve)(
             self.problem(),
             self.drop_penalty,
             self.kind,
@@ -924,7 +938,6 @@ class Insertion:
             seed,
             max_moves,
             should_stop,
-            anneal=anneal,
             t_hot=t_hot,
             t_ratio=ANNEAL_END / ANNEAL_START,
             max_string=MAX_STRING,
@@ -935,7 +948,7 @@ class Insertion:
             max_exact=self.max_exact,
             on_best=on_best,
             orders=np.asarray(self.orders, dtype=np.int64),
-            cycle_moves=cycle_moves,
+            **way,
         )
         times = [self.retime(v, r) for v, r in enumerate(routes)]
         if any(t is None for t in times):  # the kernel keeps every route feasible: a bug

@@ -122,6 +122,12 @@ class SearchParams:
     start_method
         ``multiprocessing`` start method of the portfolio's and the decomposition's
         processes; ``"spawn"`` because OR-Tools is not fork-safe once its solver exists.
+    population
+        Individuals of the population search (:mod:`solver.population`: SREX crossover,
+        broken-pairs diversity, each child educated by the compiled ruin and recreate) that
+        replaces the one anneal of the ruin and recreate where it anneals over the clock
+        (:func:`solver.strategy.population_size`); 0 (the default): one anneal.
+        docs/performance.md, "Search: population and SISR".
     thresholds
         The strategy's thresholds (:class:`solver.thresholds.Thresholds`).
     """
@@ -152,6 +158,7 @@ class SearchParams:
     trail_compression: str = "NO_COMPRESSION"
     start_method: str = "spawn"
     thresholds: Thresholds = Thresholds()
+    population: int = 0
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -216,6 +223,10 @@ class SearchParams:
         if self.start_method not in START_METHODS:
             raise ParamError(
                 "start_method", f"expected one of {START_METHODS}, got {self.start_method!r}"
+            )
+        if not (isinstance(self.population, int) and self.population >= 0):
+            raise ParamError(
+                "population", f"expected 0 (none) or a positive integer, got {self.population!r}"
             )
         if self.extra:
             try:
