@@ -46,6 +46,8 @@ ANNEAL_END = 0.05
 RANDOM_ORDER_SHARE = 0.5  # ruin-and-recreate moves that put orders back in a random order
 STRING_SHARE = 0.5  # moves that remove strings of consecutive visits (SISR) instead of single ones
 MAX_STRING = 10
+SPLIT_SHARE = 0.5  # with Insertion.sisr: strings that keep visits in their middle
+BLINK = 0.01  # with Insertion.sisr: the chance an insertion skips a place
 
 
 def insertion_routes(
@@ -65,6 +67,7 @@ def insertion_routes(
     insert: Sequence[int] | None = None,
     cycle_moves: int = 0,
     population: int = 0,
+    sisr: bool = False,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -128,6 +131,9 @@ def insertion_routes(
     population
         Individuals of the population search (:mod:`solver.population`) that runs the
         compiled ruin and recreate instead of one anneal; 0: none (``Insertion.population``).
+    sisr
+        The compiled moves with SISR's split strings and blinks, strings up to half the mean
+        route (``Insertion.sisr``).
 
     Returns
     -------
@@ -147,7 +153,7 @@ def insertion_routes(
     if on_built is not None:
         on_built([r[:] for r in ins.routes])
     left_s = improve_s - (time.perf_counter() - called)  # the construction took its part
-    ins.population = population
+    ins.population, ins.sisr = population, sisr
     if left_s > 0:
         seeds = ins.overtime_visits() if around_overtime else None
         ins.improve(
@@ -220,6 +226,7 @@ class Insertion:
         self._band_lists = bands
         self.kind, self.kinds = self._vehicle_kinds()
         self.population = 0  # individuals of the population search (insertion_routes)
+        self.sisr = False  # split strings, blinks, longer strings on long routes
         self._kinds_but: tuple[int, np.ndarray] | None = None  # set_order: kinds but a column
         # During the ruin and recreate (granular insertion): each order's nearest orders
         # and the route of every node; an insertion first tries only the routes of the
@@ -940,8 +947,10 @@ class Insertion:
             should_stop,
             t_hot=t_hot,
             t_ratio=ANNEAL_END / ANNEAL_START,
-            max_string=MAX_STRING,
+            max_string=self._max_string(),
             string_share=STRING_SHARE,
+            split_share=SPLIT_SHARE if self.sisr else 0.0,
+            blink=BLINK if self.sisr else 0.0,
             random_share=RANDOM_ORDER_SHARE,
             noise=max(1, self.horizon_s // 24),
             on_time_first=on_time_first and bool((self.dl < self.big).any()),
@@ -968,6 +977,14 @@ class Insertion:
                 [int(self.demand[r].sum()) if r else 0 for r in routes], dtype=np.int64
             )
         return moves
+
+    def _max_string(self) -> int:
+        """Longest string of the compiled moves: :data:`MAX_STRING`, with ``sisr`` up to half
+        the mean length of the used routes (R2/RC2's long routes)."""
+        used = [len(r) for r in self.routes if r]
+        if not self.sisr or not used:
+            return MAX_STRING
+        return max(MAX_STRING, sum(used) // (2 * len(used)))
 
     def _snapshot(self) -> tuple[list[list[int]], list[list[int]], np.ndarray]:
         return [r[:] for r in self.routes], [t[:] for t in self.times], self.load.copy()

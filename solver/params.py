@@ -128,6 +128,10 @@ class SearchParams:
         replaces the one anneal of the ruin and recreate where it anneals over the clock
         (:func:`solver.strategy.population_size`); 0 (the default): one anneal.
         docs/performance.md, "Search: population and SISR".
+    sisr
+        The compiled ruin and recreate with SISR's split strings (half the strings keep
+        visits in their middle), blinks (an insertion skips 1 % of the places) and strings
+        up to half the mean route (:meth:`solver.insertion.Insertion._max_string`).
     thresholds
         The strategy's thresholds (:class:`solver.thresholds.Thresholds`).
     """
@@ -159,6 +163,7 @@ class SearchParams:
     start_method: str = "spawn"
     thresholds: Thresholds = Thresholds()
     population: int = 0
+    sisr: bool = False
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:

@@ -185,7 +185,7 @@ def _search(
             variant = _greedy(
                 m, name, recreate * remaining(), built, should_stop, seed=params.seed,
                 on_improved=improved, cycle_moves=cycle_moves(data, params),
-                population=population_size(data, params),
+                population=population_size(data, params), sisr=params.sisr,
             )  # fmt: skip
             inc.offer(original(m, variant), "ruin_and_recreate" if recreate > 0 else name)
             variants = [variant]
@@ -342,6 +342,7 @@ def _greedy(
     insert: Sequence[int] | None = None,
     cycle_moves: int = 0,
     population: int = 0,
+    sisr: bool = False,
 ) -> list[list[int]]:
     """:func:`solver.greedy.greedy_routes` (or ``insertion_routes`` when ``how`` is
     ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
@@ -366,6 +367,7 @@ def _greedy(
             insert=insert,
             cycle_moves=cycle_moves,
             population=population,
+            sisr=sisr,
         )
     else:
         routes = greedy_routes(inputs, visit, m.time.boundaries)
