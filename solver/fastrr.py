@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from solver.fastrr_problem import BIG, Problem, problem
+from solver.fastrr_sisr import cut_string
 
 __all__ = [
     "AVAILABLE", "BIG", "Problem", "best_place", "improve", "problem", "route_cost", "state_of",
@@ -609,27 +610,11 @@ def _kernel(  # type: ignore[no-untyped-def]
                 k = 0
                 while R[v, k] != j:
                     k += 1
-                length = np.random.randint(1, min(n, max_string) + 1)
-                m_kept = 0  # a split string (SISR): m_kept visits inside the span stay
-                if 1 < length < n and np.random.random() < split_share:
-                    m_kept = 1
-                    while m_kept < n - length and np.random.random() < 0.5:
-                        m_kept += 1
-                span = length + m_kept
-                a = max(0, min(k - np.random.randint(0, span), n - span))
-                o = a + np.random.randint(1, length) if m_kept > 0 else a + span
+                keep, length = cut_string(R, v, n, k, max_string, split_share, tmp, seg)
                 if not touched[v]:
                     ntouched = _touch(
                         v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
                     )
-                keep, length = 0, 0
-                for q in range(n):
-                    if q < a or q >= a + span or o <= q < o + m_kept:
-                        tmp[keep] = R[v, q]
-                        keep += 1
-                    else:
-                        seg[length] = R[v, q]
-                        length += 1
                 R[v, :keep] = tmp[:keep]
                 rl[v] = keep
                 if (
