@@ -118,7 +118,13 @@ def test_the_population_never_ends_worse_than_its_start_and_keeps_every_rule() -
 def test_the_population_runs_where_the_moves_anneal_over_the_clock_only() -> None:
     plain = _grid(30, 1)
     assert population_size(plain, SearchParams(population=5)) == 5
-    assert population_size(plain, SearchParams()) == 0
+    assert population_size(plain, SearchParams()) == 6  # the default
+    assert population_size(plain, SearchParams(population=0)) == 0
+    few = replace(Thresholds(), population_up_to_orders=29)
+    assert population_size(plain, SearchParams(population=5, thresholds=few)) == 0
+    field = problem_from_dict(generate_problem(orders=30, engineers=4, seed=1))
+    data = compile_problem(field).data  # its moves anneal in cycles of moves: no population
+    assert population_size(data, SearchParams(population=5)) == 0
     with pytest.raises(ValueError, match="population"):
         SearchParams(population=-1)
 
