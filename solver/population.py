@@ -282,8 +282,8 @@ def evolve(
     n = int(P.travel.shape[0])
     edu = max(200, EDU_MOVES_PER_ORDER * int(orders.size))
     done = 0
-    best: list[_Individual] = []
-    reported = [np.iinfo(np.int64).max, t0]
+    best: list[_Individual] = []  # the best routes seen, in the population or not
+    reported = [np.iinfo(np.int64).max, t0]  # the cost last reported, and when
     on_time_first = bool(moves.get("on_time_first", False))
     max_exact = int(moves.get("max_exact", 40))
 
@@ -291,6 +291,21 @@ def evolve(
         if should_stop is not None and should_stop():
             return True
         return time.perf_counter() >= stop_at or (max_moves is not None and done >= max_moves)
+
+    def offer(r: list[list[int]]) -> _Individual:
+        """``r`` as an individual; the best so far if it beats it, reported at most every
+        ``report_every_s`` (an anytime curve during the educations too)."""
+        ind = _Individual(r, _cost(P, drop, orders, r), successors(r, n))
+        if ind.cost < best[0].cost:
+            best[:] = [ind]
+            now = time.perf_counter()
+            if on_best is not None and now - reported[1] >= report_every_s:
+                reported[:] = [ind.cost, now]
+                on_best([x[:] for x in ind.routes])
+        return ind
+
+    def during(r: list[list[int]]) -> None:
+        offer(r)
 
     def educate(start: Sequence[Sequence[int]], hot: float) -> _Individual | None:
         nonlocal done
@@ -301,22 +316,17 @@ def evolve(
         r, made = fastrr.improve(
             P, drop, kind, neighbours, row, pick, start, left, int(rng.integers(2**31)),
             budget, should_stop, anneal=True, t_hot=t_hot * hot, t_ratio=EDU_END / hot,
-            orders=orders, **moves,
+            orders=orders, on_best=None if on_best is None else during,
+            report_every_s=report_every_s, **moves,
         )  # fmt: skip
         done += made
-        ind = _Individual(r, _cost(P, drop, orders, r), successors(r, n))
-        if not best or ind.cost < best[0].cost:
-            best[:] = [ind]
-            now = time.perf_counter()
-            if on_best is not None and now - reported[1] >= report_every_s:
-                reported[:] = [ind.cost, now]
-                on_best([x[:] for x in ind.routes])
-        return ind
+        return offer(r)
 
     pop: list[_Individual] = []
     given = [list(r) for r in routes]
     first = _Individual(given, _cost(P, drop, orders, given), successors(given, n))
     best.append(first)
+    reported[0] = first.cost
     while len(pop) < size and not out_of_budget():
         ind = educate(given, INIT_HOT)
         if ind is not None:

@@ -16,7 +16,7 @@ from dispatcher.decode import decode
 from dispatcher.generate import generate_problem
 from solver import fastrr, population
 from solver.insertion import Insertion, insertion_routes
-from solver.routing import SearchParams, solve
+from solver.routing import Progress, SearchParams, solve
 from solver.strategy import population_size
 from solver.thresholds import Thresholds
 from tests.solver.test_fastrr import _check, _grid, _problem
@@ -146,3 +146,16 @@ def test_a_field_plan_from_the_population_passes_the_checker() -> None:
     result = solve(compiled.data, params)
     plan = decode(compiled, result.routes, result.status, {})
     assert [str(v) for v in check_plan(problem, plan) if v.hard] == []
+
+
+def test_the_anytime_curve_of_the_population_falls_and_ends_at_the_result() -> None:
+    data = _grid(60, 2)
+    seen: list[Progress] = []
+    result = solve(
+        data, SearchParams(time_limit_s=2.0), on_progress=seen.append, progress_every_s=0
+    )
+    objectives = [p.objective for p in seen]
+    assert len(objectives) >= 2 and objectives[-1] < objectives[0]
+    assert all(a > b for a, b in zip(objectives[:-2], objectives[1:-1], strict=True))
+    assert objectives[-1] == result.objective == result.history[-1][1]
+    _check(data, [list(r) for r in result.routes])
