@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from solver.fastrr_problem import BIG, Problem, problem
+from solver.fastrr_sisr import cut_string
 
 __all__ = [
     "AVAILABLE", "BIG", "Problem", "best_place", "improve", "problem", "route_cost", "state_of",
@@ -407,12 +408,13 @@ def _scan_arrays(P):  # type: ignore[no-untyped-def]
 
 
 @njit
-def _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp):  # type: ignore[no-untyped-def]
+def _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp, blink):  # type: ignore[no-untyped-def]
     """The first step of :func:`_best_place` (``Q``: :func:`_scan_arrays`): the cheapest
     place of j on an exact vehicle, decided from the latest starts, and the places of the
     other vehicles bounded (arc costs, j's lateness by its windows alone, vehicle-node
     cost) in cb, cv, cp; returns (cost, vehicle, position, places bounded). It calls
-    nothing (no reference counting, see :func:`_retime_plain`)."""
+    nothing (no reference counting, see :func:`_retime_plain`). ``blink``: the chance that
+    a place is skipped (SISR's blinks; 0: none)."""
     travel, arc, svc, wptr, wa, wb, starts, ends, start_min = Q[:9]
     cap, demand, vnc, exact, dl, late_cost, breach = Q[9:]
     dl_j, svc_j, dem_j, w_lo, w_hi = dl[j], svc[j], demand[j], wptr[j], wptr[j + 1]
@@ -425,6 +427,8 @@ def _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp):  # t
         n = rl[v]
         exact_v, vnc_vj, start_v, end_v = exact[v], vnc[v, j], starts[v], ends[v]
         for pos in range(n + 1):
+            if blink > 0.0 and np.random.random() < blink:
+                continue
             p = start_v if pos == 0 else R[v, pos - 1]
             nx = end_v if pos == n else R[v, pos]
             c = arc[p, j] + arc[j, nx] - arc[p, nx] + vnc_vj
@@ -487,7 +491,7 @@ def _best_place(j, vs, nvs, strict, max_exact, R, rl, ST, LT, load, P, cb, cv, c
     latest starts; the others are bounded (arc costs, j's lateness by its windows alone,
     vehicle-node cost) and the most promising ``max_exact`` timed exactly."""
     Q = _scan_arrays(P)
-    c, v, pos, m = _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, P.horizon, cb, cv, cp)
+    c, v, pos, m = _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, P.horizon, cb, cv, cp, 0.0)
     if m == 0:
         return c, v, pos
     return _refine(j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, m, c, v, pos)
@@ -547,7 +551,7 @@ def _candidates(  # type: ignore[no-untyped-def]
 
 @njit
 def _kernel(  # type: ignore[no-untyped-def]
-    moves, seed, p0, dp, t_hot, t_ratio, anneal, max_string, string_share,
+    moves, seed, p0, dp, t_hot, t_ratio, anneal, max_string, string_share, split_share, blink,
     random_share, noise, on_time_first, P, drop, kind, n_kinds, near, row, pick, max_exact,
     R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload,
 ):  # fmt: skip
@@ -571,6 +575,7 @@ def _kernel(  # type: ignore[no-untyped-def]
     was_in = np.empty(removed.size, dtype=np.bool_)
     queue = np.empty(2 * removed.size, dtype=np.int64)
     tmp = np.empty(R.shape[1], dtype=np.int64)
+    seg = np.empty(R.shape[1], dtype=np.int64)
     old_cost = np.empty(n_v, dtype=np.int64)
     places = R.shape[1] + n_v + 1
     vs, hit, kind_seen = (
@@ -605,18 +610,11 @@ def _kernel(  # type: ignore[no-untyped-def]
                 k = 0
                 while R[v, k] != j:
                     k += 1
-                length = np.random.randint(1, min(n, max_string) + 1)
-                a = max(0, min(k - np.random.randint(0, length), n - length))
+                keep, length = cut_string(R, v, n, k, max_string, split_share, tmp, seg)
                 if not touched[v]:
                     ntouched = _touch(
                         v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cost, P
                     )
-                seg = R[v, a : a + length].copy()
-                keep = 0
-                for q in range(n):
-                    if q < a or q >= a + length:
-                        tmp[keep] = R[v, q]
-                        keep += 1
                 R[v, :keep] = tmp[:keep]
                 rl[v] = keep
                 if (
@@ -708,7 +706,7 @@ def _kernel(  # type: ignore[no-untyped-def]
                 if granular and (nvs == 0 or n_near >= n_used):
                     continue
                 c, bv, bp, nbound = _scan(
-                    j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp
+                    j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp, blink
                 )
                 if nbound > 0:
                     c, bv, bp = _refine(
@@ -831,6 +829,8 @@ def improve(
     t_ratio: float,
     max_string: int,
     string_share: float,
+    split_share: float = 0.0,
+    blink: float = 0.0,
     random_share: float,
     noise: int,
     on_time_first: bool,
@@ -850,7 +850,9 @@ def improve(
     the best routes whenever they improved, at most every ``report_every_s`` seconds (the
     caller times and prices them: an anytime curve during the moves). ``orders``: every
     order once (not the first column of ``neighbours``, which names an order twice where
-    two share a site, or an order and its late twin).
+    two share a site, or an order and its late twin). ``split_share``: the strings that keep
+    one or more visits in their middle (SISR's split strings); ``blink``: the chance an
+    insertion skips a place (SISR's blinks); 0 and 0: the moves as before.
 
     ``cycle_moves`` > 0: the temperature follows the move count, not the clock — cycles of
     ``cycle_moves``, then twice, four times as many moves..., each from the best routes so
@@ -913,6 +915,7 @@ def improve(
         t_call = time.perf_counter()
         _kernel(
             todo, seed if first else -1, p0, dp, t_hot, t_ratio, anneal, max_string, string_share,
+            float(split_share), float(blink),
             *inputs,
         )  # fmt: skip
         took = time.perf_counter() - t_call

@@ -22,10 +22,12 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from solver import fastrr
+from solver.population import evolve as evolve_population
 from solver.problem import NO_DEADLINE, RoutingInput
 from solver.timing import (
     Bands,
@@ -44,6 +46,8 @@ ANNEAL_END = 0.05
 RANDOM_ORDER_SHARE = 0.5  # ruin-and-recreate moves that put orders back in a random order
 STRING_SHARE = 0.5  # moves that remove strings of consecutive visits (SISR) instead of single ones
 MAX_STRING = 10
+SPLIT_SHARE = 0.5  # with Insertion.sisr: strings that keep visits in their middle
+BLINK = 0.01  # with Insertion.sisr: the chance an insertion skips a place
 
 
 def insertion_routes(
@@ -62,6 +66,8 @@ def insertion_routes(
     on_improved: Callable[[list[list[int]]], None] | None = None,
     insert: Sequence[int] | None = None,
     cycle_moves: int = 0,
+    population: int = 0,
+    sisr: bool = False,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -122,6 +128,12 @@ def insertion_routes(
     insert
         With ``initial_routes``: orders to insert into them (on-time places first) before the
         ruin and recreate, e.g. the visits a repair took out.
+    population
+        Individuals of the population search (:mod:`solver.population`) that runs the
+        compiled ruin and recreate instead of one anneal; 0: none (``Insertion.population``).
+    sisr
+        The compiled moves with SISR's split strings and blinks, strings up to half the mean
+        route (``Insertion.sisr``).
 
     Returns
     -------
@@ -141,6 +153,7 @@ def insertion_routes(
     if on_built is not None:
         on_built([r[:] for r in ins.routes])
     left_s = improve_s - (time.perf_counter() - called)  # the construction took its part
+    ins.population, ins.sisr = population, sisr
     if left_s > 0:
         seeds = ins.overtime_visits() if around_overtime else None
         ins.improve(
@@ -230,6 +243,8 @@ class Insertion:
         self.size = np.zeros(n_v, dtype=np.int64)  # visits per route
         self._band_lists = bands
         self.kind, self.kinds = self._vehicle_kinds()
+        self.population = 0  # individuals of the population search (insertion_routes)
+        self.sisr = False  # split strings, blinks, longer strings on long routes
         self._kinds_but: tuple[int, np.ndarray] | None = None  # set_order: kinds but a column
         # During the ruin and recreate (granular insertion): each order's nearest orders
         # and the route of every node; an insertion first tries only the routes of the
@@ -927,9 +942,15 @@ class Insertion:
         on_best: Callable[[list[list[int]]], None] | None = None,
         cycle_moves: int = 0,
     ) -> int:
-        """:meth:`improve` by :func:`solver.fastrr.improve` (the same moves, compiled)."""
+        """:meth:`improve` by :func:`solver.fastrr.improve` (the same moves, compiled), or by
+        :func:`solver.population.evolve` around them (``population`` individuals, one anneal
+        over the time only)."""
         t_hot = self._t_hot()
-        routes, moves = fastrr.improve(
+        evolve = self.population > 0 and anneal and cycle_moves == 0
+        way: dict[str, Any] = (
+            {"size": self.population} if evolve else {"anneal": anneal, "cycle_moves": cycle_moves}
+        )
+        routes, moves = (evolve_population if evolve else fastrr.improve)(
             self.problem(),
             self.drop_penalty,
             self.kind,
@@ -941,18 +962,19 @@ class Insertion:
             seed,
             max_moves,
             should_stop,
-            anneal=anneal,
             t_hot=t_hot,
             t_ratio=ANNEAL_END / ANNEAL_START,
-            max_string=MAX_STRING,
+            max_string=self._max_string(),
             string_share=STRING_SHARE,
+            split_share=SPLIT_SHARE if self.sisr else 0.0,
+            blink=BLINK if self.sisr else 0.0,
             random_share=RANDOM_ORDER_SHARE,
             noise=max(1, self.horizon_s // 24),
             on_time_first=on_time_first and bool((self.dl < self.big).any()),
             max_exact=self.max_exact,
             on_best=on_best,
             orders=np.asarray(self.orders, dtype=np.int64),
-            cycle_moves=cycle_moves,
+            **way,
         )
         times = [self.retime(v, r) for v, r in enumerate(routes)]
         if any(t is None for t in times):  # the kernel keeps every route feasible: a bug
@@ -972,6 +994,14 @@ class Insertion:
                 [int(self.demand[r].sum()) if r else 0 for r in routes], dtype=np.int64
             )
         return moves
+
+    def _max_string(self) -> int:
+        """Longest string of the compiled moves: :data:`MAX_STRING`, with ``sisr`` up to half
+        the mean length of the used routes (R2/RC2's long routes)."""
+        used = [len(r) for r in self.routes if r]
+        if not self.sisr or not used:
+            return MAX_STRING
+        return max(MAX_STRING, sum(used) // (2 * len(used)))
 
     def _snapshot(self) -> tuple[list[list[int]], list[list[int]], np.ndarray]:
         return [r[:] for r in self.routes], [t[:] for t in self.times], self.load.copy()

@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 from ortools.constraint_solver import routing_enums_pb2
 
-from solver import fastrr
+from solver import fastrr, population
 from solver.greedy import greedy_routes
 from solver.incumbent import Incumbent, Progress
 from solver.insertion import Insertion, insertion_routes
@@ -35,7 +35,7 @@ from solver.model import (
 )
 from solver.params import SearchParams
 from solver.problem import Infeasible, RoutingInput, RoutingResult
-from solver.strategy import construction, cycle_moves
+from solver.strategy import construction, cycle_moves, population_size
 from solver.timing import overtime_cost, prices_overtime
 from solver.twins import without_twins
 
@@ -58,6 +58,8 @@ def solve_one(
     """
     params = params or SearchParams()
     fastrr.warm_up()  # once per process, before any clock: compiling is not searching
+    if population_size(data, params) > 0:
+        population.warm_up()
     t0 = time.perf_counter()
     try:
         m = build(data, params)
@@ -184,6 +186,7 @@ def _search(
             variant = _greedy(
                 m, name, recreate * remaining(), built, should_stop, seed=params.seed,
                 on_improved=improved, cycle_moves=cycle_moves(data, params),
+                population=population_size(data, params), sisr=params.sisr,
             )  # fmt: skip
             inc.offer(original(m, variant), "ruin_and_recreate" if recreate > 0 else name)
             variants = [variant]
@@ -341,6 +344,8 @@ def _greedy(
     on_improved: Callable[[list[list[int]]], None] | None = None,
     insert: Sequence[int] | None = None,
     cycle_moves: int = 0,
+    population: int = 0,
+    sisr: bool = False,
 ) -> list[list[int]]:
     """:func:`solver.greedy.greedy_routes` (or ``insertion_routes`` when ``how`` is
     ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
@@ -364,6 +369,8 @@ def _greedy(
             on_improved=on_improved,
             insert=insert,
             cycle_moves=cycle_moves,
+            population=population,
+            sisr=sisr,
         )
     else:
         routes = greedy_routes(inputs, visit, m.time.boundaries)

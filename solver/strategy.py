@@ -67,6 +67,18 @@ def cycle_moves(data: RoutingInput, params: SearchParams) -> int:
     return params.thresholds.cycle_moves_per_order * len(data.order_nodes())
 
 
+def population_size(data: RoutingInput, params: SearchParams) -> int:
+    """Individuals of the population search around the compiled ruin and recreate
+    (:mod:`solver.population`), 0 for one anneal: ``params.population``, where the moves
+    anneal over the clock (:func:`cycle_moves` 0: plain problems), numba runs them and there
+    are at most ``thresholds.population_up_to_orders`` orders."""
+    if not fastrr.AVAILABLE or cycle_moves(data, params) > 0:
+        return 0
+    if len(data.order_nodes()) > params.thresholds.population_up_to_orders:
+        return 0
+    return params.population
+
+
 def wants_greedy(data: RoutingInput, params: SearchParams) -> bool:
     """Whether the search starts from a construction (:func:`solver.insertion.insertion_routes`
     for ``"auto"`` from ``thresholds.insertion_from_limit_s``, else

@@ -71,6 +71,10 @@ class Thresholds:
         Automatic parts of about this many orders and at least this many routes each.
     part_s_per_order
         Seconds of search per order of a part (clamped to 1-5 s).
+    population_up_to_orders
+        The population search (``SearchParams.population``) runs up to this many orders:
+        measured on Solomon (100, better) and Gehring–Homberger 200 (even); at 1,000 an
+        education of 30 moves per order takes seconds, too few generations (untested).
     """
 
     greedy_from_order_vehicle_pairs: int = 20_000
@@ -93,6 +97,7 @@ class Thresholds:
     orders_per_part: int = 100
     routes_per_part: int = 6
     part_s_per_order: float = 0.015
+    population_up_to_orders: int = 200
 
     def __post_init__(self) -> None:
         if self.auto_construction not in CONSTRUCTIONS:
