@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver.insertion import nearest_orders
+from solver.neighbours import nearest_orders
 
 
 @pytest.mark.parametrize("block", [1, 3, 1 << 20])
