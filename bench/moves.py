@@ -144,8 +144,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--moves", type=int, default=None, help="exactly this many moves (no time limit)"
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--bench-dir", default=str(default_bench_dir()))
+    parser.add_argument("--seed", type=int, default=0, help="the moves' random seed")
+    parser.add_argument(
+        "--bench-dir",
+        default=str(default_bench_dir()),
+        help="benchmark data folder (default: $DISPATCH_BENCH_DIR or ../shared/bench)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON line per problem")
 
 
