@@ -557,6 +557,30 @@ def _natural_key(path: Path) -> list[object]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.stem.upper())]
 
 
+def set_folder(bench_dir: Path, set_name: str) -> Path:
+    """The folder of a set: a named one (:data:`SETS`), ``gh<N>`` for any Gehring–Homberger
+    size (``homberger/<N>`` of the bench folder: 400, 600, 800 are not bundled here but read
+    the same way) or a folder of Solomon-format files given by its path — the instances a
+    user brings are measured like the bundled ones (gaps where ``bks.csv`` names them, the
+    ratio to the peers always)."""
+    if set_name in SETS:
+        return bench_dir / SETS[set_name]
+    gh = re.fullmatch(r"gh(\d+)", set_name)
+    if gh:
+        return bench_dir / "homberger" / gh.group(1)
+    return Path(set_name)
+
+
+def set_arg(text: str) -> str:
+    """``--set``: a named set, ``gh<N>`` or an existing folder."""
+    if text in SETS or re.fullmatch(r"gh\d+", text) or Path(text).is_dir():
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected one of {', '.join(sorted(SETS))}, gh<N> (homberger/<N> of the bench "
+        f"folder) or a folder of Solomon-format files, got {text!r}"
+    )
+
+
 def instance_files(bench_dir: Path, set_name: str, names: Sequence[str] | None) -> list[Path]:
     """Instance files of a set, all of them or the named ones (case-insensitive).
 
@@ -565,7 +589,7 @@ def instance_files(bench_dir: Path, set_name: str, names: Sequence[str] | None) 
     FileNotFoundError
         If the set's folder is missing or a named instance is not in it.
     """
-    folder = bench_dir / SETS[set_name]
+    folder = set_folder(bench_dir, set_name)
     if not folder.is_dir():
         raise FileNotFoundError(
             f"no instance folder {folder} (set --bench-dir or DISPATCH_BENCH_DIR)"
@@ -801,7 +825,8 @@ def run(args: argparse.Namespace) -> int:
     summary = summarize(rows, solvers)
     out_dir = Path(args.out) if args.out else default_out_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"vrptw-{args.set}-{started.strftime('%Y%m%dT%H%M%SZ')}"
+    set_label = args.set if args.set in SETS or not Path(args.set).is_dir() else Path(args.set).name
+    stem = f"vrptw-{set_label}-{started.strftime('%Y%m%dT%H%M%SZ')}"
     with (out_dir / f"{stem}.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(CSV_COLUMNS))
         writer.writeheader()
@@ -862,7 +887,14 @@ def _peers_arg(text: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options (shared by ``main`` and ``dispatch bench vrptw``)."""
-    parser.add_argument("--set", choices=sorted(SETS), default="solomon", help="instance set")
+    parser.add_argument(
+        "--set",
+        type=set_arg,
+        default="solomon",
+        metavar="SET",
+        help=f"instance set: {', '.join(sorted(SETS))}, gh<N> (homberger/<N> of the bench "
+        "folder, e.g. gh400) or a folder of Solomon-format files (default %(default)s)",
+    )
     parser.add_argument(
         "--time-limit",
         type=_positive_float,

@@ -123,3 +123,23 @@ def test_two_core_mode_is_its_own_column(
     assert [r["solver"] for r in doc["rows"]] == ["ours", "ours2"]
     assert doc["meta"]["cores"] == {"ours": 1, "ours2": 2}
     assert all(r["feasible"] for r in doc["rows"])
+
+
+def test_a_folder_of_ones_own_instances(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Instances outside the bundled sets: a folder path as ``--set``, no BKS for them, the
+    ratio to the peer still reported; an unknown set name is refused naming the option."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "X7.txt").write_text(C101.read_text().replace("C101", "X7", 1))
+    out = tmp_path / "out"
+    args = ["--set", str(mine), "--time-limit", "0.5", "--peers", "pyvrp", "--quiet"]
+    assert vrptw.main([*args, "--out", str(out), "--bench-dir", str(BENCH_DIR)]) == 0
+    doc = json.loads(next(out.glob("vrptw-mine-*.json")).read_text())
+    assert [(r["instance"], r["solver"]) for r in doc["rows"]] == [("X7", "ours"), ("X7", "pyvrp")]
+    assert all(r["feasible"] and r["gap_pct"] is None for r in doc["rows"])
+    assert doc["summary"]["all"]["ours_over_pyvrp"] is not None
+    assert vrptw.set_folder(BENCH_DIR, "gh400") == BENCH_DIR / "homberger" / "400"
+    with pytest.raises(SystemExit) as exc:
+        vrptw.main(["--set", "nowhere", "--peers", "none"])
+    assert exc.value.code == 2
+    assert "--set" in capsys.readouterr().err
