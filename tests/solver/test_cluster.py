@@ -18,7 +18,7 @@ from dispatcher.codec import problem_from_dict
 from dispatcher.errors import InputError
 from dispatcher.generate import generate_problem
 from dispatcher.planner import PlanOptions, plan_problem
-from solver.cluster import part_runner
+from solver.cluster import connect, part_runner
 from solver.params import SearchParams
 from solver.problem import ParamError
 
@@ -46,6 +46,16 @@ def test_cluster_rejects_what_is_not_a_ray_address(address: Any) -> None:
     with pytest.raises(ParamError, match="cluster") as info:
         SearchParams(cluster=address)
     assert info.value.field == "cluster"
+
+
+def test_cluster_without_ray_installed_is_a_param_error_naming_cluster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(ParamError) as info:
+        connect("local")
+    assert info.value.field == "cluster"
+    assert "not installed" in info.value.message and "field-dispatch[cluster]" in info.value.message
 
 
 # Before the module's cluster starts: a process that is connected to Ray keeps its connection
