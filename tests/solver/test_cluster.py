@@ -1,15 +1,20 @@
-"""The parts of a decomposed solve on a Ray cluster (solver/cluster.py): a real local Ray
-instance of 2 CPUs, started once for this module; the same plan as the local process pool."""
+"""The parts of a decomposed solve on a Ray cluster (solver/cluster.py): a real Ray head of
+2 CPUs on this machine, started once for this module; the same plan as the local process
+pool."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -81,33 +86,58 @@ def test_unreachable_cluster_is_an_input_error_naming_cluster_before_any_search(
 
 
 @pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[Any]:
-    """A local Ray instance of 2 CPUs for this module; ``cluster="local"`` then uses it."""
+def ray_cluster() -> Iterator[str]:
+    """The address of a Ray head of 2 CPUs started for this module (``ray start --head`` in
+    a process of its own, as on a cluster's head machine); the test process connects to it
+    through :func:`solver.cluster.connect` like any caller naming ``HOST:PORT``."""
     import ray
 
-    # This module's functions reach the workers by value: tests/ is not a package they import.
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     # A short temp dir: Ray's unix socket paths must fit in 107 bytes.
     temp = tempfile.mkdtemp(prefix="ray")
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        object_store_memory=200 * 1024**2,
-        _temp_dir=temp,
-    )
+    # Ray's token authentication off for this private head: the head and this process would
+    # otherwise need to share a token (docs/operations.md).
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    command = [str(Path(sys.executable).with_name("ray")), "start", "--head", f"--port={port}"]
+    command += ["--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"]
+    command += [f"--temp-dir={temp}", "--object-store-memory=200000000", "--block"]
+    head = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    # This module's functions reach the workers by value: tests/ is not a package they import.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
-        yield ray
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("RAY_AUTH_MODE", "disabled")
+            deadline = time.monotonic() + 120  # a generous start-up on a loaded machine
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert head.poll() is None, "ray start --head exited"
+                    assert time.monotonic() < deadline, "the Ray head did not start in 120 s"
+                    time.sleep(0.5)
+            yield f"127.0.0.1:{port}"
     finally:
         ray.shutdown()
         ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+        head.terminate()  # `ray start --block` stops the head's processes on SIGTERM
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)  # its own session: only the head's processes
+            head.wait()
         shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_parts_run_in_ray_workers_of_one_thread_results_in_submission_order(
-    ray_cluster: Any,
+    ray_cluster: str,
 ) -> None:
-    with part_runner(SearchParams(cluster="local"), workers=2) as runner:
+    with part_runner(SearchParams(cluster=ray_cluster), workers=3) as runner:
         assert runner.slots == 2  # the cluster's CPUs, not the local workers
         facts = runner.map(_worker_facts, [(k,) for k in range(4)])
     assert [k for k, *_ in facts] == [0, 1, 2, 3]
@@ -116,11 +146,11 @@ def test_parts_run_in_ray_workers_of_one_thread_results_in_submission_order(
 
 
 def test_decomposed_plan_on_ray_is_the_local_pools_plan_and_passes_the_checker(
-    ray_cluster: Any, solve_checked: Callable[..., Any]
+    ray_cluster: str, solve_checked: Callable[..., Any]
 ) -> None:
     problem = problem_from_dict(generate_problem(60, 8, seed=3))
     local = solve_checked(problem, DECOMPOSED)
-    remote = solve_checked(problem, replace(DECOMPOSED, cluster="local"))
+    remote = solve_checked(problem, replace(DECOMPOSED, cluster=ray_cluster))
     assert remote.meta["initial_solution"] == "parts"  # the last phase started from the parts
 
     def visits(plan: Any) -> list[tuple[str, list[str]]]:
