@@ -248,8 +248,9 @@ def solve_decomposed(
     least 2, or Ray tasks on ``params.cluster``: :mod:`solver.cluster`), then the whole
     model from the merged routes (see the module docstring).
 
-    With ``solution_limit`` set, every phase uses it and there are exactly two rounds
-    (deterministic, the same on a cluster as in the local pool). The result is the whole
+    With ``solution_limit`` set, every phase uses it with the whole ``time_limit_s`` (the
+    count ends it, not the clock) and there are exactly two rounds: deterministic, the same
+    on a cluster as in the local pool, whatever the load. The result is the whole
     model's, ``initial == "parts"`` when the last phase started from the merged routes.
     """
     t0 = time.perf_counter()
@@ -276,7 +277,11 @@ def _rounds(
     th = params.thresholds
     limit = params.time_limit_s
     whole = replace(params, workers=1, parts=1)
-    first_s = min(limit, max(th.first_min_s, limit * th.first_share))
+    # Under a solution limit the count ends each phase, never the clock: a part of a few
+    # seconds run by a freshly spawned process (importing, loading the compiled moves) on a
+    # loaded machine would otherwise stop by time, and the plan would depend on the load.
+    counted = params.solution_limit is not None
+    first_s = limit if counted else min(limit, max(th.first_min_s, limit * th.first_share))
     # The first phase is short: under insertion_from_limit_s "auto" would build with the
     # append-only greedy, a far worse start at field scale than the insertion construction.
     auto = whole.initial == "auto" and wants_greedy(data, whole)
@@ -293,16 +298,16 @@ def _rounds(
     end_rounds = t0 + limit * (1 - th.final_share)
     rounds = 0
     while True:
-        if params.solution_limit is not None:
+        if counted:
             if rounds == 2:
                 break
         elif should_stop is not None and should_stop():
             break
         batch = _round_parts(data, routes, parts, first=rounds * 7)
         orders = max(len(p.data.order_nodes()) for p, _ in batch)
-        part_s = min(5.0, max(1.0, orders * th.part_s_per_order))
+        part_s = limit if counted else min(5.0, max(1.0, orders * th.part_s_per_order))
         waves = math.ceil(len(batch) / runner.slots)
-        if params.solution_limit is None and time.perf_counter() + waves * part_s > end_rounds:
+        if not counted and time.perf_counter() + waves * part_s > end_rounds:
             break
         part_params = replace(whole, time_limit_s=part_s, initial="auto", recreate_given=True)
         results = runner.map(_solve_part, [(p.data, part_params, lr) for p, lr in batch])
