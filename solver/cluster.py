@@ -136,9 +136,10 @@ def connect(address: str) -> Any:
             log_to_driver=False,
             ignore_reinit_error=True,
         )
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        # ConnectionError: "auto" finds no cluster; ValueError: "ray://" without Ray Client
-        # (pip install 'ray[client]'); RuntimeError: the head refused the driver.
+    except (ConnectionError, ValueError) as exc:
+        # ConnectionError: "auto" finds no cluster, or the head refuses this caller (Ray's
+        # token authentication: InvalidAuthToken); ValueError: "ray://" without Ray Client
+        # (pip install 'ray[client]').
         raise ParamError("cluster", f"could not connect to Ray at {address!r}: {exc}") from None
     return ray
 
