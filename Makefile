@@ -12,7 +12,7 @@ ASSETS := api/board/node_modules/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[api,dev,bench,sim]'
+	$(BIN)/pip install -q -e '.[api,dev,bench,sim,cluster]'
 	@echo 'compiling the ruin and recreate (solver/fastrr.py, numba; once per installation)'
 	$(BIN)/python -c 'from solver import fastrr; fastrr.warm_up()'
 	touch $(STAMP)

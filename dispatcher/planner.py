@@ -87,6 +87,10 @@ class PlanOptions:
     # "command": it bounds the whole plan from ``plan_problem(started_at=...)``, as a user of
     # `dispatch plan --time-limit` reads it (docs/performance.md, "Scale").
     limit_covers: str = "search"
+    # Where the parts of a decomposition run (parts other than 1): None, a local process
+    # pool; a Ray address ("local", "auto", "HOST:PORT", "ray://HOST:PORT"), Ray tasks on that
+    # cluster (solver/cluster.py, docs/operations.md "Decomposed solves on a Ray cluster").
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         if self.limit_covers not in LIMIT_COVERS:
@@ -121,6 +125,7 @@ class PlanOptions:
                 parts=self.parts,
                 recreate_share=self.recreate_share,
                 workers=self.workers,
+                cluster=self.cluster,
                 # OR-Tools stops each insertion-LNS sub-search after lns_time_limit (100 ms),
                 # so under CPU load the same solution limit could give another plan. Without
                 # those operators a solution-limited run depends on the count only (measured:
@@ -209,13 +214,16 @@ def plan_problem(
             # and recreate starts from the published routes (not from a construction of its
             # own), so the pinned visits stay and the free ones are placed around them.
             params = replace(params, given_only=not displaced, recreate_given=displaced)
-        result = solve(
-            data,
-            params,
-            relay if on_progress else None,
-            initial_routes=initial,
-            should_stop=should_stop,
-        )
+        try:
+            result = solve(
+                data,
+                params,
+                relay if on_progress else None,
+                initial_routes=initial,
+                should_stop=should_stop,
+            )
+        except ParamError as exc:  # a cluster that cannot be reached (solver/cluster.py)
+            raise InputError(exc.field, exc.message) from None
     t1 = time.perf_counter()
     meta: dict[str, object] = {
         "solver": "ortools-routing",

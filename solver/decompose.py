@@ -34,14 +34,13 @@ This module imports nothing from ``dispatcher`` or ``api``.
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from solver.cluster import PartRunner, part_runner
 from solver.incumbent import Progress
 from solver.params import SearchParams
 from solver.phases import finish_from, solve_in_process
@@ -246,17 +245,43 @@ def solve_decomposed(
     should_stop: Callable[[], bool] | None = None,
 ) -> RoutingResult:
     """First phase on the whole model, rounds of parts (``params.workers`` processes, at
-    least 2), then the whole model from the merged routes (see the module docstring).
+    least 2, or Ray tasks on ``params.cluster``: :mod:`solver.cluster`), then the whole
+    model from the merged routes (see the module docstring).
 
-    With ``solution_limit`` set, every phase uses it and there are exactly two rounds
-    (deterministic). The result is the whole model's, ``initial == "parts"`` when the last
-    phase started from the merged routes.
+    With ``solution_limit`` set, every phase uses it with the whole ``time_limit_s`` (the
+    count ends it, not the clock) and there are exactly two rounds: deterministic, the same
+    on a cluster as in the local pool, whatever the load. The result is the whole
+    model's, ``initial == "parts"`` when the last phase started from the merged routes.
     """
     t0 = time.perf_counter()
+    workers = max(2, params.workers)
+    with part_runner(params, workers) as runner:  # a bad cluster fails here, before any search
+        routes = _rounds(data, params, runner, t0, on_progress, progress_every_s, should_stop)
+    whole = replace(params, workers=1, parts=1)
+    return finish_from(
+        data, whole, t0, routes, "parts", on_progress, progress_every_s, should_stop, min_s=0.5,
+        solve=solve_one,
+    )  # fmt: skip
+
+
+def _rounds(
+    data: RoutingInput,
+    params: SearchParams,
+    runner: PartRunner,
+    t0: float,
+    on_progress: Callable[[Progress], None] | None,
+    progress_every_s: float,
+    should_stop: Callable[[], bool] | None,
+) -> list[list[int]]:
+    """The first phase, then the rounds of parts on ``runner``: the merged routes."""
     th = params.thresholds
     limit = params.time_limit_s
     whole = replace(params, workers=1, parts=1)
-    first_s = min(limit, max(th.first_min_s, limit * th.first_share))
+    # Under a solution limit the count ends each phase, never the clock: a part of a few
+    # seconds run by a freshly spawned process (importing, loading the compiled moves) on a
+    # loaded machine would otherwise stop by time, and the plan would depend on the load.
+    counted = params.solution_limit is not None
+    first_s = limit if counted else min(limit, max(th.first_min_s, limit * th.first_share))
     # The first phase is short: under insertion_from_limit_s "auto" would build with the
     # append-only greedy, a far worse start at field scale than the insertion construction.
     auto = whole.initial == "auto" and wants_greedy(data, whole)
@@ -270,33 +295,26 @@ def solve_decomposed(
     routes = [list(r) for r in first.routes]
     used = sum(1 for r in routes if r)
     parts = n_parts(data, params, used)
-    workers = max(2, params.workers)
     end_rounds = t0 + limit * (1 - th.final_share)
-    ctx = mp.get_context(params.start_method)
     rounds = 0
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        while True:
-            if params.solution_limit is not None:
-                if rounds == 2:
-                    break
-            elif should_stop is not None and should_stop():
+    while True:
+        if counted:
+            if rounds == 2:
                 break
-            batch = _round_parts(data, routes, parts, first=rounds * 7)
-            orders = max(len(p.data.order_nodes()) for p, _ in batch)
-            part_s = min(5.0, max(1.0, orders * th.part_s_per_order))
-            waves = math.ceil(len(batch) / workers)
-            if params.solution_limit is None and time.perf_counter() + waves * part_s > end_rounds:
-                break
-            part_params = replace(whole, time_limit_s=part_s, initial="auto", recreate_given=True)
-            futures = [pool.submit(_solve_part, p.data, part_params, lr) for p, lr in batch]
-            for (part, _), future in zip(batch, futures, strict=True):
-                new = future.result()
-                if new is None:
-                    continue
-                for k, route in enumerate(new):
-                    routes[part.vehicles[k]] = [int(part.nodes[j]) for j in route]
-            rounds += 1
-    return finish_from(
-        data, whole, t0, routes, "parts", on_progress, progress_every_s, should_stop, min_s=0.5,
-        solve=solve_one,
-    )  # fmt: skip
+        elif should_stop is not None and should_stop():
+            break
+        batch = _round_parts(data, routes, parts, first=rounds * 7)
+        orders = max(len(p.data.order_nodes()) for p, _ in batch)
+        part_s = limit if counted else min(5.0, max(1.0, orders * th.part_s_per_order))
+        waves = math.ceil(len(batch) / runner.slots)
+        if not counted and time.perf_counter() + waves * part_s > end_rounds:
+            break
+        part_params = replace(whole, time_limit_s=part_s, initial="auto", recreate_given=True)
+        results = runner.map(_solve_part, [(p.data, part_params, lr) for p, lr in batch])
+        for (part, _), new in zip(batch, results, strict=True):
+            if new is None:
+                continue
+            for k, route in enumerate(new):
+                routes[part.vehicles[k]] = [int(part.nodes[j]) for j in route]
+        rounds += 1
+    return routes

@@ -5,6 +5,7 @@ This module imports nothing from ``dispatcher`` or ``api``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from google.protobuf import text_format
@@ -24,6 +25,8 @@ TRAIL_COMPRESSIONS: tuple[str, ...] = tuple(
     solver_parameters_pb2.ConstraintSolverParameters.TrailCompression.keys()
 )
 START_METHODS = ("spawn", "forkserver", "fork")
+# A Ray address: "local", "auto", "HOST:PORT" (the head's GCS) or "ray://HOST:PORT" (Ray Client).
+CLUSTER_ADDRESS = re.compile(r"(?:ray://)?[^\s:/]+:[0-9]{1,5}")
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,14 @@ class SearchParams:
         up to half the mean route (:meth:`solver.insertion.Insertion._max_string`).
     thresholds
         The strategy's thresholds (:class:`solver.thresholds.Thresholds`).
+    cluster
+        Where the parts of a decomposition run (:mod:`solver.cluster`): ``None`` (the
+        default), a local process pool of ``max(2, workers)`` processes; else a Ray address,
+        the parts then run as Ray tasks of one CPU each, so that a cluster of several machines
+        improves more parts at once than one machine can: ``"local"`` (a Ray instance
+        started in this process on this machine's cores), ``"auto"`` (the cluster this
+        machine belongs to), ``"HOST:PORT"`` (a head node's GCS) or ``"ray://HOST:PORT"``
+        (Ray Client). Only the decomposition uses it; everything else runs where it did.
     """
 
     time_limit_s: float = 10.0
@@ -168,6 +179,7 @@ class SearchParams:
     thresholds: Thresholds = Thresholds()
     population: int = 6
     sisr: bool = False
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -236,6 +248,14 @@ class SearchParams:
         if not (isinstance(self.population, int) and self.population >= 0):
             raise ParamError(
                 "population", f"expected 0 (none) or a positive integer, got {self.population!r}"
+            )
+        if self.cluster is not None and not (
+            isinstance(self.cluster, str)
+            and (self.cluster in ("local", "auto") or CLUSTER_ADDRESS.fullmatch(self.cluster))
+        ):
+            raise ParamError(
+                "cluster",
+                f"expected 'local', 'auto', 'HOST:PORT' or 'ray://HOST:PORT', got {self.cluster!r}",
             )
         if self.extra:
             try:
