@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -18,7 +19,13 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from dispatcher.argtypes import bounded_int, fraction, positive_float, positive_int
+from dispatcher.argtypes import (
+    bounded_int,
+    fraction,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from dispatcher.codec import load_plan, load_problem, plan_to_dict
 from dispatcher.domain import Fix, Plan, Problem
 from dispatcher.errors import DispatchError, InputError
@@ -151,6 +158,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         solution_limit=args.solution_limit,
         mode=mode,
         limit_covers="command",
+        # Naming a cluster without --parts splits automatically: the parts are what runs there.
+        parts=0
+        if args.cluster and args.parts is None
+        else (1 if args.parts is None else args.parts),
+        cluster=args.cluster,
     )
     show = None if args.json or args.quiet else _progress_printer(len(problem.orders), sys.stderr)
     plan = plan_problem(problem, options, show, started_at=started)
@@ -391,6 +403,22 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("full", "incremental"),
         help="incremental: keep published visits with their engineers, fit the rest in; "
         "full: plan afresh (default: incremental when a plan is published)",
+    )
+    p.add_argument(
+        "--parts",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="decompose into N parts of nearby routes improved side by side "
+        "(solver/decompose.py); 0 = automatic (from 1,000 orders), 1 = none (default, or 0 "
+        "with --cluster)",
+    )
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=os.environ.get("DISPATCH_RAY_ADDRESS") or None,
+        help="run the parts on a Ray cluster: HOST:PORT, ray://HOST:PORT, auto or local "
+        "(docs/operations.md; default $DISPATCH_RAY_ADDRESS, else this machine's processes)",
     )
     p.add_argument("--out", help="write the Plan JSON here")
     p.add_argument("--json", action="store_true", help="print the Plan JSON instead of the summary")

@@ -15,6 +15,7 @@ from dispatcher.errors import InputError
 from dispatcher.fixes import with_fixes
 from dispatcher.osrm import describe, travel_times
 from dispatcher.travel import TravelTimes, matrix_legs_digest, plan_leg_ends
+from solver.cluster import probe as probe_cluster
 from solver.routing import (
     SOLVER_VERSION,
     ParamError,
@@ -215,6 +216,8 @@ def plan_problem(
             # own), so the pinned visits stay and the free ones are placed around them.
             params = replace(params, given_only=not displaced, recreate_given=displaced)
         try:
+            if options.cluster is not None:
+                probe_cluster(options.cluster)
             result = solve(
                 data,
                 params,

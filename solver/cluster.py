@@ -93,8 +93,18 @@ class _Ray:
         return list(self._ray.get(refs))  # in submission order, whichever finished first
 
 
-def _probe(address: str) -> None:
-    """Fail fast when nothing listens at ``HOST:PORT``: Ray itself retries for minutes."""
+def probe(address: str) -> None:
+    """Fail fast when nothing listens at ``HOST:PORT`` (Ray itself retries for minutes); a
+    no-op for ``"local"`` and ``"auto"``. Cheap: a planner checks a named cluster with it even
+    when the problem turns out too small to split, so a typo never goes unnoticed.
+
+    Raises
+    ------
+    ParamError
+        ``cluster``: nothing accepts a connection at the address.
+    """
+    if address in ("local", "auto"):
+        return
     host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
         with socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S):
@@ -127,8 +137,7 @@ def connect(address: str) -> Any:
         ) from None  # fmt: skip
     if ray.is_initialized():
         return ray
-    if address not in ("local", "auto"):
-        _probe(address)
+    probe(address)
     try:
         ray.init(
             address=address,

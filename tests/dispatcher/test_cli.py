@@ -215,3 +215,21 @@ def test_every_option_of_every_sub_command_has_help() -> None:
         and not (isinstance(action.help, str) and action.help.strip())
     ]
     assert not missing, "no help text:\n" + "\n".join(missing)
+
+
+def test_plan_decomposes_on_request_and_names_an_unreachable_cluster(tmp_path: Path) -> None:
+    """`--parts 2` plans in two parts (the same problem, a plan that checks clean); a cluster
+    nobody answers at is one line naming the option's field, exit 2, no traceback."""
+    out = tmp_path / "plan.json"
+    done = _run(
+        "plan", str(SMALL), "--parts", "2", "--solution-limit", "30", "--out", str(out), "--quiet"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["kpis"]["on_time"] == 4
+    assert _run("check", str(SMALL), str(out)).returncode == 0
+    bad = _run("plan", str(SMALL), "--cluster", "127.0.0.1:1", "--solution-limit", "5", "--quiet")
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1 and "cluster" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    neg = _run("plan", str(SMALL), "--parts", "-1")
+    assert neg.returncode == 2 and "--parts" in neg.stderr
