@@ -71,6 +71,12 @@ class Thresholds:
         Automatic parts of about this many orders and at least this many routes each.
     part_s_per_order
         Seconds of search per order of a part (clamped to 1-5 s).
+    construct_share, construct_stop_share
+        Shares of the search's limit, from its start, at which the insertion construction
+        hurries (a solve under a time limit only, :class:`solver.bounded.Deadline`): the
+        orders not yet placed one by one go to the compiled placing, and from the second
+        none is tried (the final fill gets them). At 10,000 x 1,000 the one-by-one placing
+        alone outlasted the whole budget (docs/performance.md, "Scale").
     population_up_to_orders
         The population search (``SearchParams.population``) runs up to this many orders:
         measured on Solomon (100, better) and Gehring–Homberger 200 (even); at 1,000 an
@@ -98,6 +104,8 @@ class Thresholds:
     routes_per_part: int = 6
     part_s_per_order: float = 0.015
     population_up_to_orders: int = 200
+    construct_share: float = 0.5
+    construct_stop_share: float = 0.8
 
     def __post_init__(self) -> None:
         if self.auto_construction not in CONSTRUCTIONS:
@@ -109,6 +117,12 @@ class Thresholds:
             value = getattr(self, f.name)
             if f.name != "auto_construction" and not value >= 0:
                 raise ParamError(f.name, f"expected a number >= 0, got {value!r}")
-        for name in ("fill_share", "first_share", "final_share"):
+        for name in (
+            "fill_share",
+            "first_share",
+            "final_share",
+            "construct_share",
+            "construct_stop_share",
+        ):
             if not getattr(self, name) < 1:
                 raise ParamError(name, f"expected a share below 1, got {getattr(self, name)!r}")

@@ -1,0 +1,156 @@
+"""The insertion construction against the clock: one by one while there is time, compiled
+after.
+
+Why: at 10,000 orders / 1,000 engineers the cheapest insertion of every order, one by one in
+Python (:meth:`solver.insertion.Insertion.place`), took 34 s of a 26-s search budget on a
+loaded machine, and nothing bounded it: the whole ``dispatch plan`` command ran past its
+limit (docs/performance.md, "Scale"). With a :class:`Deadline`, :func:`construct` places the
+orders in the construction's order one by one until ``one_by_one``, then the rest with the
+compiled kernel's cheapest insertion (:mod:`solver.fastrr`: the same time rules, costs and
+candidate vehicles, on-time places first; ties may fall otherwise, so only past the deadline)
+in chunks until ``stop``; an order not tried by then stays out, for the final fill of the
+search (:func:`solver.search._fill`). Without a deadline (a solution-limited solve, whose
+plan must not depend on the clock) the construction is the one-by-one insertion alone.
+
+This module imports nothing from ``dispatcher`` or ``api``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from solver import fastrr
+from solver.fastrr import _candidates, _refine, _retime, _scan, _scan_arrays, njit
+
+if TYPE_CHECKING:
+    from solver.insertion import Insertion
+
+CHUNK = 64  # orders per call of the compiled placing: the clock is read between calls
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a construction hurries (``time.perf_counter()`` values): from ``one_by_one`` the
+    orders not yet placed go to the compiled placing; from ``stop`` none is tried."""
+
+    one_by_one: float
+    stop: float
+
+
+def construct(ins: Insertion, on_time_first: bool, deadline: Deadline | None = None) -> list[int]:
+    """Every order of ``ins`` (``ins.orders``) placed as :meth:`Insertion.place` does, bounded
+    by ``deadline`` (see the module docstring); returns the orders not tried."""
+    if deadline is None:
+        return ins.place(ins.orders, on_time_first)
+    rest = ins.place(ins.orders, on_time_first, deadline.one_by_one)
+    if not rest:
+        return []
+    if not ins.compiled():
+        return ins.place(rest, on_time_first, deadline.stop)
+    return place_compiled(ins, rest, on_time_first, deadline.stop)
+
+
+def place_compiled(
+    ins: Insertion, nodes: list[int], on_time_first: bool, stop: float | None = None
+) -> list[int]:
+    """``nodes`` inserted into the routes of ``ins`` in this order by the compiled kernel:
+    on-time places first, then any place (as :meth:`Insertion.place`), each at its cheapest
+    place over every route and one empty vehicle of each kind unless leaving it out costs
+    less. ``stop`` (``time.perf_counter()``): no order is tried from then on. Returns the
+    orders not tried (in ``nodes`` order, those left from the on-time pass last)."""
+    if not nodes:
+        return []
+    P = ins.problem()
+    R, rl, ST, LT, load, route_of = fastrr.state_of(P, ins.routes)
+    drop = np.ascontiguousarray(ins.drop_penalty, dtype=np.int64)
+    kind = np.ascontiguousarray(ins.kind, dtype=np.int64)
+    state = (drop, kind, int(ins.kinds), int(ins.max_exact), P, R, rl, ST, LT, load, route_of)
+    todo = np.asarray(nodes, dtype=np.int64)
+    untried: list[int] = []
+    for strict in (True, False) if on_time_first else (False,):
+        left: list[np.ndarray] = []
+        for a in range(0, todo.size, CHUNK):
+            if stop is not None and time.perf_counter() >= stop:
+                untried = todo[a:].tolist() + [int(j) for part in left for j in part]
+                break
+            chunk = todo[a : a + CHUNK]
+            placed = np.zeros(chunk.size, dtype=np.bool_)
+            _place(chunk, strict, placed, *state)
+            left.append(chunk[~placed])
+        if untried:
+            break
+        todo = np.concatenate(left) if left else todo[:0]
+    routes = [[int(x) for x in R[v, : rl[v]]] for v in range(rl.size)]
+    if not ins.take(routes):  # the kernel keeps every route feasible: a bug
+        warnings.warn(
+            "the compiled placing returned a route the exact timing rejects; its result is "
+            "not used",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return list(nodes)
+    return untried
+
+
+@njit
+def _place(js, strict, placed, drop, kind, n_kinds, max_exact, P, R, rl, ST, LT, load, route_of):  # type: ignore[no-untyped-def]
+    """Each order of ``js`` in turn at its cheapest feasible place (``strict``: nothing late)
+    among every allowed route with room and one empty vehicle of each kind, unless leaving it
+    out costs less; ``placed[i]``: whether ``js[i]`` was."""
+    n_v = rl.size
+    vs = np.empty(n_v, dtype=np.int64)
+    hit = np.zeros(n_v, dtype=np.bool_)
+    kind_seen = np.zeros(max(1, n_kinds), dtype=np.bool_)
+    near = np.zeros((1, 1), dtype=np.int64)  # not granular: no neighbours read
+    row = np.zeros(1, dtype=np.int64)
+    places = R.shape[1] + n_v + 1
+    cb = np.empty(places, dtype=np.int64)
+    cv = np.empty(places, dtype=np.int64)
+    cp = np.empty(places, dtype=np.int64)
+    Q = _scan_arrays(P)
+    for i in range(js.size):
+        j = js[i]
+        nvs, _, _ = _candidates(
+            j, False, near, row, route_of, kind, rl, load, P.capacity, P.demand, P.allowed,
+            vs, hit, kind_seen,
+        )  # fmt: skip
+        c, bv, bp, m = _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, P.horizon, cb, cv, cp, 0.0)
+        if m > 0:
+            c, bv, bp = _refine(j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, m, c, bv, bp)
+        if bv < 0 or c >= drop[j]:
+            continue
+        n = rl[bv]
+        for k in range(n, bp, -1):
+            R[bv, k] = R[bv, k - 1]
+        R[bv, bp] = j
+        rl[bv] = n + 1
+        load[bv] += P.demand[j]
+        route_of[j] = bv
+        _retime(bv, R, rl, ST, LT, P)
+        placed[i] = True
+
+
+_WARM: list[bool] = []
+
+
+def warm_up() -> None:
+    """Compile :func:`_place` (or load it from numba's cache) once per process, before any
+    clock, as :func:`solver.fastrr.warm_up` does for the kernel."""
+    if _WARM or not fastrr.AVAILABLE:
+        return
+    fastrr.warm_up()
+    travel = np.asarray([[0, 5, 5], [5, 0, 5], [5, 5, 0]], dtype=np.int64)
+    P = fastrr.problem(
+        travel, travel, np.zeros(3, dtype=np.int64), [[(0, 100)]] * 3, 100, [0, 0], [0, 0],
+        [0, 0], np.full(2, 1000, dtype=np.int64), np.zeros(3, dtype=np.int64),
+    )  # fmt: skip
+    R, rl, ST, LT, load, route_of = fastrr.state_of(P, [[1], []])
+    js = np.asarray([2], dtype=np.int64)
+    _place(js, True, np.zeros(1, dtype=np.bool_), np.full(3, 1000, dtype=np.int64),
+           np.zeros(2, dtype=np.int64), 1, 40, P, R, rl, ST, LT, load, route_of)  # fmt: skip
+    _WARM.append(True)
