@@ -49,6 +49,9 @@ class Thresholds:
         Least seconds between two search solutions timed for the incumbent.
     fill_share
         Share of the limit kept from the search for the final fill.
+    offer_time_share
+        Most share of the ruin and recreate's time spent offering its best routes to the
+        incumbent as they improve (each is timed exactly: 0.15 s at 10,000 orders).
     field_construct_from_orders, field_insertion_from_limit_s
         ``"auto"`` builds a field problem (not plain: rests, deadlines, skills...) with the
         insertion construction and its compiled ruin and recreate from this many orders and
@@ -105,6 +108,7 @@ class Thresholds:
     part_s_per_order: float = 0.015
     population_up_to_orders: int = 200
     construct_share: float = 0.5
+    offer_time_share: float = 0.2
     construct_stop_share: float = 0.8
 
     def __post_init__(self) -> None:
@@ -123,6 +127,7 @@ class Thresholds:
             "final_share",
             "construct_share",
             "construct_stop_share",
+            "offer_time_share",
         ):
             if not getattr(self, name) < 1:
                 raise ParamError(name, f"expected a share below 1, got {getattr(self, name)!r}")
