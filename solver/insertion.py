@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from solver import fastrr
-from solver.bounded import Deadline, construct
+from solver.bounded import construct
 from solver.neighbours import nearest_orders
 from solver.population import evolve as evolve_population
 from solver.problem import NO_DEADLINE, RoutingInput
@@ -69,7 +69,7 @@ def insertion_routes(
     cycle_moves: int = 0,
     population: int = 0,
     sisr: bool = False,
-    deadline: Deadline | None = None,
+    deadline: float | None = None,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -137,7 +137,8 @@ def insertion_routes(
         The compiled moves with SISR's split strings and blinks, strings up to half the mean
         route (``Insertion.sisr``).
     deadline
-        The construction's clock (:func:`solver.bounded.construct`); None: unbounded.
+        ``time.perf_counter()`` from which the construction places the rest compiled
+        (:func:`solver.bounded.construct`); None: one by one throughout.
 
     Returns
     -------

@@ -207,10 +207,7 @@ def _search(
 
             # Under a time limit the construction hurries from a share of it on, so the
             # restore, the search and the fill keep theirs (:mod:`solver.bounded`).
-            hurry = None if limited else bounded.Deadline(
-                t1 + params.time_limit_s * th.construct_share,
-                t1 + params.time_limit_s * th.construct_stop_share,
-            )  # fmt: skip
+            hurry = None if limited else t1 + params.time_limit_s * th.construct_share
             variant = _greedy(
                 m, name, recreate * remaining(), built, should_stop, seed=params.seed,
                 on_improved=improved, cycle_moves=cycle_moves(data, params),
@@ -376,7 +373,7 @@ def _greedy(
     cycle_moves: int = 0,
     population: int = 0,
     sisr: bool = False,
-    deadline: bounded.Deadline | None = None,
+    deadline: float | None = None,
     prepared: tuple[RoutingInput, np.ndarray] | None = None,
 ) -> list[list[int]]:
     """:func:`solver.greedy.greedy_routes` (or ``insertion_routes`` when ``how`` is
@@ -385,7 +382,7 @@ def _greedy(
     ``initial`` (order nodes, no twins): improve these routes instead of constructing, after
     inserting the orders ``insert`` into them. ``on_built`` and ``on_improved`` get order
     nodes without twins; the routes returned are the model's (late visits on their twins).
-    ``deadline``: the construction's clock (:mod:`solver.bounded`); ``prepared``: the
+    ``deadline``: when the construction hurries (:mod:`solver.bounded`); ``prepared``: the
     :func:`_construction_inputs` of ``m`` when made already."""
     inputs, visit = prepared or _construction_inputs(m)
     if how == "insertion":

@@ -74,12 +74,12 @@ class Thresholds:
         Automatic parts of about this many orders and at least this many routes each.
     part_s_per_order
         Seconds of search per order of a part (clamped to 1-5 s).
-    construct_share, construct_stop_share
-        Shares of the search's limit, from its start, at which the insertion construction
-        hurries (a solve under a time limit only, :class:`solver.bounded.Deadline`): the
-        orders not yet placed one by one go to the compiled placing, and from the second
-        none is tried (the final fill gets them). At 10,000 x 1,000 the one-by-one placing
-        alone outlasted the whole budget (docs/performance.md, "Scale").
+    construct_share
+        Share of the search's limit, from its start, after which the insertion construction
+        hurries (a solve under a time limit only, :func:`solver.bounded.construct`): the
+        orders not yet placed one by one are placed by the compiled kernel. At 10,000 x
+        1,000 the one-by-one placing alone outlasted the whole budget (docs/performance.md,
+        "Scale").
     population_up_to_orders
         The population search (``SearchParams.population``) runs up to this many orders:
         measured on Solomon (100, better) and Gehring–Homberger 200 (even); at 1,000 an
@@ -109,7 +109,6 @@ class Thresholds:
     population_up_to_orders: int = 200
     construct_share: float = 0.5
     offer_time_share: float = 0.2
-    construct_stop_share: float = 0.8
 
     def __post_init__(self) -> None:
         if self.auto_construction not in CONSTRUCTIONS:
@@ -126,7 +125,6 @@ class Thresholds:
             "first_share",
             "final_share",
             "construct_share",
-            "construct_stop_share",
             "offer_time_share",
         ):
             if not getattr(self, name) < 1:

@@ -1,6 +1,6 @@
 """The insertion construction against the clock (solver/bounded.py): past its deadline the
 compiled placing serves what the one-by-one one does and the plan passes the checker; a
-deadline never reached changes nothing; a stop already passed tries no order."""
+deadline never reached changes nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dispatcher.compile import Compiled, compile_problem
 from dispatcher.decode import decode
 from dispatcher.generate import generate_problem
 from solver import fastrr
-from solver.bounded import Deadline, construct
+from solver.bounded import construct, place_compiled
 from solver.insertion import Insertion, insertion_routes
 from solver.model import build, original
 from solver.params import SearchParams
@@ -26,8 +26,8 @@ from solver.thresholds import Thresholds
 
 pytestmark = pytest.mark.skipif(not fastrr.AVAILABLE, reason="numba is not installed")
 
-PAST = Deadline(one_by_one=0.0, stop=math.inf)  # perf_counter() is past 0 from the start
-NEVER = Deadline(one_by_one=math.inf, stop=math.inf)
+PAST = 0.0  # perf_counter() is past it from the start: every order is placed compiled
+NEVER = math.inf
 
 
 def _field(orders: int = 60, engineers: int = 8, seed: int = 3) -> Compiled:
@@ -35,7 +35,7 @@ def _field(orders: int = 60, engineers: int = 8, seed: int = 3) -> Compiled:
     return compile_problem(problem_from_dict(generate_problem(orders, engineers, seed=seed)))
 
 
-def _constructed(compiled: Compiled, deadline: Deadline | None) -> list[list[int]]:
+def _constructed(compiled: Compiled, deadline: float | None) -> list[list[int]]:
     """The search's insertion construction on the built model, no ruin and recreate."""
     m = build(compiled.data, SearchParams())
     try:
@@ -67,15 +67,22 @@ def test_a_deadline_never_reached_gives_the_unbounded_construction() -> None:
     assert any(unbounded)
 
 
-def test_a_stop_already_passed_tries_no_order_and_the_fill_gets_them() -> None:
+def test_the_compiled_placing_puts_the_orders_left_from_the_one_by_one() -> None:
+    # Half the orders one by one, the other half compiled: every order served, each once,
+    # and the routes timed by the exact rules (take() would refuse them otherwise).
     compiled = _field(seed=3)
     m = build(compiled.data, SearchParams())
     try:
         inputs, visit = _construction_inputs(m)
         ins = Insertion(inputs, visit, m.time.boundaries)
-        untried = construct(ins, True, Deadline(one_by_one=0.0, stop=0.0))
-        assert sorted(untried) == sorted(ins.orders)
-        assert not any(ins.routes)
+        half = len(ins.orders) // 2
+        ins.place(ins.orders[:half], True)
+        first = sum(len(r) for r in ins.routes)
+        place_compiled(ins, ins.orders[half:], True)
+        served = [j for r in ins.routes for j in r]
+        assert first <= half < len(served) and len(served) == len(set(served))
+        assert all(ins.retime(v, r) == ins.times[v] for v, r in enumerate(ins.routes))
+        assert _hard(compiled, ins.routes) == []  # order nodes (the constructions' input)
     finally:
         m.release()
 
@@ -112,7 +119,9 @@ def test_a_time_limited_solve_whose_construction_hurries_from_the_start_passes_t
 
 
 def test_construction_shares_are_shares() -> None:
-    with pytest.raises(ParamError, match="construct_stop_share"):
-        Thresholds(construct_stop_share=1.0)
+    with pytest.raises(ParamError, match="construct_share"):
+        Thresholds(construct_share=1.0)
+    with pytest.raises(ParamError, match="offer_time_share"):
+        Thresholds(offer_time_share=1.5)
     with pytest.raises(ParamError, match="construct_share"):
         Thresholds(construct_share=-0.1)
