@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from solver import fastrr
-from solver.bounded import construct
+from solver.bounded import construct, moves_left
 from solver.neighbours import nearest_orders
 from solver.population import evolve as evolve_population
 from solver.problem import NO_DEADLINE, RoutingInput
@@ -137,8 +137,7 @@ def insertion_routes(
         The compiled moves with SISR's split strings and blinks, strings up to half the mean
         route (``Insertion.sisr``).
     deadline
-        ``time.perf_counter()`` from which the construction places the rest compiled
-        (:func:`solver.bounded.construct`); None: one by one throughout.
+        ``perf_counter()`` from which the rest is placed compiled (:mod:`solver.bounded`).
 
     Returns
     -------
@@ -157,7 +156,7 @@ def insertion_routes(
         construct(ins, on_time_first, deadline)
     if on_built is not None:
         on_built([r[:] for r in ins.routes])
-    left_s = improve_s - (time.perf_counter() - called)  # the construction took its part
+    left_s = moves_left(improve_s - (time.perf_counter() - called), deadline, len(ins.orders))
     ins.population, ins.sisr = population, sisr
     if left_s > 0:
         seeds = ins.overtime_visits() if around_overtime else None

@@ -15,7 +15,7 @@ from dispatcher.compile import Compiled, compile_problem
 from dispatcher.decode import decode
 from dispatcher.generate import generate_problem
 from solver import fastrr
-from solver.bounded import construct, place_compiled
+from solver.bounded import SETUP_S_PER_PAIR, construct, moves_left, place_compiled
 from solver.insertion import Insertion, insertion_routes
 from solver.model import build, original
 from solver.params import SearchParams
@@ -116,6 +116,15 @@ def test_a_time_limited_solve_whose_construction_hurries_from_the_start_passes_t
     result = solve(compiled.data, params)
     assert result.status != "no_solution"
     assert _hard(compiled, result.routes) == []
+
+
+def test_after_a_hurried_construction_the_moves_run_only_past_their_set_up() -> None:
+    # 5,000 orders: the neighbour lists' set-up is estimated at 2.5 s.
+    setup_s = SETUP_S_PER_PAIR * 5000 * 5000
+    assert moves_left(1.0, None, 5000) == 1.0  # no deadline: as before
+    assert moves_left(1.0, NEVER, 5000) == 1.0  # not hurried: as before
+    assert moves_left(setup_s * 0.9, PAST, 5000) == 0.0
+    assert moves_left(setup_s * 1.1, PAST, 5000) == setup_s * 1.1
 
 
 def test_construction_shares_are_shares() -> None:
