@@ -2,9 +2,8 @@
 
 :func:`insertion_routes` is the better start than :mod:`solver.greedy`
 (``SearchParams.initial="insertion"``, and ``"auto"`` from a 5 s limit): cheapest insertion at
-any position of a route, re-timing the later visits exactly, on-time placements first (1,000
-orders / 100 engineers: 720 orders on time after 60 s instead of 470; docs/performance.md).
-It then improves its own routes by *ruin and recreate* with simulated annealing
+any position of a route, re-timing the later visits exactly, on-time placements first, by
+a deadline when given (:mod:`solver.bounded`; docs/performance.md). It then improves its own routes by *ruin and recreate* with simulated annealing
 (:meth:`Insertion.improve`, 75 % of the time limit by default, 95 % in the planner,
 ``SearchParams.recreate_share``) before OR-Tools' local search polishes them: the same exact
 time rules, about 800-1,100 moves a second on 1,000 Gehring–Homberger customers with
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from solver import fastrr
+from solver.bounded import construct, moves_left
 from solver.neighbours import nearest_orders
 from solver.population import evolve as evolve_population
 from solver.problem import NO_DEADLINE, RoutingInput
@@ -69,6 +69,7 @@ def insertion_routes(
     cycle_moves: int = 0,
     population: int = 0,
     sisr: bool = False,
+    deadline: float | None = None,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -135,6 +136,8 @@ def insertion_routes(
     sisr
         The compiled moves with SISR's split strings and blinks, strings up to half the mean
         route (``Insertion.sisr``).
+    deadline
+        ``perf_counter()`` from which the rest is placed compiled (:mod:`solver.bounded`).
 
     Returns
     -------
@@ -150,10 +153,10 @@ def insertion_routes(
         if insert:
             ins.place(insert, on_time_first)
     else:
-        ins.place(ins.orders, on_time_first)
+        construct(ins, on_time_first, deadline)
     if on_built is not None:
         on_built([r[:] for r in ins.routes])
-    left_s = improve_s - (time.perf_counter() - called)  # the construction took its part
+    left_s = moves_left(improve_s - (time.perf_counter() - called), deadline, len(ins.orders))
     ins.population, ins.sisr = population, sisr
     if left_s > 0:
         seeds = ins.overtime_visits() if around_overtime else None

@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 from ortools.constraint_solver import routing_enums_pb2
 
-from solver import fastrr, population
+from solver import bounded, fastrr, population
 from solver.greedy import greedy_routes
 from solver.incumbent import Incumbent, Progress
 from solver.insertion import Insertion, insertion_routes
@@ -58,6 +58,7 @@ def solve_one(
     """
     params = params or SearchParams()
     fastrr.warm_up()  # once per process, before any clock: compiling is not searching
+    bounded.warm_up()
     if population_size(data, params) > 0:
         population.warm_up()
     t0 = time.perf_counter()
@@ -106,8 +107,18 @@ def _search(
     def stopping() -> bool:
         return should_stop is not None and should_stop()
 
+    prepared: list[tuple[RoutingInput, np.ndarray]] = []
+
+    def inputs() -> tuple[RoutingInput, np.ndarray]:
+        """The constructions' problem (:func:`_construction_inputs`), made once per solve:
+        seconds at 10,000 orders."""
+        if not prepared:
+            prepared.append(_construction_inputs(m))
+        return prepared[0]
+
     def reinsert(routes: list[list[int]], removed: list[int]) -> list[list[int]]:
-        return original(m, _greedy(m, "insertion", initial=routes, insert=removed))
+        return original(m, _greedy(m, "insertion", initial=routes, insert=removed,
+                                   prepared=inputs()))  # fmt: skip
 
     timing = exact_timing(m, data)
     inc = Incumbent(
@@ -137,8 +148,19 @@ def _search(
             offered_at[0] = now
             inc.offer(routes, "search")
 
+    offer_after = [0.0]  # perf_counter before which the moves' best routes wait
+
     def improved(routes: list[list[int]]) -> None:
+        """Offer the moves' best routes, the offers taking at most ``th.offer_time_share`` of
+        the moves' time: a plan is timed exactly, 0.15 s at 10,000 orders, and offered every
+        0.25 s the moves there spent half their time on it. The last best routes are offered
+        when the moves end in any case."""
+        now = time.perf_counter()
+        if now < offer_after[0]:
+            return
         inc.offer(routes, "ruin_and_recreate")
+        spent = time.perf_counter() - now
+        offer_after[0] = now + spent / max(th.offer_time_share, 1e-3)
 
     m.routing.AddAtSolutionCallback(at_solution)
     search = search_parameters(params)
@@ -164,7 +186,7 @@ def _search(
         how, polish = None, False
     if how is None and not given_only:
         # OR-Tools' own first solution starts the search; the greedy is a plan at once.
-        inc.offer(original(m, _greedy(m, "greedy")), "greedy")
+        inc.offer(original(m, _greedy(m, "greedy", prepared=inputs())), "greedy")
     candidates: list[tuple[str, Sequence[Sequence[int]] | None]] = []
     if initial_routes is not None and not given_only:
         candidates.append(("given", initial_routes))
@@ -183,10 +205,14 @@ def _search(
             def built(routes: list[list[int]], name: str = name) -> None:
                 inc.offer(routes, name)
 
+            # Under a time limit the construction hurries from a share of it on, so the
+            # restore, the search and the fill keep theirs (:mod:`solver.bounded`).
+            hurry = None if limited else t1 + params.time_limit_s * th.construct_share
             variant = _greedy(
                 m, name, recreate * remaining(), built, should_stop, seed=params.seed,
                 on_improved=improved, cycle_moves=cycle_moves(data, params),
-                population=population_size(data, params), sisr=params.sisr,
+                population=population_size(data, params), sisr=params.sisr, deadline=hurry,
+                prepared=inputs(),
             )  # fmt: skip
             inc.offer(original(m, variant), "ruin_and_recreate" if recreate > 0 else name)
             variants = [variant]
@@ -204,6 +230,7 @@ def _search(
                 recreated = _greedy(
                     m, "insertion", share, None, should_stop, given, seed=params.seed,
                     on_improved=improved, cycle_moves=cycle_moves(data, params),
+                    prepared=inputs(),
                 )  # fmt: skip
                 inc.offer(original(m, recreated), "ruin_and_recreate")
                 variants.insert(0, recreated)
@@ -248,7 +275,7 @@ def _search(
         left = max(0.0, params.time_limit_s * (1 - th.fill_share) - (time.perf_counter() - t1))
         polished = _greedy(
             m, "insertion", 3600.0 if limited else left, None, should_stop, best.routes,
-            moves, True, seed=params.seed,
+            moves, True, seed=params.seed, prepared=inputs(),
         )  # fmt: skip
         inc.offer(original(m, polished), "polish")
     best = inc.best
@@ -260,7 +287,7 @@ def _search(
             unplanned = left_out
         elif left_out:
             until = None if limited else t1 + params.time_limit_s
-            filled, unplanned = _fill(m, best.routes, left_out, until)
+            filled, unplanned = _fill(m, best.routes, left_out, until, inputs())
             inc.offer(filled, "fill")
     best = inc.finish()
     solve_s = time.perf_counter() - t1
@@ -346,14 +373,18 @@ def _greedy(
     cycle_moves: int = 0,
     population: int = 0,
     sisr: bool = False,
+    deadline: float | None = None,
+    prepared: tuple[RoutingInput, np.ndarray] | None = None,
 ) -> list[list[int]]:
     """:func:`solver.greedy.greedy_routes` (or ``insertion_routes`` when ``how`` is
     ``"insertion"``, then ``improve_s`` seconds of ruin and recreate, ``on_built`` called
     with the constructed routes in between) on the model (:func:`_construction_inputs`).
     ``initial`` (order nodes, no twins): improve these routes instead of constructing, after
     inserting the orders ``insert`` into them. ``on_built`` and ``on_improved`` get order
-    nodes without twins; the routes returned are the model's (late visits on their twins)."""
-    inputs, visit = _construction_inputs(m)
+    nodes without twins; the routes returned are the model's (late visits on their twins).
+    ``deadline``: when the construction hurries (:mod:`solver.bounded`); ``prepared``: the
+    :func:`_construction_inputs` of ``m`` when made already."""
+    inputs, visit = prepared or _construction_inputs(m)
     if how == "insertion":
         routes = insertion_routes(
             inputs,
@@ -371,6 +402,7 @@ def _greedy(
             cycle_moves=cycle_moves,
             population=population,
             sisr=sisr,
+            deadline=deadline,
         )
     else:
         routes = greedy_routes(inputs, visit, m.time.boundaries)
@@ -378,12 +410,16 @@ def _greedy(
 
 
 def _fill(
-    m: Model, routes: Sequence[Sequence[int]], orders: Sequence[int], until: float | None
+    m: Model,
+    routes: Sequence[Sequence[int]],
+    orders: Sequence[int],
+    until: float | None,
+    prepared: tuple[RoutingInput, np.ndarray] | None = None,
 ) -> tuple[list[list[int]], list[int]]:
     """``orders`` inserted into ``routes`` (order nodes, no twins) where a place costs less
     than leaving them out (on-time places first), until ``until`` (``time.perf_counter()``);
-    the routes and the orders not tried by then."""
-    inputs, visit = _construction_inputs(m)
+    the routes and the orders not tried by then. ``prepared``: as in :func:`_greedy`."""
+    inputs, visit = prepared or _construction_inputs(m)
     ins = Insertion(inputs, visit, m.time.boundaries, 40)
     if not ins.take(routes, freeze=True):
         return [list(r) for r in routes], list(orders)

@@ -49,6 +49,9 @@ class Thresholds:
         Least seconds between two search solutions timed for the incumbent.
     fill_share
         Share of the limit kept from the search for the final fill.
+    offer_time_share
+        Most share of the ruin and recreate's time spent offering its best routes to the
+        incumbent as they improve (each is timed exactly: 0.15 s at 10,000 orders).
     field_construct_from_orders, field_insertion_from_limit_s
         ``"auto"`` builds a field problem (not plain: rests, deadlines, skills...) with the
         insertion construction and its compiled ruin and recreate from this many orders and
@@ -71,6 +74,12 @@ class Thresholds:
         Automatic parts of about this many orders and at least this many routes each.
     part_s_per_order
         Seconds of search per order of a part (clamped to 1-5 s).
+    construct_share
+        Share of the search's limit, from its start, after which the insertion construction
+        hurries (a solve under a time limit only, :func:`solver.bounded.construct`): the
+        orders not yet placed one by one are placed by the compiled kernel. At 10,000 x
+        1,000 the one-by-one placing alone outlasted the whole budget (docs/performance.md,
+        "Scale").
     population_up_to_orders
         The population search (``SearchParams.population``) runs up to this many orders:
         measured on Solomon (100, better) and Gehring–Homberger 200 (even); at 1,000 an
@@ -98,6 +107,8 @@ class Thresholds:
     routes_per_part: int = 6
     part_s_per_order: float = 0.015
     population_up_to_orders: int = 200
+    construct_share: float = 0.5
+    offer_time_share: float = 0.2
 
     def __post_init__(self) -> None:
         if self.auto_construction not in CONSTRUCTIONS:
@@ -109,6 +120,12 @@ class Thresholds:
             value = getattr(self, f.name)
             if f.name != "auto_construction" and not value >= 0:
                 raise ParamError(f.name, f"expected a number >= 0, got {value!r}")
-        for name in ("fill_share", "first_share", "final_share"):
+        for name in (
+            "fill_share",
+            "first_share",
+            "final_share",
+            "construct_share",
+            "offer_time_share",
+        ):
             if not getattr(self, name) < 1:
                 raise ParamError(name, f"expected a share below 1, got {getattr(self, name)!r}")

@@ -32,6 +32,10 @@ def test_bench_scale_measures_the_whole_plan_command(
     assert row["peak_rss_mb"] > 50  # a Python process with numpy and OR-Tools loaded
     assert row["cpu_s"] > 0 and row["wall_s"] > 0
     assert row["solve_s"] is not None and row["compile_s"] is not None
+    assert row["setup_s"] >= 0 and row["solve_limit_s"] > 0
+    # What no phase reports (start, writing, exit) is the wall time less the phases.
+    phases = ("setup_s", "compile_s", "build_s", "solve_s", "decode_s", "fix_s")
+    assert row["outside_s"] == pytest.approx(row["wall_s"] - sum(row[k] for k in phases), abs=0.02)
     assert 0 <= row["on_time_rate"] <= 1
     assert row["hard_violations"] == 0
     assert row["machine"]["nproc"] >= 1 and row["cores"] == row["machine"]["nproc"]
