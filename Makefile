@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[api,dev,bench,sim,cluster]'
 	@echo 'compiling the ruin and recreate (solver/fastrr.py, numba; once per installation)'
-	$(BIN)/python -c 'from solver import fastrr; fastrr.warm_up()'
+	$(BIN)/python -c 'from solver import bounded, fastrr; fastrr.warm_up(); bounded.warm_up()'
 	touch $(STAMP)
 
 $(ASSETS): api/board/package-lock.json
