@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from solver.fastrr_cycle import fit_to_clock
 from solver.fastrr_problem import BIG, Problem, problem
 from solver.fastrr_sisr import cut_string
 
@@ -839,6 +840,7 @@ def improve(
     report_every_s: float = 0.25,
     orders: np.ndarray,
     cycle_moves: int = 0,
+    fit_cycle: bool = True,
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
@@ -858,7 +860,15 @@ def improve(
     ``cycle_moves``, then twice, four times as many moves..., each from the best routes so
     far and cooling from ``t_hot`` over the cycle. The moves are then the same whatever the
     limit (a run with more time makes the same moves first and more after them), so a
-    longer limit never ends on worse routes for want of luck, only for want of speed."""
+    longer limit never ends on worse routes for want of luck, only for want of speed.
+
+    ``fit_cycle`` (with ``cycle_moves`` and no ``max_moves``): a cycle that would not end by
+    the clock cools by the clock instead — its temperature follows whichever is further
+    along, its moves or its share of the seconds left when it began — so the last cycle
+    ends cold at the limit rather than cut off hot. Without it, a 1,000-order field problem
+    (first cycle 100,000 moves, about 3,000 a CPU second) stopped a 60-s search in the
+    middle of a cycle, its best routes those of a lukewarm anneal (docs/performance.md,
+    "Field travel against VROOM"). The cycles that end by their moves are unchanged."""
     n_v = int(P.starts.size)
     i64 = np.int64
     R, rl, ST, LT, load, route_of = state_of(P, routes)
@@ -892,6 +902,8 @@ def improve(
     )
     done, chunk, first = 0, 16, True
     cycle_start, cycle_len = 0, int(cycle_moves)  # the current annealing cycle, in moves
+    cycle_t = 0.0  # seconds into the search when the current cycle began
+    fit = bool(fit_cycle) and cycle_len > 0 and max_moves is None
     t0 = time.perf_counter()
     reported, last_report = int(state[1]), t0
     while True:
@@ -903,10 +915,12 @@ def improve(
         todo = chunk if max_moves is None else min(chunk, max_moves - done)
         if cycle_len > 0:
             if done >= cycle_start + cycle_len:  # a new cycle, twice as long, from the best
-                cycle_start, cycle_len = done, 2 * cycle_len
+                cycle_start, cycle_len, cycle_t = done, 2 * cycle_len, elapsed
                 _restart_from_best(P, inputs)
             todo = min(todo, cycle_start + cycle_len - done)
             p0, dp = (done - cycle_start) / cycle_len, 1.0 / cycle_len
+            if fit and done > 0 and elapsed > 0:
+                p0, dp = fit_to_clock(p0, dp, elapsed - cycle_t, seconds - cycle_t, done / elapsed)
         elif max_moves is None:
             rate = done / elapsed if done and elapsed > 0 else 1e4
             p0, dp = elapsed / seconds, 1.0 / (rate * seconds)
