@@ -553,7 +553,7 @@ def _candidates(  # type: ignore[no-untyped-def]
 @njit
 def _kernel(  # type: ignore[no-untyped-def]
     moves, seed, p0, dp, t_hot, t_ratio, anneal, max_string, string_share, split_share, blink,
-    random_share, noise, on_time_first, P, drop, kind, n_kinds, near, row, pick, max_exact,
+    max_ruin, random_share, noise, on_time_first, P, drop, kind, n_kinds, near, row, pick, max_exact,
     R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload,
 ):  # fmt: skip
     """``moves`` ruin-and-recreate moves on the routes R/rl (state[0]: current total,
@@ -588,7 +588,7 @@ def _kernel(  # type: ignore[no-untyped-def]
     cp = np.empty(places, dtype=np.int64)
     for m in range(moves):
         temperature = t_hot * t_ratio ** min(1.0, p0 + m * dp)
-        size = np.random.randint(4, max(5, (K - 1) // 2 + 1))
+        size = np.random.randint(4, max(5, min((K - 1) // 2, max_ruin) + 1))
         nb = near[row[pick[np.random.randint(pick.size)]]]
         ntouched = 0
         nrem = 0
@@ -840,7 +840,8 @@ def improve(
     report_every_s: float = 0.25,
     orders: np.ndarray,
     cycle_moves: int = 0,
-    fit_cycle: bool = True,
+    cool_share: float = 0.0,
+    max_ruin: int = 0,
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
@@ -862,13 +863,10 @@ def improve(
     limit (a run with more time makes the same moves first and more after them), so a
     longer limit never ends on worse routes for want of luck, only for want of speed.
 
-    ``fit_cycle`` (with ``cycle_moves`` and no ``max_moves``): a cycle that would not end by
-    the clock cools by the clock instead — its temperature follows whichever is further
-    along, its moves or its share of the seconds left when it began — so the last cycle
-    ends cold at the limit rather than cut off hot. Without it, a 1,000-order field problem
-    (first cycle 100,000 moves, about 3,000 a CPU second) stopped a 60-s search in the
-    middle of a cycle, its best routes those of a lukewarm anneal (docs/performance.md,
-    "Field travel against VROOM"). The cycles that end by their moves are unchanged."""
+    ``cool_share`` (with ``cycle_moves`` and no ``max_moves``): the last share of the
+    seconds starts again from the best routes and cools by the clock from the temperature
+    reached to the coldest (:func:`solver.fastrr_cycle.fit_to_clock`), so the moves end
+    with a descent on the best routes found rather than cut off in a warm cycle."""
     n_v = int(P.starts.size)
     i64 = np.int64
     R, rl, ST, LT, load, route_of = state_of(P, routes)
@@ -902,8 +900,8 @@ def improve(
     )
     done, chunk, first = 0, 16, True
     cycle_start, cycle_len = 0, int(cycle_moves)  # the current annealing cycle, in moves
-    cycle_t = 0.0  # seconds into the search when the current cycle began
-    fit = bool(fit_cycle) and cycle_len > 0 and max_moves is None
+    cool = cycle_len > 0 and max_moves is None and cool_share > 0
+    tail_s, tail_p = seconds * (1.0 - min(1.0, float(cool_share))), -1.0  # -1: not yet in it
     t0 = time.perf_counter()
     reported, last_report = int(state[1]), t0
     while True:
@@ -915,12 +913,16 @@ def improve(
         todo = chunk if max_moves is None else min(chunk, max_moves - done)
         if cycle_len > 0:
             if done >= cycle_start + cycle_len:  # a new cycle, twice as long, from the best
-                cycle_start, cycle_len, cycle_t = done, 2 * cycle_len, elapsed
+                cycle_start, cycle_len = done, 2 * cycle_len
                 _restart_from_best(P, inputs)
             todo = min(todo, cycle_start + cycle_len - done)
             p0, dp = (done - cycle_start) / cycle_len, 1.0 / cycle_len
-            if fit and done > 0 and elapsed > 0:
-                p0, dp = fit_to_clock(p0, dp, elapsed - cycle_t, seconds - cycle_t, done / elapsed)
+            if cool and elapsed >= tail_s and done > 0:
+                if tail_p < 0:  # the tail begins: from the best routes, as warm as now
+                    tail_p, tail_s = p0, elapsed
+                    _restart_from_best(P, inputs)
+                rate = done / elapsed
+                p0, dp = fit_to_clock(p0, dp, tail_p, elapsed - tail_s, seconds - tail_s, rate)
         elif max_moves is None:
             rate = done / elapsed if done and elapsed > 0 else 1e4
             p0, dp = elapsed / seconds, 1.0 / (rate * seconds)
@@ -929,7 +931,7 @@ def improve(
         t_call = time.perf_counter()
         _kernel(
             todo, seed if first else -1, p0, dp, t_hot, t_ratio, anneal, max_string, string_share,
-            float(split_share), float(blink),
+            float(split_share), float(blink), int(max_ruin) if max_ruin > 0 else K_ANY,
             *inputs,
         )  # fmt: skip
         took = time.perf_counter() - t_call
@@ -949,6 +951,9 @@ def improve(
     if state[1] < state[0]:
         R, rl = bestR, bestrl
     return _routes(R, rl), done
+
+
+K_ANY = 1 << 30  # max_ruin 0: the ruin's size bounded by the neighbours only
 
 
 def _restart_from_best(P: Problem, inputs: tuple[Any, ...]) -> None:

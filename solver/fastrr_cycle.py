@@ -1,8 +1,10 @@
-"""The annealing schedule of a ruin-and-recreate cycle that cannot end by its moves.
+"""The annealing schedule of the ruin and recreate's last seconds: cooled by the clock.
 
 :func:`solver.fastrr.improve` anneals in cycles of a fixed number of moves (so that a longer
-limit makes the same moves first); a cycle the clock would cut off is cooled by the clock
-instead (:func:`fit_to_clock`), so the search ends cold at its limit.
+limit makes the same moves first). A cycle the clock cuts off ends at the temperature it had
+reached; with a cool share, the last seconds of the limit instead start again from the best
+routes and cool by the clock from that temperature to the coldest (:func:`fit_to_clock`), so
+the search ends with a descent on its best routes.
 
 This module imports nothing from ``dispatcher`` or ``api``.
 """
@@ -11,15 +13,15 @@ from __future__ import annotations
 
 
 def fit_to_clock(
-    p0: float, dp: float, into_s: float, span_s: float, rate: float
+    p0: float, dp: float, p_from: float, into_s: float, span_s: float, rate: float
 ) -> tuple[float, float]:
-    """The annealing progress of a cycle (``p0`` now, ``dp`` a move) cooled by the clock
-    where that is further along: ``into_s`` seconds into the cycle's ``span_s`` (its start
-    to the limit) at ``rate`` moves a second. Both progresses only grow, so their maximum
-    does, and the temperature never rises within a cycle."""
+    """The annealing progress (``p0`` now, ``dp`` a move) of moves ``into_s`` seconds into a
+    tail of ``span_s`` seconds (its start to the limit) that cools by the clock from the
+    progress ``p_from`` to 1, at ``rate`` moves a second: whichever of the two is further
+    along. Both only grow, so the temperature never rises within the tail."""
     if span_s <= 0 or rate <= 0:
         return p0, dp
-    by_clock = into_s / span_s
+    by_clock = p_from + (1.0 - p_from) * min(1.0, into_s / span_s)
     if by_clock <= p0:
         return p0, dp
-    return by_clock, max(dp, 1.0 / (rate * span_s))
+    return by_clock, max(dp, (1.0 - p_from) / (rate * span_s))
