@@ -1,5 +1,5 @@
-"""A ruin-and-recreate cycle the clock would cut off cools by the clock
-(solver/fastrr_cycle.py, ``fit_cycle`` of :func:`solver.fastrr.improve`)."""
+"""The last seconds of the ruin and recreate cooled by the clock (solver/fastrr_cycle.py,
+``cool_share`` of :func:`solver.fastrr.improve`) and its ruin size bound (``max_ruin``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import functools
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver import fastrr
@@ -29,9 +29,7 @@ def test_a_cycle_behind_the_clock_cools_by_it() -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(
-    steps=st.lists(
-        st.tuples(st.floats(0, 0.05), st.floats(0, 1.0)), min_size=2, max_size=30
-    ),
+    steps=st.lists(st.tuples(st.floats(0, 0.05), st.floats(0, 1.0)), min_size=2, max_size=30),
     span=st.floats(1.0, 100.0),
 )
 def test_the_temperature_never_rises_within_a_cycle(
@@ -59,21 +57,22 @@ def _schedule(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return seen
 
 
-@pytest.mark.parametrize("fit", [True, False])
-def test_a_cycle_longer_than_the_limit_ends_cold_only_when_fitted(
-    monkeypatch: pytest.MonkeyPatch, fit: bool
+@pytest.mark.parametrize("cool", [1.0, 0.0])
+def test_a_cycle_longer_than_the_limit_ends_cold_only_with_a_cooled_tail(
+    monkeypatch: pytest.MonkeyPatch, cool: float
 ) -> None:
-    """A cycle of a billion moves under a 0.5-s limit: fitted, its last moves run at least
-    half-way cooled (the chunks aim at 0.05 s); cut off, they ran as hot as its first."""
+    """A cycle of a billion moves under a 0.5-s limit: cooled by the clock from the start,
+    its last moves run at least half-way cooled (the chunks aim at 0.05 s); without, they
+    ran as hot as its first."""
     fastrr.warm_up()
     ins = _field_grid(30, 5)
     ins.place(ins.orders, True)
     built = _total(ins)
     seen = _schedule(monkeypatch)
-    monkeypatch.setattr(fastrr, "improve", functools.partial(fastrr.improve, fit_cycle=fit))
+    monkeypatch.setattr(fastrr, "improve", functools.partial(fastrr.improve, cool_share=cool))
     ins.improve(0.5, 5, True, cycle_moves=10**9)
     assert len(seen) >= 2
-    if fit:
+    if cool:
         assert seen[-1] >= 0.5, seen
     else:
         assert seen[-1] < 1e-3, seen
@@ -82,7 +81,7 @@ def test_a_cycle_longer_than_the_limit_ends_cold_only_when_fitted(
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_move_bounded_runs_are_the_same_with_and_without_the_fit(
+def test_move_bounded_runs_are_the_same_with_and_without_a_cooled_tail(
     monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
     """A run bounded by its moves (tests, the solution-limited plans) does not read the
@@ -90,10 +89,27 @@ def test_move_bounded_runs_are_the_same_with_and_without_the_fit(
     fastrr.warm_up()
     routes = []
     improve = fastrr.improve
-    for fit in (True, False):
+    for cool in (0.5, 0.0):
         ins = _field_grid(30, seed)
         ins.place(ins.orders, True)
-        monkeypatch.setattr(fastrr, "improve", functools.partial(improve, fit_cycle=fit))
+        monkeypatch.setattr(fastrr, "improve", functools.partial(improve, cool_share=cool))
         ins.improve(60.0, seed, True, max_moves=400, cycle_moves=100)
         routes.append(ins.routes)
     assert routes[0] == routes[1]
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(n=st.integers(10, 40), seed=st.integers(0, 10**6), max_ruin=st.integers(1, 12))
+def test_a_bounded_ruin_keeps_the_field_rules_and_never_worsens(
+    monkeypatch: pytest.MonkeyPatch, n: int, seed: int, max_ruin: int
+) -> None:
+    ins = _field_grid(n, seed)
+    ins.place(ins.orders, True)
+    built = _total(ins)
+    with monkeypatch.context() as m:
+        m.setattr(fastrr, "improve", functools.partial(fastrr.improve, max_ruin=max_ruin))
+        ins.improve(60.0, seed, True, max_moves=200)
+    assert all(ins.retime(v, r) is not None for v, r in enumerate(ins.routes))
+    assert _total(ins) <= built
