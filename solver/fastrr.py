@@ -553,8 +553,8 @@ def _candidates(  # type: ignore[no-untyped-def]
 @njit
 def _kernel(  # type: ignore[no-untyped-def]
     moves, seed, p0, dp, t_hot, t_ratio, anneal, max_string, string_share, split_share, blink,
-    min_ruin, max_ruin, random_share, noise, on_time_first, P, drop, kind, n_kinds, near, row,
-    pick, max_exact, R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload,
+    random_share, noise, on_time_first, P, drop, kind, n_kinds, near, row, pick, max_exact,
+    R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload,
 ):  # fmt: skip
     """``moves`` ruin-and-recreate moves on the routes R/rl (state[0]: current total,
     state[1]: best total; the best routes in bestR/bestrl/bestload)."""
@@ -588,7 +588,7 @@ def _kernel(  # type: ignore[no-untyped-def]
     cp = np.empty(places, dtype=np.int64)
     for m in range(moves):
         temperature = t_hot * t_ratio ** min(1.0, p0 + m * dp)
-        size = np.random.randint(min_ruin, max(min_ruin + 1, min((K - 1) // 2, max_ruin) + 1))
+        size = np.random.randint(4, max(5, (K - 1) // 2 + 1))
         nb = near[row[pick[np.random.randint(pick.size)]]]
         ntouched = 0
         nrem = 0
@@ -841,8 +841,6 @@ def improve(
     orders: np.ndarray,
     cycle_moves: int = 0,
     cool_share: float = 0.0,
-    min_ruin: int = 4,
-    max_ruin: int = 0,
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
@@ -932,8 +930,7 @@ def improve(
         t_call = time.perf_counter()
         _kernel(
             todo, seed if first else -1, p0, dp, t_hot, t_ratio, anneal, max_string, string_share,
-            float(split_share), float(blink), int(min_ruin),
-            int(max_ruin) if max_ruin > 0 else K_ANY,
+            float(split_share), float(blink),
             *inputs,
         )  # fmt: skip
         took = time.perf_counter() - t_call
@@ -953,9 +950,6 @@ def improve(
     if state[1] < state[0]:
         R, rl = bestR, bestrl
     return _routes(R, rl), done
-
-
-K_ANY = 1 << 30  # max_ruin 0: the ruin's size bounded by the neighbours only
 
 
 def _restart_from_best(P: Problem, inputs: tuple[Any, ...]) -> None:

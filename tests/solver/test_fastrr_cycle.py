@@ -1,5 +1,5 @@
 """The last seconds of the ruin and recreate cooled by the clock (solver/fastrr_cycle.py,
-``cool_share`` of :func:`solver.fastrr.improve`) and its ruin size bound (``max_ruin``)."""
+``cool_share`` of :func:`solver.fastrr.improve`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import functools
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver import fastrr
@@ -96,20 +96,3 @@ def test_move_bounded_runs_are_the_same_with_and_without_a_cooled_tail(
         ins.improve(60.0, seed, True, max_moves=400, cycle_moves=100)
         routes.append(ins.routes)
     assert routes[0] == routes[1]
-
-
-@settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(n=st.integers(10, 40), seed=st.integers(0, 10**6), max_ruin=st.integers(1, 12))
-def test_a_bounded_ruin_keeps_the_field_rules_and_never_worsens(
-    monkeypatch: pytest.MonkeyPatch, n: int, seed: int, max_ruin: int
-) -> None:
-    ins = _field_grid(n, seed)
-    ins.place(ins.orders, True)
-    built = _total(ins)
-    with monkeypatch.context() as m:
-        m.setattr(fastrr, "improve", functools.partial(fastrr.improve, max_ruin=max_ruin))
-        ins.improve(60.0, seed, True, max_moves=200)
-    assert all(ins.retime(v, r) is not None for v, r in enumerate(ins.routes))
-    assert _total(ins) <= built
