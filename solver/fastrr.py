@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from solver.fastrr_cycle import fit_to_clock
 from solver.fastrr_problem import BIG, Problem, problem
 from solver.fastrr_sisr import cut_string
 
@@ -839,6 +840,7 @@ def improve(
     report_every_s: float = 0.25,
     orders: np.ndarray,
     cycle_moves: int = 0,
+    cool_share: float = 0.0,
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
@@ -858,7 +860,12 @@ def improve(
     ``cycle_moves``, then twice, four times as many moves..., each from the best routes so
     far and cooling from ``t_hot`` over the cycle. The moves are then the same whatever the
     limit (a run with more time makes the same moves first and more after them), so a
-    longer limit never ends on worse routes for want of luck, only for want of speed."""
+    longer limit never ends on worse routes for want of luck, only for want of speed.
+
+    ``cool_share`` (with ``cycle_moves`` and no ``max_moves``): the last share of the
+    seconds starts again from the best routes and cools by the clock from the temperature
+    reached to the coldest (:func:`solver.fastrr_cycle.fit_to_clock`), so the moves end
+    with a descent on the best routes found rather than cut off in a warm cycle."""
     n_v = int(P.starts.size)
     i64 = np.int64
     R, rl, ST, LT, load, route_of = state_of(P, routes)
@@ -892,6 +899,8 @@ def improve(
     )
     done, chunk, first = 0, 16, True
     cycle_start, cycle_len = 0, int(cycle_moves)  # the current annealing cycle, in moves
+    cool = cycle_len > 0 and max_moves is None and cool_share > 0
+    tail_s, tail_p = seconds * (1.0 - min(1.0, float(cool_share))), -1.0  # -1: not yet in it
     t0 = time.perf_counter()
     reported, last_report = int(state[1]), t0
     while True:
@@ -907,6 +916,12 @@ def improve(
                 _restart_from_best(P, inputs)
             todo = min(todo, cycle_start + cycle_len - done)
             p0, dp = (done - cycle_start) / cycle_len, 1.0 / cycle_len
+            if cool and elapsed >= tail_s and done > 0:
+                if tail_p < 0:  # the tail begins: from the best routes, as warm as now
+                    tail_p, tail_s = p0, elapsed
+                    _restart_from_best(P, inputs)
+                rate = done / elapsed
+                p0, dp = fit_to_clock(p0, dp, tail_p, elapsed - tail_s, seconds - tail_s, rate)
         elif max_moves is None:
             rate = done / elapsed if done and elapsed > 0 else 1e4
             p0, dp = elapsed / seconds, 1.0 / (rate * seconds)
