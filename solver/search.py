@@ -234,6 +234,12 @@ def _search(
                 )  # fmt: skip
                 inc.offer(original(m, recreated), "ruin_and_recreate")
                 variants.insert(0, recreated)
+        short = not limited and remaining() < th.search_min_s
+        if short:
+            # No time to restore and search: this candidate's routes (offered above) are
+            # where the plan comes from, and no later candidate is built.
+            initial = name
+            break
         for variant in variants:
             # Restored first (a completion search not cut at 100 ms, see
             # :func:`solver.model.restore_routes`), then searched from the complete solution.

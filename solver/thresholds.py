@@ -43,6 +43,12 @@ class Thresholds:
         many nodes (model nodes, late twins included), as an OR-Tools matrix below.
     restore_s
         Most seconds a restore of given or constructed routes may take.
+    search_min_s
+        Least seconds left under a time limit for restoring the constructed (or given)
+        routes into OR-Tools and searching from them; with less, the constructed routes are
+        the plan: the restore and the search's start alone take 0.05-0.1 s at 1,000 orders, so
+        the 2-s plans of 1,000 × 100 ran 3-5 % over their limit for a search of a few moves
+        (docs/performance.md, "Anytime with everything merged").
     polish_moves
         Moves of the overtime polish under a solution limit.
     offer_every_s
@@ -93,6 +99,7 @@ class Thresholds:
     plain_construct_from_orders: int = 50
     callback_from_nodes: int = 200
     restore_s: float = 5.0
+    search_min_s: float = 0.15
     polish_moves: int = 200
     offer_every_s: float = 0.25
     fill_share: float = 0.02
