@@ -196,6 +196,7 @@ def _search(
         m.routing.CloseModelWithParameters(search)
     solution = None
     initial = "ortools"
+    short = False
     for name, given in candidates:
         if stopping() and inc.best is not None:
             break
@@ -237,7 +238,7 @@ def _search(
         short = not limited and remaining() < th.search_min_s
         if short:
             # No time to restore and search: this candidate's routes (offered above) are
-            # where the plan comes from, and no later candidate is built.
+            # where the plan comes from; no later candidate, no search from scratch.
             initial = name
             break
         for variant in variants:
@@ -262,7 +263,8 @@ def _search(
     # OR-Tools' own first solution: where nothing was constructed, or where the constructed
     # routes could not be restored with a tenth of the limit still left (a first solution
     # from scratch takes a tenth of a second and more at 1,000 orders: not past the limit).
-    scratch = not given_only and (not candidates or remaining() >= 0.1 * params.time_limit_s)
+    scratch = not given_only and not short
+    scratch = scratch and (not candidates or remaining() >= 0.1 * params.time_limit_s)
     if solution is None and scratch and not (stopping() and inc.best is not None):
         solution = m.routing.SolveWithParameters(search_parameters(params, remaining()))
     for routes in held:

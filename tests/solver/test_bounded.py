@@ -134,3 +134,22 @@ def test_construction_shares_are_shares() -> None:
         Thresholds(offer_time_share=1.5)
     with pytest.raises(ParamError, match="construct_share"):
         Thresholds(construct_share=-0.1)
+
+
+def test_with_too_little_time_left_for_the_search_the_constructed_routes_are_the_plan() -> None:
+    # search_min_s above the whole limit: after the construction (and its ruin and recreate)
+    # there is never enough time to restore the routes into OR-Tools and search from them,
+    # so OR-Tools reports no solution and the plan is the construction's, checked clean.
+    compiled = _field(seed=5)
+    params = SearchParams(
+        time_limit_s=1.0,
+        initial="insertion",
+        thresholds=replace(Thresholds(), search_min_s=3600.0),
+    )
+    result = solve(compiled.data, params)
+    assert result.status != "no_solution"
+    assert result.initial == "insertion"
+    assert result.solutions == 0
+    assert _hard(compiled, result.routes) == []
+    with pytest.raises(ParamError, match="search_min_s"):
+        Thresholds(search_min_s=-1.0)
