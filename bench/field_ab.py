@@ -18,7 +18,6 @@ Run ``python -m bench.field_ab --help``.
 from __future__ import annotations
 
 import argparse
-import ast
 import functools
 import json
 import os
@@ -31,17 +30,8 @@ from statistics import median
 from typing import Any
 
 from bench import field
+from bench.search_ab import parse_variant  # ``th.x=v`` is a threshold here
 from solver import fastrr
-
-
-def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
-    """``NAME:field=value,...`` as (name, fields); ``th.x=v`` is a threshold."""
-    name, _, spec = text.partition(":")
-    fields: dict[str, Any] = {}
-    for part in filter(None, spec.split(",")):
-        key, _, value = part.partition("=")
-        fields[key.strip()] = ast.literal_eval(value.strip())
-    return name.strip(), fields
 
 
 def variant_params(base: Any, fields: dict[str, Any]) -> Any:

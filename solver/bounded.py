@@ -90,6 +90,21 @@ def place_compiled(ins: Insertion, nodes: list[int], on_time_first: bool) -> Non
 
 
 @njit
+def put(j, v, p, R, rl, ST, LT, load, route_of, P):  # type: ignore[no-untyped-def]
+    """Order ``j`` into vehicle ``v``'s route at position ``p``, the route re-timed: the
+    put of this placing and of the population's repair (:mod:`solver.population`); the
+    kernel's moves keep theirs inline, with the plain timing where it applies."""
+    n = rl[v]
+    for k in range(n, p, -1):
+        R[v, k] = R[v, k - 1]
+    R[v, p] = j
+    rl[v] = n + 1
+    load[v] += P.demand[j]
+    route_of[j] = v
+    _retime(v, R, rl, ST, LT, P)
+
+
+@njit
 def _nearest_served(j, k, route_of, travel, near):
     """The ``k`` served nodes nearest to j by travel from it (one way: its row is read in
     order, its column would be a cache miss per node) into ``near[0]``, padded with j (on no
@@ -157,14 +172,7 @@ def _place(js, strict, placed, drop, kind, n_kinds, max_exact, P, R, rl, ST, LT,
                 )
         if bv < 0 or c >= drop[j]:
             continue
-        n = rl[bv]
-        for k in range(n, bp, -1):
-            R[bv, k] = R[bv, k - 1]
-        R[bv, bp] = j
-        rl[bv] = n + 1
-        load[bv] += P.demand[j]
-        route_of[j] = bv
-        _retime(bv, R, rl, ST, LT, P)
+        put(j, bv, bp, R, rl, ST, LT, load, route_of, P)
         placed[i] = True
 
 

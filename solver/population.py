@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from solver import fastrr
+from solver.bounded import put
 from solver.fastrr import Problem, _best_place, _retime, njit
 
 # Education of an individual: annealing from EDU_HOT to EDU_END times the kernel's starting
@@ -74,14 +75,7 @@ def _insert_all(js, strict, drop, max_exact, P, R, rl, ST, LT, load, route_of): 
         if bv < 0 or c >= drop[j]:
             left += 1
             continue
-        n = rl[bv]
-        for k in range(n, bp, -1):
-            R[bv, k] = R[bv, k - 1]
-        R[bv, bp] = j
-        rl[bv] = n + 1
-        load[bv] += P.demand[j]
-        route_of[j] = bv
-        _retime(bv, R, rl, ST, LT, P)
+        put(j, bv, bp, R, rl, ST, LT, load, route_of, P)
     return left
 
 
