@@ -159,9 +159,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         mode=mode,
         limit_covers="command",
         # Naming a cluster without --parts splits automatically: the parts are what runs there.
-        parts=0
-        if args.cluster and args.parts is None
-        else (1 if args.parts is None else args.parts),
+        parts=args.parts if args.parts is not None else (0 if args.cluster else 1),
         cluster=args.cluster,
     )
     show = None if args.json or args.quiet else _progress_printer(len(problem.orders), sys.stderr)

@@ -30,7 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dispatcher.domain import Engineer, Order, Problem, PublishedVisit, eligible_engineers
+from dispatcher.domain import (
+    Eligibility,
+    Engineer,
+    Order,
+    Problem,
+    PublishedVisit,
+)
 from dispatcher.timeline import (
     Interval,
     first_work_instant,
@@ -165,9 +171,16 @@ def arc_costs(
     n = int(tm.seconds.shape[0])
     out = np.empty((n, n), dtype=np.int64)
     step = max(1, block_pairs // max(n, 1))
+    hours = np.empty((step, n), dtype=np.float64)  # one block's buffers, reused
+    km = np.empty((step, n), dtype=np.float64)
     for a in range(0, n, step):
         b = min(n, a + step)
-        out[a:b] = np.rint(tm.seconds[a:b] * (per_hour / 3600.0) + tm.km[a:b] * per_km)
+        cost, price = hours[: b - a], km[: b - a]
+        np.multiply(tm.seconds[a:b], per_hour / 3600.0, out=cost)
+        np.multiply(tm.km[a:b], per_km, out=price)
+        np.add(cost, price, out=cost)
+        np.rint(cost, out=cost)
+        out[a:b] = cost
     return out
 
 
@@ -243,8 +256,9 @@ def compile_problem(problem: Problem, travel: TravelTimes | None = None) -> Comp
 
     modelled: list[tuple[Order, list[int], list[Interval]]] = []
     left_out: list[Order] = []
+    eligible = Eligibility(problem)
     for order in problem.orders:
-        allowed = [v for v in eligible_engineers(problem, order) if start_s[v] is not None]
+        allowed = [v for v in eligible(order) if start_s[v] is not None]
         site = site_windows_s(order.site_windows, origin) if order.site_windows else None
         wins = allowed_starts(clock, site, order.service_minutes * 60, horizon_s)
         if not allowed or wins is None:

@@ -467,19 +467,41 @@ class Problem:
 
 def eligible_engineers(problem: Problem, order: Order) -> list[int]:
     """Engineers allowed to serve ``order`` by the hard rules (skills, exclusions, pin, overseas)."""
-    overseas = problem.policy.is_overseas(order)
-    out = []
-    for v, e in enumerate(problem.engineers):
-        if not order.required_skills <= e.skills:
-            continue
-        if e.id in order.excluded_engineers:
-            continue
-        if overseas and not e.can_travel_overseas:
-            continue
-        if order.pinned_engineer is not None and e.id != order.pinned_engineer:
-            continue
-        out.append(v)
-    return out
+    return Eligibility(problem)(order)
+
+
+class Eligibility:
+    """:func:`eligible_engineers` for many orders of one problem.
+
+    The engineers with the skills and the overseas permission are found once per (required
+    skills, overseas) and kept; each order then only drops its exclusions and keeps its pin.
+    A loop over every engineer per order took 1.2 s of the compile at 5,000 orders and 500
+    engineers (issue 25)."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self._capable: dict[tuple[frozenset[str], bool], list[int]] = {}
+
+    def __call__(self, order: Order) -> list[int]:
+        key = (order.required_skills, self.problem.policy.is_overseas(order))
+        capable = self._capable.get(key)
+        if capable is None:
+            skills, overseas = key
+            capable = [
+                v
+                for v, e in enumerate(self.problem.engineers)
+                if skills <= e.skills and (e.can_travel_overseas or not overseas)
+            ]
+            self._capable[key] = capable
+        if order.pinned_engineer is None and not order.excluded_engineers:
+            return list(capable)
+        engineers = self.problem.engineers
+        return [
+            v
+            for v in capable
+            if engineers[v].id not in order.excluded_engineers
+            and (order.pinned_engineer is None or engineers[v].id == order.pinned_engineer)
+        ]
 
 
 # --------------------------------------------------------------------------- plan

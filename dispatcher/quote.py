@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from dispatcher.codec import format_datetime
-from dispatcher.compile import Compiled, allowed_starts, compile_problem, eligible_engineers
+from dispatcher.compile import Compiled, allowed_starts, compile_problem
 from dispatcher.decode import decode_route
-from dispatcher.domain import Order, Problem, Reason, Visit
+from dispatcher.domain import Order, Problem, Reason, Visit, eligible_engineers
 from dispatcher.errors import InputError
 from dispatcher.explain import explain_unassigned
 from dispatcher.osrm import travel_times

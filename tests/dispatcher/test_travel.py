@@ -42,6 +42,25 @@ def test_distance_matches_geopy_geodesic_within_0_05_percent(a: str, b: str) -> 
     assert abs(ours - ref) <= max(0.0005 * ref, 0.05), (ours, ref)
 
 
+@pytest.mark.parametrize("metres", [1.0, 30.0, 500.0, 20_000.0])
+@pytest.mark.parametrize("lat", [0.0, 36.6, -60.0, 80.0])
+def test_short_legs_match_geopy_to_the_centimetre(metres: float, lat: float) -> None:
+    """The angle-addition form loses no accuracy where differences of nearly equal sines
+    could cancel: legs of a metre to 20 km, north-east, at the equator and near the poles."""
+    step = metres / 111_000.0
+    ours = float(geodesic_km(lat, 10.0, lat + step, 10.0 + step))
+    ref = geodesic((lat, 10.0), (lat + step, 10.0 + step)).km
+    assert abs(ours - ref) <= 1e-5 + 0.0005 * ref, (ours, ref)
+
+
+def test_distance_is_symmetric_to_the_bit() -> None:
+    """The matrix computes one triangle and mirrors it: that needs d(a, b) == d(b, a) exactly."""
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(-89.0, 89.0, 400), rng.uniform(-180.0, 180.0, 400)
+    d = geodesic_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    assert np.array_equal(d, d.T)
+
+
 def test_matrix_is_symmetric_with_zero_diagonal() -> None:
     points = [Location(*c) for c in CITIES.values()]
     m = GeodesicTravelTimes(TravelParams()).matrix(points)
