@@ -144,7 +144,7 @@ def test_sla_is_measured_at_the_actual_arrival() -> None:
     # Demand far beyond 10 engineers' capacity: some orders are late or never served.
     # Unserved orders count as late, their minutes censored at the end of the run (0 when
     # the deadline, e.g. a 72 h remote one, lies beyond it).
-    s = tiny(tickets=80, replications=1)
+    s = tiny(tickets=40, replications=1)
     r = run_task(tasks_for(s)[0])
     assert r.metrics["late_orders"] > 0
     assert len(r.late_minutes) == r.metrics["late_orders"]
