@@ -24,8 +24,10 @@ time both ways; either strings of consecutive visits through the nearest served 
 random order or by deadline with noise within one penalty, on-time places first when asked;
 each at its cheapest feasible place among the allowed routes of its neighbours and one
 empty vehicle of each kind, then among every allowed route if nothing there beats leaving
-it out; simulated annealing on the objective. Frozen routes (given routes the timing cannot
-place) keep the Python moves.
+it out; simulated annealing on the objective. With a capacity penalty (``cap_penalty``,
+:mod:`solver.penalty`) a place may load a vehicle past its capacity at a price per unit of
+excess, the annealing runs on the penalised objective, and the best routes kept are within
+capacity. Frozen routes (given routes the timing cannot place) keep the Python moves.
 
 The kernel runs in chunks of moves so the caller keeps the clock and ``should_stop``;
 ``cache=True`` keeps the compiled code next to this file (10-20 s to compile once per

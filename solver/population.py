@@ -21,9 +21,11 @@ overlaps in the other. The pieces here, written for this kernel:
   *biased fitness* (cost rank plus diversity rank), one SREX child, its repair and
   education; survivors by biased fitness (a clone of another individual goes first).
 
-Every individual is a set of routes the kernel timed exactly (feasible, nothing infeasible
-is priced: see docs/performance.md, "Search: population and SISR", for why there are no
-time-warp penalties here); the best is returned and offered as it improves.
+Every individual is a set of routes the kernel timed exactly, within capacity (feasible:
+see docs/performance.md, "Search: population and SISR", for why there are no time-warp
+penalties here); the best is returned and offered as it improves. With ``cap_penalty`` the
+educations may cross plans over capacity at an adaptive price (:mod:`solver.penalty`), but
+what they return, and so every individual, is within it.
 
 This module imports nothing from ``dispatcher`` or ``api``.
 """

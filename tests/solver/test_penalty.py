@@ -5,6 +5,8 @@ and falls when many are; an overloaded route gives up orders rather than all of 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -33,7 +35,7 @@ def _tight(n: int, seed: int) -> RoutingInput:
     )
 
 
-def _moves(data: RoutingInput) -> dict[str, object]:
+def _moves(data: RoutingInput) -> dict[str, np.ndarray]:
     """The kernel's inputs for ``data``: each order's 10 nearest orders (itself first)."""
     orders = np.arange(1, data.n_nodes, dtype=np.int64)
     sub = data.travel_s[np.ix_(orders, orders)]
@@ -62,7 +64,7 @@ def _start(data: RoutingInput) -> list[list[int]]:
     return routes
 
 
-def _improve(data: RoutingInput, seed: int, moves: int, **extra: object) -> list[list[int]]:
+def _improve(data: RoutingInput, seed: int, moves: int, **extra: Any) -> list[list[int]]:
     m = _moves(data)
     routes, done = fastrr.improve(
         _problem(data), m["drop"], m["kind"], m["neighbours"], m["row"], m["pick"],
@@ -74,7 +76,7 @@ def _improve(data: RoutingInput, seed: int, moves: int, **extra: object) -> list
     return routes
 
 
-def _evolve(data: RoutingInput, seed: int, moves: int, **extra: object) -> list[list[int]]:
+def _evolve(data: RoutingInput, seed: int, moves: int, **extra: Any) -> list[list[int]]:
     m = _moves(data)
     routes, done = population.evolve(
         _problem(data), m["drop"], m["kind"], m["neighbours"], m["row"], m["pick"],
