@@ -24,8 +24,10 @@ time both ways; either strings of consecutive visits through the nearest served 
 random order or by deadline with noise within one penalty, on-time places first when asked;
 each at its cheapest feasible place among the allowed routes of its neighbours and one
 empty vehicle of each kind, then among every allowed route if nothing there beats leaving
-it out; simulated annealing on the objective. Frozen routes (given routes the timing cannot
-place) keep the Python moves.
+it out; simulated annealing on the objective. With a capacity penalty (``cap_penalty``,
+:mod:`solver.penalty`) a place may load a vehicle past its capacity at a price per unit of
+excess, the annealing runs on the penalised objective, and the best routes kept are within
+capacity. Frozen routes (given routes the timing cannot place) keep the Python moves.
 
 The kernel runs in chunks of moves so the caller keeps the clock and ``should_stop``;
 ``cache=True`` keeps the compiled code next to this file (10-20 s to compile once per
@@ -42,9 +44,19 @@ from typing import Any
 
 import numpy as np
 
+from solver import penalty
 from solver.fastrr_cycle import fit_to_clock
 from solver.fastrr_problem import BIG, Problem, problem
 from solver.fastrr_sisr import cut_string
+from solver.fastrr_time import (
+    _arrive,
+    _cross,
+    _latest_departure,
+    _latest_start,
+    _pass_breaks,
+    _start,
+)
+from solver.penalty import EVERY, HI, LO, TGT, W, adapt, price
 
 __all__ = [
     "AVAILABLE", "BIG", "Problem", "best_place", "improve", "problem", "route_cost", "state_of",
@@ -64,125 +76,6 @@ except ImportError:  # pragma: no cover - numba missing
 
 
 CHUNK_S = 0.05  # seconds of moves per kernel call (the clock and should_stop are read between)
-
-
-@njit
-def _pass_breaks(t, travel, v, rptr, rs, rd):  # type: ignore[no-untyped-def]
-    """Arrival after ``travel`` seconds of work from ``t``, pausing over v's rests."""
-    remaining = travel
-    for r in range(rptr[v], rptr[v + 1]):
-        end = rs[r] + rd[r]
-        if end <= t:
-            continue
-        if rs[r] <= t:
-            t = end
-            continue
-        if rs[r] >= t + remaining:
-            break
-        remaining -= rs[r] - t
-        t = end
-    return t + remaining
-
-
-@njit
-def _cross(t, travel, bounds):  # type: ignore[no-untyped-def]
-    """Arrival after ``travel`` from ``t`` with a one-second pause at each boundary."""
-    arrival = t + travel
-    if bounds.size == 0:
-        return arrival
-    for _ in range(bounds.size + 1):
-        k = np.searchsorted(bounds, arrival) - np.searchsorted(bounds, t)
-        nxt = t + travel + k
-        if nxt == arrival:
-            break
-        arrival = nxt
-    return arrival
-
-
-@njit
-def _arrive(v, t, travel, rptr, rs, rd, bounds):  # type: ignore[no-untyped-def]
-    if rptr[v + 1] > rptr[v]:
-        return _pass_breaks(t, travel, v, rptr, rs, rd)
-    if bounds.size == 0:
-        return t + travel
-    return _cross(t, travel, bounds)
-
-
-@njit
-def _earliest(arr, node, wptr, wa, wb):  # type: ignore[no-untyped-def]
-    """Earliest start >= arr in one of node's windows, or -1."""
-    for w in range(wptr[node], wptr[node + 1]):
-        if arr <= wb[w]:
-            return max(arr, wa[w])
-    return -1
-
-
-@njit
-def _start(v, arr, node, wptr, wa, wb, rptr, rs, rd, visit, horizon):  # type: ignore[no-untyped-def]
-    """Earliest service start of ``node`` on ``v`` from arrival ``arr`` (in a window, the
-    visit (``visit``: v's visit lengths) clear of v's rests, by the horizon with rests), or
-    -1."""
-    if rptr[v + 1] == rptr[v]:
-        return _earliest(arr, node, wptr, wa, wb)
-    length = visit[v, node]
-    s = arr
-    for _ in range(64):  # each pass moves s past a window gap or a rest
-        s = _earliest(s, node, wptr, wa, wb)
-        if s < 0:
-            return -1
-        moved = False
-        for r in range(rptr[v], rptr[v + 1]):
-            if rs[r] < s + length and s < rs[r] + rd[r]:
-                s = rs[r] + rd[r]
-                moved = True
-                break
-        if not moved:
-            return s if s <= horizon else -1
-    return -1
-
-
-@njit
-def _latest_departure(arrive_by, travel, v, rptr, rs, rd):  # type: ignore[no-untyped-def]
-    """The latest departure arriving by ``arrive_by`` (the inverse of _pass_breaks)."""
-    if travel <= 0 or rptr[v + 1] == rptr[v]:
-        return arrive_by - max(0, travel)
-    t, remaining = arrive_by, travel
-    for r in range(rptr[v + 1] - 1, rptr[v] - 1, -1):
-        end = rs[r] + rd[r]
-        if rs[r] >= t:
-            continue
-        if end >= t:
-            t = rs[r]
-            continue
-        if t - remaining >= end:
-            break
-        remaining -= t - end
-        t = rs[r]
-    return t - remaining
-
-
-@njit
-def _latest_start(v, node, by, svc, wptr, wa, wb, horizon, rptr, rs, rd, visit):  # type: ignore[no-untyped-def]
-    """The latest start of ``node`` on ``v`` no later than ``by`` (in a window, clear of
-    v's rests, done by the horizon), or -BIG."""
-    by = min(by, horizon - svc)
-    lo, hi = rptr[v], rptr[v + 1]
-    for w in range(wptr[node + 1] - 1, wptr[node] - 1, -1):
-        s = min(wb[w], by)
-        if hi > lo:
-            length = visit[v, node]
-            moved = True
-            while moved and s >= wa[w]:
-                moved = False
-                for r in range(hi - 1, lo - 1, -1):
-                    if rs[r] - length < s < rs[r] + rd[r]:
-                        s = rs[r] - length
-                        moved = True
-                        break
-        if s >= wa[w]:
-            return s
-        by = s
-    return -BIG
 
 
 @njit
@@ -409,13 +302,14 @@ def _scan_arrays(P):  # type: ignore[no-untyped-def]
 
 
 @njit
-def _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp, blink):  # type: ignore[no-untyped-def]
+def _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp, blink, cw=0.0):  # type: ignore[no-untyped-def]
     """The first step of :func:`_best_place` (``Q``: :func:`_scan_arrays`): the cheapest
     place of j on an exact vehicle, decided from the latest starts, and the places of the
     other vehicles bounded (arc costs, j's lateness by its windows alone, vehicle-node
     cost) in cb, cv, cp; returns (cost, vehicle, position, places bounded). It calls
     nothing (no reference counting, see :func:`_retime_plain`). ``blink``: the chance that
-    a place is skipped (SISR's blinks; 0: none)."""
+    a place is skipped (SISR's blinks; 0: none). ``cw`` > 0: a vehicle may take j past its
+    capacity at ``cw`` per unit of the excess it adds (:mod:`solver.penalty`)."""
     travel, arc, svc, wptr, wa, wb, starts, ends, start_min = Q[:9]
     cap, demand, vnc, exact, dl, late_cost, breach = Q[9:]
     dl_j, svc_j, dem_j, w_lo, w_hi = dl[j], svc[j], demand[j], wptr[j], wptr[j + 1]
@@ -423,10 +317,14 @@ def _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp, blink
     m = 0
     for i in range(nvs):
         v = vs[i]
+        over = 0
         if load[v] + dem_j > cap[v]:
-            continue
+            if cw == 0.0:
+                continue
+            over = int(cw * (load[v] + dem_j - cap[v]))  # penalty.price, inline
+            over -= int(cw * (load[v] - cap[v])) if load[v] > cap[v] else 0
         n = rl[v]
-        exact_v, vnc_vj, start_v, end_v = exact[v], vnc[v, j], starts[v], ends[v]
+        exact_v, vnc_vj, start_v, end_v = exact[v], vnc[v, j] + over, starts[v], ends[v]
         for pos in range(n + 1):
             if blink > 0.0 and np.random.random() < blink:
                 continue
@@ -459,9 +357,12 @@ def _scan(j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp, blink
 
 
 @njit
-def _refine(j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, m, best_c, best_v, best_p):  # type: ignore[no-untyped-def]
+def _refine(  # type: ignore[no-untyped-def]
+    j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, m, best_c, best_v, best_p, cw=0.0, load=None
+):
     """The second step of :func:`_best_place`: the ``max_exact`` most promising of the m
-    bounded places timed exactly, against the best so far (best_c, best_v, best_p)."""
+    bounded places timed exactly, against the best so far (best_c, best_v, best_p); with
+    ``cw`` > 0 and the loads, the capacity penalties as :func:`_scan` prices them."""
     arc, svc, starts, ends, start_min = P.arc, P.service, P.starts, P.ends, P.start_min
     order = np.argsort(cb[:m], kind="mergesort")
     for q in range(min(m, max_exact)):
@@ -476,6 +377,10 @@ def _refine(j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, m, best_c, best_
         p = starts[v] if pos == 0 else R[v, pos - 1]
         nx = ends[v] if pos == n else R[v, pos]
         c = arc[p, j] + arc[j, nx] - arc[p, nx] + P.vnc[v, j] + extra
+        if load is not None and cw > 0.0:
+            c += price(cw, load[v] + P.demand[j] - P.capacity[v]) - price(
+                cw, load[v] - P.capacity[v]
+            )
         c += _lateness(j, s, P.deadline, P.late_cost, P.breach)
         if P.bptr[v + 1] > P.bptr[v] and P.ot_per_hour > 0:  # j's own overtime (travel in, service)
             free = start_min[v] if pos == 0 else ST[v, pos - 1] + svc[p]
@@ -514,11 +419,12 @@ def _touch(v, touched, ntouched, tlist, R, rl, ST, load, BR, Brl, Bload, old_cos
 
 @njit
 def _candidates(  # type: ignore[no-untyped-def]
-    j, granular, near, row, route_of, kind, rl, load, cap, demand, allowed, vs, hit, kind_seen
-):
-    """The vehicles to offer j (allowed, with room): granular, the routes of j's nearest
-    orders; else every route; and one empty vehicle of each kind. Returns (count, routes
-    among them from the neighbours, routes j could take)."""
+    j, granular, near, row, route_of, kind, rl, load, cap, demand, allowed, vs, hit, kind_seen,
+    relaxed=False,
+):  # fmt: skip
+    """The vehicles to offer j (allowed, with room, or any room with ``relaxed``): granular,
+    the routes of j's nearest orders; else every route; and one empty vehicle of each kind.
+    Returns (count, routes among them from the neighbours, routes j could take)."""
     n_v = rl.size
     nvs = 0
     n_used = 0
@@ -529,13 +435,14 @@ def _candidates(  # type: ignore[no-untyped-def]
     if granular:
         for i in range(near.shape[1]):
             v = route_of[near[row[j], i]]
-            if v >= 0 and not hit[v] and allowed[v, j] and load[v] + demand[j] <= cap[v]:
+            room = relaxed or load[v] + demand[j] <= cap[v]
+            if v >= 0 and not hit[v] and allowed[v, j] and room:
                 hit[v] = True
                 vs[nvs] = v
                 nvs += 1
     n_near = nvs
     for v in range(n_v):
-        if not allowed[v, j] or load[v] + demand[j] > cap[v]:
+        if not allowed[v, j] or (not relaxed and load[v] + demand[j] > cap[v]):
             continue
         if rl[v] == 0:
             if not kind_seen[kind[v]]:
@@ -554,10 +461,13 @@ def _candidates(  # type: ignore[no-untyped-def]
 def _kernel(  # type: ignore[no-untyped-def]
     moves, seed, p0, dp, t_hot, t_ratio, anneal, max_string, string_share, split_share, blink,
     random_share, noise, on_time_first, P, drop, kind, n_kinds, near, row, pick, max_exact,
-    R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload,
+    R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload, pen,
 ):  # fmt: skip
     """``moves`` ruin-and-recreate moves on the routes R/rl (state[0]: current total,
-    state[1]: best total; the best routes in bestR/bestrl/bestload)."""
+    state[1]: best total; the best routes in bestR/bestrl/bestload). With a capacity
+    penalty (``pen``, :mod:`solver.penalty`: weight > 0) the current routes may be over
+    capacity (state[2]: their excess load; state[3], state[4]: recreates since the weight's
+    last update, and those within capacity); the best are always within it."""
     demand, dl, horizon, cap, allowed = P.demand, P.deadline, P.horizon, P.capacity, P.allowed
     T, Q = _plain_arrays(P), _scan_arrays(P)
     if seed >= 0:
@@ -586,6 +496,8 @@ def _kernel(  # type: ignore[no-untyped-def]
     cb = np.empty(places, dtype=np.int64)
     cv = np.empty(places, dtype=np.int64)
     cp = np.empty(places, dtype=np.int64)
+    cw = pen[W]  # the capacity penalty's weight (0: none)
+    relaxed = cw > 0.0
     for m in range(moves):
         temperature = t_hot * t_ratio ** min(1.0, p0 + m * dp)
         size = np.random.randint(4, max(5, (K - 1) // 2 + 1))
@@ -702,17 +614,18 @@ def _kernel(  # type: ignore[no-untyped-def]
                     break
                 nvs, n_near, n_used = _candidates(
                     j, granular, near, row, route_of, kind, rl, load, cap, demand, allowed,
-                    vs, hit, kind_seen,
+                    vs, hit, kind_seen, relaxed,
                 )  # fmt: skip
                 if granular and (nvs == 0 or n_near >= n_used):
                     continue
                 c, bv, bp, nbound = _scan(
-                    j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp, blink
+                    j, vs, nvs, strict, R, rl, ST, LT, load, Q, horizon, cb, cv, cp, blink, cw
                 )
                 if nbound > 0:
                     c, bv, bp = _refine(
-                        j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, nbound, c, bv, bp
-                    )
+                        j, strict, max_exact, R, rl, ST, LT, P, cb, cv, cp, nbound, c, bv, bp,
+                        cw, load,
+                    )  # fmt: skip
             if bv < 0 or c >= drop[j]:
                 if strict:
                     queue[nq] = j
@@ -743,7 +656,19 @@ def _kernel(  # type: ignore[no-untyped-def]
                 delta += drop[j]
             elif route_of[j] >= 0 and not was_in[q]:
                 delta -= drop[j]
-        reject = delta > 0 and (not anneal or delta >= -temperature * np.log(np.random.random()))
+        ex, priced = 0, delta  # the move's change of the excess load; delta with penalties
+        if relaxed:
+            for i in range(ntouched):
+                v = tlist[i]
+                ex += max(0, load[v] - cap[v]) - max(0, Bload[v] - cap[v])
+            priced += price(cw, state[2] + ex) - price(cw, state[2])
+            state[3] += 1
+            if state[2] + ex == 0:
+                state[4] += 1
+            if state[3] >= pen[EVERY]:
+                cw = adapt(cw, state[4], state[3], pen[TGT], pen[LO], pen[HI])
+                pen[W], state[3], state[4] = cw, 0, 0
+        reject = priced > 0 and (not anneal or priced >= -temperature * np.log(np.random.random()))
         if reject:
             for i in range(ntouched):
                 v = tlist[i]
@@ -762,7 +687,8 @@ def _kernel(  # type: ignore[no-untyped-def]
                     _retime(v, R, rl, ST, LT, P)
         else:
             state[0] += delta
-            if state[0] < state[1]:
+            state[2] += ex
+            if state[2] == 0 and state[0] < state[1]:
                 state[1] = state[0]
                 bestR[:, :] = R
                 bestrl[:] = rl
@@ -841,6 +767,8 @@ def improve(
     orders: np.ndarray,
     cycle_moves: int = 0,
     cool_share: float = 0.0,
+    cap_penalty: np.ndarray | None = None,
+    repair: Callable[[list[list[int]]], list[list[int]]] | None = None,
 ) -> tuple[list[list[int]], int]:
     """Ruin and recreate on feasible ``routes`` (order nodes per vehicle) of the problem
     ``P`` for ``seconds`` or ``max_moves`` moves; returns the best routes seen and the moves
@@ -865,14 +793,19 @@ def improve(
     ``cool_share`` (with ``cycle_moves`` and no ``max_moves``): the last share of the
     seconds starts again from the best routes and cools by the clock from the temperature
     reached to the coldest (:func:`solver.fastrr_cycle.fit_to_clock`), so the moves end
-    with a descent on the best routes found rather than cut off in a warm cycle."""
-    n_v = int(P.starts.size)
-    i64 = np.int64
+    with a descent on the best routes found rather than cut off in a warm cycle.
+
+    ``cap_penalty`` (:func:`solver.penalty.weights`, weight > 0): the moves may load a
+    vehicle past its capacity at the penalty's price and adapt its weight (in place: the
+    next call goes on from it); the routes returned are within capacity. ``repair``: makes
+    routes over capacity feasible; where the moves end on such routes cheaper than the best,
+    their repair is kept if it beats the best."""
     R, rl, ST, LT, load, route_of = state_of(P, routes)
+    i64 = np.int64
     orders = np.asarray(orders, dtype=i64)
-    total = sum(int(_route_cost(v, R, rl, ST, P)) for v in range(n_v))
-    total += int(np.asarray(drop, dtype=i64)[orders[route_of[orders] == -1]].sum())
-    state = np.asarray([total, total], dtype=i64)
+    total = _total(P, drop, orders, R, rl, ST, route_of)
+    state = np.asarray([total, total, 0, 0, 0], dtype=np.int64)  # see _kernel
+    pen = penalty.off() if cap_penalty is None else cap_penalty
     bestR, bestrl, bestload = R.copy(), rl.copy(), load.copy()
     inputs = (
         float(random_share),
@@ -896,6 +829,7 @@ def improve(
         bestR,
         bestrl,
         bestload,
+        pen,
     )
     done, chunk, first = 0, 16, True
     cycle_start, cycle_len = 0, int(cycle_moves)  # the current annealing cycle, in moves
@@ -945,23 +879,37 @@ def improve(
         if on_best is not None and state[1] < reported and now - last_report >= report_every_s:
             reported, last_report = int(state[1]), now
             on_best(_routes(bestR, bestrl))
+    if state[2] > 0 and repair is not None and state[0] < state[1]:  # over capacity, cheaper
+        fixed = state_of(P, repair(_routes(R, rl)))
+        cost = _total(P, drop, orders, fixed[0], fixed[1], fixed[2], fixed[5])
+        if cost < state[1]:
+            bestR, bestrl, state[1] = fixed[0], fixed[1], cost
     if on_best is not None and state[1] < reported:  # the last improvement, whenever it came
         on_best(_routes(bestR, bestrl))
-    if state[1] < state[0]:
+    if state[1] < state[0] or state[2] > 0:
         R, rl = bestR, bestrl
     return _routes(R, rl), done
+
+
+def _total(
+    P: Problem, drop: np.ndarray, orders: np.ndarray, R: np.ndarray, rl: np.ndarray,
+    ST: np.ndarray, route_of: np.ndarray,
+) -> int:  # fmt: skip
+    """The routes' costs and the drop penalties of the orders they leave out."""
+    total = sum(int(_route_cost(v, R, rl, ST, P)) for v in range(rl.size))
+    return total + int(np.asarray(drop, dtype=np.int64)[orders[route_of[orders] == -1]].sum())
 
 
 def _restart_from_best(P: Problem, inputs: tuple[Any, ...]) -> None:
     """Make the best routes the current ones again (in place: the kernel's arrays are the
     ones in ``inputs``), for the next annealing cycle."""
-    R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload = inputs[11:]
-    if state[0] == state[1]:
+    R, rl, ST, LT, load, route_of, state, bestR, bestrl, bestload = inputs[11:21]
+    if state[0] == state[1] and state[2] == 0:
         return
     fresh = state_of(P, _routes(bestR, bestrl))
     for old, new in zip((R, rl, ST, LT, load, route_of), fresh, strict=True):
         old[...] = new
-    state[0] = state[1]
+    state[0], state[2] = state[1], 0
 
 
 def _routes(R: np.ndarray, rl: np.ndarray) -> list[list[int]]:

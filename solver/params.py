@@ -139,6 +139,12 @@ class SearchParams:
         The compiled ruin and recreate with SISR's split strings (half the strings keep
         visits in their middle), blinks (an insertion skips 1 % of the places) and strings
         up to half the mean route (:meth:`solver.insertion.Insertion._max_string`).
+    cap_penalty
+        The population search's educations (:mod:`solver.population`) may load a vehicle
+        past its capacity at an adaptive price per unit of excess load (:mod:`solver.penalty`:
+        hybrid genetic search's penalties, the weight aiming at 45 % of the results within
+        capacity); the plans kept are always within capacity. Off by default
+        (docs/performance.md, "Search: population and SISR").
     thresholds
         The strategy's thresholds (:class:`solver.thresholds.Thresholds`).
     cluster
@@ -180,6 +186,7 @@ class SearchParams:
     population: int = 6
     sisr: bool = False
     cluster: str | None = None
+    cap_penalty: bool = False
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -249,6 +256,8 @@ class SearchParams:
             raise ParamError(
                 "population", f"expected 0 (none) or a positive integer, got {self.population!r}"
             )
+        if not isinstance(self.cap_penalty, bool):
+            raise ParamError("cap_penalty", f"expected True or False, got {self.cap_penalty!r}")
         if self.cluster is not None and not (
             isinstance(self.cluster, str)
             and (self.cluster in ("local", "auto") or CLUSTER_ADDRESS.fullmatch(self.cluster))

@@ -21,9 +21,11 @@ overlaps in the other. The pieces here, written for this kernel:
   *biased fitness* (cost rank plus diversity rank), one SREX child, its repair and
   education; survivors by biased fitness (a clone of another individual goes first).
 
-Every individual is a set of routes the kernel timed exactly (feasible, nothing infeasible
-is priced: see docs/performance.md, "Search: population and SISR", for why there are no
-time-warp penalties here); the best is returned and offered as it improves.
+Every individual is a set of routes the kernel timed exactly, within capacity (feasible:
+see docs/performance.md, "Search: population and SISR", for why there are no time-warp
+penalties here); the best is returned and offered as it improves. With ``cap_penalty`` the
+educations may cross plans over capacity at an adaptive price (:mod:`solver.penalty`), but
+what they return, and so every individual, is within it.
 
 This module imports nothing from ``dispatcher`` or ``api``.
 """
@@ -37,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from solver import fastrr
+from solver import fastrr, penalty
 from solver.bounded import put
 from solver.fastrr import Problem, _best_place, _retime, njit
 
@@ -90,8 +92,9 @@ def repair(
     on_time_first: bool = False,
 ) -> list[list[int]]:
     """``routes`` made feasible and complete where they can be: a route the exact timing
-    rejects (or over capacity) is emptied, then every order of ``orders`` not served is put at
-    its cheapest place (the dearest to leave out first, ties in a random order; with
+    rejects is emptied, one over capacity gives up orders until it is within it
+    (:func:`_unload`), then every order of ``orders`` not served is put at its cheapest place
+    within capacity (the dearest to leave out first, ties in a random order; with
     ``on_time_first`` first where nothing gets late, then anywhere), or left out where that
     costs less."""
     n, n_v = int(P.travel.shape[0]), int(P.starts.size)
@@ -105,12 +108,11 @@ def repair(
             continue
         R[v, : len(r)] = r
         rl[v] = len(r)
-        dem = int(P.demand[list(r)].sum())
-        if dem > P.capacity[v] or not _retime(v, R, rl, ST, LT, P):
+        if not _retime(v, R, rl, ST, LT, P):
             rl[v] = 0
             continue
-        load[v] = dem
-        route_of[list(r)] = v
+        load[v] = _unload(v, P, R, rl, ST, LT)
+        route_of[R[v, : rl[v]]] = v
     out = orders[route_of[orders] == -1]
     if out.size:
         out = out[rng.permutation(out.size)]
@@ -121,6 +123,35 @@ def repair(
             out = out[route_of[out] == -1]
         _insert_all(out, False, drop64, max_exact, P, R, rl, ST, LT, load, route_of)
     return [[int(x) for x in R[v, : rl[v]]] for v in range(n_v)]
+
+
+def _unload(
+    v: int, P: Problem, R: np.ndarray, rl: np.ndarray, ST: np.ndarray, LT: np.ndarray
+) -> int:
+    """Route ``v`` (timed) within capacity: while over it, the order whose removal saves the
+    most (arc and vehicle-node costs) taken out first, among those whose removal keeps the
+    route timed (emptied if none does); its load. :func:`repair` puts them back."""
+    arc, vnc, demand = P.arc, P.vnc, P.demand
+    while True:
+        r = R[v, : rl[v]].tolist()
+        held = int(demand[r].sum()) if r else 0
+        if held <= P.capacity[v]:
+            return held
+        prev, nxt = [int(P.starts[v]), *r[:-1]], [*r[1:], int(P.ends[v])]
+        saving = [
+            arc[p, j] + arc[j, x] - arc[p, x] + vnc[v, j]
+            for p, j, x in zip(prev, r, nxt, strict=True)
+        ]
+        for k in np.argsort(-np.asarray(saving), kind="stable").tolist():
+            R[v, : rl[v] - 1] = r[:k] + r[k + 1 :]
+            rl[v] -= 1
+            if _retime(v, R, rl, ST, LT, P):
+                break
+            R[v, : rl[v] + 1] = r
+            rl[v] += 1
+        else:  # no order leaves the route timed: none stays
+            rl[v] = 0
+            return 0
 
 
 def srex(
@@ -261,13 +292,18 @@ def evolve(
     orders: np.ndarray,
     on_best: Callable[[list[list[int]]], None] | None = None,
     report_every_s: float = 0.25,
+    cap_penalty: bool = False,
     **moves: Any,
 ) -> tuple[list[list[int]], int]:
     """The population search on feasible ``routes`` for ``seconds`` or ``max_moves`` kernel
     moves in all (the module docstring); returns the best routes and the moves made. The
     arguments are :func:`solver.fastrr.improve`'s (``moves``: its keyword arguments but
     ``anneal``, ``t_hot``, ``t_ratio``, ``on_best`` and ``cycle_moves``); ``size``: the
-    individuals kept. The same seed, problem and ``max_moves`` give the same routes."""
+    individuals kept; ``cap_penalty``: the educations may load vehicles past their capacity
+    at an adaptive price (:mod:`solver.penalty`; one weight for the whole search, as PyVRP's
+    penalty manager), an education that ends over capacity and cheaper than its best is
+    repaired (:func:`repair`). The same seed, problem and ``max_moves`` give the same
+    routes."""
     moves.pop("t_ratio", None)  # each education has its own temperatures
     t0 = time.perf_counter()
     stop_at = t0 + seconds
@@ -280,6 +316,14 @@ def evolve(
     reported = [np.iinfo(np.int64).max, t0]  # the cost last reported, and when
     on_time_first = bool(moves.get("on_time_first", False))
     max_exact = int(moves.get("max_exact", 40))
+    pen = penalty.weights(P, orders) if cap_penalty else None
+    relax: dict[str, Any] = {}
+    if pen is not None and pen[penalty.W] > 0:
+
+        def fix(r: list[list[int]]) -> list[list[int]]:
+            return repair(P, drop, r, orders, rng, max_exact=max_exact, on_time_first=on_time_first)
+
+        relax = {"cap_penalty": pen, "repair": fix}
 
     def out_of_budget() -> bool:
         if should_stop is not None and should_stop():
@@ -311,7 +355,7 @@ def evolve(
             P, drop, kind, neighbours, row, pick, start, left, int(rng.integers(2**31)),
             budget, should_stop, anneal=True, t_hot=t_hot * hot, t_ratio=EDU_END / hot,
             orders=orders, on_best=None if on_best is None else during,
-            report_every_s=report_every_s, **moves,
+            report_every_s=report_every_s, **relax, **moves,
         )  # fmt: skip
         done += made
         return offer(r)
