@@ -27,6 +27,7 @@ import numpy as np
 
 from solver import fastrr
 from solver.bounded import construct, moves_left
+from solver.fastrr_sisr import BLINK, SPLIT_SHARE
 from solver.neighbours import nearest_orders
 from solver.population import evolve as evolve_population
 from solver.problem import NO_DEADLINE, RoutingInput
@@ -47,8 +48,6 @@ ANNEAL_END = 0.05
 RANDOM_ORDER_SHARE = 0.5  # ruin-and-recreate moves that put orders back in a random order
 STRING_SHARE = 0.5  # moves that remove strings of consecutive visits (SISR) instead of single ones
 MAX_STRING = 10
-SPLIT_SHARE = 0.5  # with Insertion.sisr: strings that keep visits in their middle
-BLINK = 0.01  # with Insertion.sisr: the chance an insertion skips a place
 
 
 def insertion_routes(
@@ -70,6 +69,7 @@ def insertion_routes(
     population: int = 0,
     sisr: bool = False,
     deadline: float | None = None,
+    cap_penalty: bool = False,
 ) -> list[list[int]]:
     """Cheapest insertion at any position of any route, with the exact time rules.
 
@@ -136,6 +136,8 @@ def insertion_routes(
     sisr
         The compiled moves with SISR's split strings and blinks, strings up to half the mean
         route (``Insertion.sisr``).
+    cap_penalty
+        The population's adaptive capacity penalties (:mod:`solver.penalty`).
     deadline
         ``perf_counter()`` from which the rest is placed compiled (:mod:`solver.bounded`).
 
@@ -157,7 +159,7 @@ def insertion_routes(
     if on_built is not None:
         on_built([r[:] for r in ins.routes])
     left_s = moves_left(improve_s - (time.perf_counter() - called), deadline, len(ins.orders))
-    ins.population, ins.sisr = population, sisr
+    ins.population, ins.sisr, ins.cap_penalty = population, sisr, cap_penalty
     if left_s > 0:
         seeds = ins.overtime_visits() if around_overtime else None
         ins.improve(
@@ -229,8 +231,7 @@ class Insertion:
         self.size = np.zeros(n_v, dtype=np.int64)  # visits per route
         self._band_lists = bands
         self.kind, self.kinds = self._vehicle_kinds()
-        self.population = 0  # individuals of the population search (insertion_routes)
-        self.sisr = False  # split strings, blinks, longer strings on long routes
+        self.population, self.sisr, self.cap_penalty = 0, False, False  # insertion_routes's
         self._kinds_but: tuple[int, np.ndarray] | None = None  # set_order: kinds but a column
         # During the ruin and recreate (granular insertion): each order's nearest orders
         # and the route of every node; an insertion first tries only the routes of the
@@ -933,9 +934,9 @@ class Insertion:
         over the time only)."""
         t_hot = self._t_hot()
         evolve = self.population > 0 and anneal and cycle_moves == 0
-        way: dict[str, Any] = (
-            {"size": self.population} if evolve else {"anneal": anneal, "cycle_moves": cycle_moves}
-        )
+        way: dict[str, Any] = {"anneal": anneal, "cycle_moves": cycle_moves}
+        if evolve:
+            way = {"size": self.population, "cap_penalty": self.cap_penalty}
         routes, moves = (evolve_population if evolve else fastrr.improve)(
             self.problem(),
             self.drop_penalty,

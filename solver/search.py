@@ -213,6 +213,7 @@ def _search(
                 m, name, recreate * remaining(), built, should_stop, seed=params.seed,
                 on_improved=improved, cycle_moves=cycle_moves(data, params),
                 population=population_size(data, params), sisr=params.sisr, deadline=hurry,
+                cap_penalty=params.cap_penalty,
                 prepared=inputs(),
             )  # fmt: skip
             inc.offer(original(m, variant), "ruin_and_recreate" if recreate > 0 else name)
@@ -382,6 +383,7 @@ def _greedy(
     population: int = 0,
     sisr: bool = False,
     deadline: float | None = None,
+    cap_penalty: bool = False,
     prepared: tuple[RoutingInput, np.ndarray] | None = None,
 ) -> list[list[int]]:
     """:func:`solver.greedy.greedy_routes` (or ``insertion_routes`` when ``how`` is
@@ -411,6 +413,7 @@ def _greedy(
             population=population,
             sisr=sisr,
             deadline=deadline,
+            cap_penalty=cap_penalty,
         )
     else:
         routes = greedy_routes(inputs, visit, m.time.boundaries)

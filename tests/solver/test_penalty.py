@@ -189,3 +189,26 @@ def test_the_switch_is_a_search_parameter_off_by_default() -> None:
     with pytest.raises(ParamError) as err:
         SearchParams(cap_penalty="yes")  # type: ignore[arg-type]
     assert err.value.field == "cap_penalty"
+
+
+def test_the_switch_reaches_the_population_of_a_solve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SearchParams.cap_penalty`` goes from the search through the insertion to the
+    population (a spy on the real one), and the solve's plan keeps every rule. Under a time
+    limit (the population runs where the moves anneal over the clock); nothing here depends
+    on how far the search gets."""
+    from solver import insertion
+    from solver.routing import solve
+
+    seen: list[object] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("cap_penalty"))
+        return population.evolve(*args, **kwargs)
+
+    monkeypatch.setattr(insertion, "evolve_population", spy)
+    data = _tight(30, 4)
+    for on in (False, True):
+        params = SearchParams(time_limit_s=3, initial="insertion", population=4, cap_penalty=on)
+        result = solve(data, params)
+        assert seen and seen[-1] is on
+        _check(data, result.routes)
