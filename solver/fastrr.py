@@ -919,20 +919,26 @@ def _routes(R: np.ndarray, rl: np.ndarray) -> list[list[int]]:
 _WARM: list[bool] = []  # set once this process has compiled or loaded the kernel
 
 
+def tiny_problem() -> Problem:
+    """Two orders and two vehicles (node 0 the depot, 5 apart, windows 0-100): what the
+    warm-ups of the compiled functions here, in :mod:`solver.bounded` and in
+    :mod:`solver.population` run once per process."""
+    travel = np.asarray([[0, 5, 5], [5, 0, 5], [5, 5, 0]], dtype=np.int64)
+    return problem(
+        travel, travel, np.zeros(3, dtype=np.int64), [[(0, 100)]] * 3, 100, [0, 0], [0, 0],
+        [0, 0], np.full(2, 1000, dtype=np.int64), np.zeros(3, dtype=np.int64),
+    )  # fmt: skip
+
+
 def warm_up() -> None:
     """Compile the kernel (or load it from the cache) on a two-order problem, once per
     process: :func:`solver.routing.solve` calls it before its clock starts, so neither the
     compile (first run of an installation) nor the load counts against a time limit."""
     if _WARM or not AVAILABLE:
         return
-    travel = np.asarray([[0, 5, 5], [5, 0, 5], [5, 5, 0]], dtype=np.int64)
     near = np.asarray([[1, 2], [2, 1]], dtype=np.int64)
-    P = problem(
-        travel, travel, np.zeros(3, dtype=np.int64), [[(0, 100)]] * 3, 100, [0, 0], [0, 0],
-        [0, 0], np.full(2, 1000, dtype=np.int64), np.zeros(3, dtype=np.int64),
-    )  # fmt: skip
     improve(
-        P, np.full(3, 1000, dtype=np.int64), np.zeros(2, dtype=np.int64), near,
+        tiny_problem(), np.full(3, 1000, dtype=np.int64), np.zeros(2, dtype=np.int64), near,
         np.asarray([-1, 0, 1]), near[:, 0], [[1, 2], []], 1.0, 0, 4, None,
         anneal=True, t_hot=1.0, t_ratio=0.01, max_string=10, string_share=0.5,
         random_share=0.5, noise=10, on_time_first=True, max_exact=40, orders=near[:, 0],

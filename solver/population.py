@@ -408,11 +408,7 @@ def warm_up() -> None:
     if _WARM or not fastrr.AVAILABLE:
         return
     fastrr.warm_up()
-    travel = np.asarray([[0, 5, 5], [5, 0, 5], [5, 5, 0]], dtype=np.int64)
-    P = fastrr.problem(
-        travel, travel, np.zeros(3, dtype=np.int64), [[(0, 100)]] * 3, 100, [0, 0], [0, 0],
-        [0, 0], np.full(2, 1000, dtype=np.int64), np.zeros(3, dtype=np.int64),
-    )  # fmt: skip
+    P = fastrr.tiny_problem()
     repair(P, np.full(3, 1000, dtype=np.int64), [[1], []], np.asarray([1, 2]),
            np.random.default_rng(0))  # fmt: skip
     _WARM.append(True)
