@@ -46,7 +46,7 @@ import numpy as np
 
 from solver import penalty
 from solver.fastrr_cycle import fit_to_clock
-from solver.fastrr_problem import BIG, Problem, problem
+from solver.fastrr_problem import AVAILABLE, BIG, Problem, njit, problem
 from solver.fastrr_sisr import cut_string
 from solver.fastrr_time import (
     _arrive,
@@ -62,18 +62,6 @@ __all__ = [
     "AVAILABLE", "BIG", "Problem", "best_place", "improve", "problem", "route_cost", "state_of",
     "warm_up",
 ]  # fmt: skip
-
-try:  # numba is a dependency; without it the Python moves run (slower, same results' kind)
-    import numba
-
-    njit = numba.njit(cache=True, nogil=True)
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - numba missing
-    AVAILABLE = False
-
-    def njit(f):  # type: ignore[no-untyped-def]
-        return f
-
 
 CHUNK_S = 0.05  # seconds of moves per kernel call (the clock and should_stop are read between)
 

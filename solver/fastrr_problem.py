@@ -14,6 +14,19 @@ import numpy as np
 
 BIG = np.iinfo(np.int64).max // 4
 
+# The compiled moves' decorator, for every module of them (numba is a dependency; without it
+# the Python moves run, slower, with results of the same kind).
+try:
+    import numba
+
+    njit = numba.njit(cache=True, nogil=True)
+    AVAILABLE = True
+except ImportError:  # pragma: no cover - numba missing
+    AVAILABLE = False
+
+    def njit(f):  # type: ignore[no-untyped-def]
+        return f
+
 
 class Problem(NamedTuple):
     """The problem as the kernel reads it (:func:`problem` builds it).

@@ -15,17 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from solver.fastrr_problem import njit
+
 SPLIT_SHARE = 0.5  # with SISR on (Insertion.sisr): strings that keep visits in their middle
 BLINK = 0.01  # with SISR on: the chance an insertion skips a place
-
-try:  # numba is a dependency; without it the Python moves run (solver/fastrr.py)
-    import numba
-
-    njit = numba.njit(cache=True, nogil=True)
-except ImportError:  # pragma: no cover - numba missing
-
-    def njit(f):  # type: ignore[no-untyped-def]
-        return f
 
 
 @njit

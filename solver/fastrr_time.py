@@ -11,16 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solver.fastrr_problem import BIG
-
-try:  # numba is a dependency; without it the Python moves run (solver/fastrr.py)
-    import numba
-
-    njit = numba.njit(cache=True, nogil=True)
-except ImportError:  # pragma: no cover - numba missing
-
-    def njit(f):  # type: ignore[no-untyped-def]
-        return f
+from solver.fastrr_problem import BIG, njit
 
 
 @njit

@@ -23,17 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solver.fastrr_problem import BIG, Problem
-
-try:  # numba is a dependency; without it the Python moves run (solver/fastrr.py)
-    import numba
-
-    njit = numba.njit(cache=True, nogil=True)
-except ImportError:  # pragma: no cover - numba missing
-
-    def njit(f):  # type: ignore[no-untyped-def]
-        return f
-
+from solver.fastrr_problem import BIG, Problem, njit
 
 TARGET = 0.45  # share of the recreates' results within capacity the weight aims at (PyVRP: 0.43)
 SLACK = 0.05  # no change while the share is within TARGET +- SLACK
