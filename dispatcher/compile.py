@@ -30,13 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dispatcher.domain import (
-    Eligibility,
-    Engineer,
-    Order,
-    Problem,
-    PublishedVisit,
-)
+from dispatcher.domain import Eligibility, Engineer, Order, Problem, PublishedVisit
 from dispatcher.timeline import (
     Interval,
     first_work_instant,
@@ -171,11 +165,11 @@ def arc_costs(
     n = int(tm.seconds.shape[0])
     out = np.empty((n, n), dtype=np.int64)
     step = max(1, block_pairs // max(n, 1))
-    hours = np.empty((step, n), dtype=np.float64)  # one block's buffers, reused
-    km = np.empty((step, n), dtype=np.float64)
+    cost_rows = np.empty((step, n), dtype=np.float64)  # one block's buffers, reused
+    km_rows = np.empty((step, n), dtype=np.float64)
     for a in range(0, n, step):
         b = min(n, a + step)
-        cost, price = hours[: b - a], km[: b - a]
+        cost, price = cost_rows[: b - a], km_rows[: b - a]
         np.multiply(tm.seconds[a:b], per_hour / 3600.0, out=cost)
         np.multiply(tm.km[a:b], per_km, out=price)
         np.add(cost, price, out=cost)

@@ -58,6 +58,7 @@ import numpy as np
 from dispatcher.compile import Compiled, compile_problem, start_instant
 from dispatcher.decode import decode
 from dispatcher.domain import (
+    Eligibility,
     Engineer,
     Fix,
     LateOrder,
@@ -66,7 +67,6 @@ from dispatcher.domain import (
     Plan,
     Problem,
     UnassignedOrder,
-    eligible_engineers,
 )
 from dispatcher.places import STATIONS
 from dispatcher.timeline import (
@@ -238,6 +238,7 @@ class _Book:
     def __init__(self, c: Compiled, plan: Plan, travel: TravelTimes | None, extra: list[Order]):
         p = c.problem
         self.c, self.problem, self.travel = c, p, travel
+        self.eligible = Eligibility(p)  # who may serve an order, for every order asked
         self.h = p.horizon_hours * 3600
         engs = p.engineers
         self.n_v = n_v = len(engs)
@@ -389,7 +390,7 @@ def _fix_order(book: _Book, order: Order, until: float) -> tuple[Fix | None, str
     dl = book.dl[j]
     u = book.engineer_of.get(j)  # a late order's engineer
     working = [v for v in range(book.n_v) if c.start_s[v] is not None]
-    elig = [v for v in eligible_engineers(p, order) if c.start_s[v] is not None]
+    elig = [v for v in book.eligible(order) if c.start_s[v] is not None]
 
     def base(v: int) -> list[int]:
         return [x for x in book.routes[v] if x != j]
@@ -512,7 +513,7 @@ def _fix_order(book: _Book, order: Order, until: float) -> tuple[Fix | None, str
             pl = book.insert(v, rest, c.work[v], c.start_s[v] or 0, j)
             if pl is None:
                 continue
-            ely = [w for w in eligible_engineers(p, oy) if c.start_s[w] is not None]
+            ely = [w for w in book.eligible(oy) if c.start_s[w] is not None]
             for w in book.near(ely, y, SWAP_SHORTLIST + 1):
                 if w == v:
                     into = pl.nodes

@@ -231,7 +231,7 @@ class Insertion:
         self.size = np.zeros(n_v, dtype=np.int64)  # visits per route
         self._band_lists = bands
         self.kind, self.kinds = self._vehicle_kinds()
-        self.population, self.sisr, self.cap_penalty = 0, False, False  # insertion_routes's
+        self.population, self.sisr, self.cap_penalty = 0, False, False  # insertion_routes sets
         self._kinds_but: tuple[int, np.ndarray] | None = None  # set_order: kinds but a column
         # During the ruin and recreate (granular insertion): each order's nearest orders
         # and the route of every node; an insertion first tries only the routes of the
